@@ -1,0 +1,56 @@
+import nx from '@nx/eslint-plugin';
+
+/**
+ * Module boundaries are the architecture of this workspace, so they are enforced, not decorative:
+ *
+ * - type:app        (deployer, metrics-sidecar) may use every library; nothing may import an app.
+ * - type:manifests  (libs/app, database, backup, monitoring, logging) import only config, the shared
+ *                   constructs and the metric contract — never each other, never dashboards. The
+ *                   deployer composes them (for example it hands the dashboards' JSON to monitoring).
+ * - type:dashboards imports only the metric contract and config.
+ * - type:construct  (libs/k8s) imports only config.
+ * - type:config and type:contract are leaves.
+ * - type:testing    helpers may use leaves and constructs; type:tool may use config and testing.
+ *
+ * Scopes keep teams apart: a team's project depends on its own scope and scope:shared only;
+ * scope:platform (the deployer) composes everyone.
+ */
+export default [
+  ...nx.configs['flat/base'],
+  ...nx.configs['flat/typescript'],
+  ...nx.configs['flat/javascript'],
+  {
+    ignores: ['**/dist', '**/out-tsc', '**/test-results', '**/node_modules', '**/imports/**', '**/vitest.config.*.timestamp*'],
+  },
+  {
+    files: ['**/*.ts', '**/*.js'],
+    rules: {
+      '@nx/enforce-module-boundaries': [
+        'error',
+        {
+          enforceBuildableLibDependency: true,
+          allow: [],
+          depConstraints: [
+            { sourceTag: 'type:app', onlyDependOnLibsWithTags: ['type:manifests', 'type:dashboards', 'type:construct', 'type:config', 'type:contract', 'type:testing', 'type:tool'] },
+            { sourceTag: 'type:manifests', onlyDependOnLibsWithTags: ['type:construct', 'type:config', 'type:contract', 'type:testing'] },
+            { sourceTag: 'type:dashboards', onlyDependOnLibsWithTags: ['type:contract', 'type:config', 'type:testing'] },
+            { sourceTag: 'type:construct', onlyDependOnLibsWithTags: ['type:config'] },
+            { sourceTag: 'type:config', onlyDependOnLibsWithTags: [] },
+            { sourceTag: 'type:contract', onlyDependOnLibsWithTags: [] },
+            { sourceTag: 'type:testing', onlyDependOnLibsWithTags: ['type:config', 'type:construct', 'type:contract'] },
+            { sourceTag: 'type:tool', onlyDependOnLibsWithTags: ['type:config', 'type:testing', 'type:tool'] },
+            { sourceTag: 'scope:shared', onlyDependOnLibsWithTags: ['scope:shared'] },
+            { sourceTag: 'scope:app', onlyDependOnLibsWithTags: ['scope:app', 'scope:shared'] },
+            { sourceTag: 'scope:database', onlyDependOnLibsWithTags: ['scope:database', 'scope:shared'] },
+            { sourceTag: 'scope:backup', onlyDependOnLibsWithTags: ['scope:backup', 'scope:shared'] },
+            { sourceTag: 'scope:monitoring', onlyDependOnLibsWithTags: ['scope:monitoring', 'scope:shared'] },
+            { sourceTag: 'scope:logging', onlyDependOnLibsWithTags: ['scope:logging', 'scope:shared'] },
+            { sourceTag: 'scope:tooling', onlyDependOnLibsWithTags: ['scope:tooling', 'scope:shared'] },
+            { sourceTag: 'scope:platform', onlyDependOnLibsWithTags: ['*'] },
+          ],
+        },
+      ],
+      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
+    },
+  },
+];

@@ -1,0 +1,51 @@
+#!/usr/bin/env bash
+# Installs the system packages the tests need. Idempotent: a package already present is skipped,
+# and `apt-get update` runs at most once per invocation (and only when something is missing).
+# Later issues extend PACKAGES; heavy Go-built binaries are cached by their own scripts under
+# ${BITPIN_CACHE:-~/.cache/bitpin}, keyed by version.
+set -euo pipefail
+
+PACKAGES=(
+  postgresql-15            # real PostgreSQL 15 for backup/restore tests (pg_basebackup, pg_receivewal, pg_dump)
+  postgresql-client-15
+  prometheus               # promtool + a real Prometheus for rules/config/dashboard tests
+  prometheus-alertmanager  # amtool + alertmanager
+  nginx-light              # the proxy anchor for the metrics-sidecar benchmark
+  etcd-server              # fallback etcd; the control plane prefers a Go-built etcd 3.5
+  openssl                  # certificates for the local control plane
+  ca-certificates
+  curl
+  git
+)
+
+missing=()
+for p in "${PACKAGES[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed'; then
+    missing+=("$p")
+  fi
+done
+
+if [ ${#missing[@]} -eq 0 ]; then
+  echo "install-system: all ${#PACKAGES[@]} packages present"
+  exit 0
+fi
+
+SUDO=""
+if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
+
+echo "install-system: installing ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+# Do not let Debian's maintainer scripts start daemons (postgresql, prometheus, nginx, etcd):
+# tests start their own instances on 127.0.0.1 with their own data directories.
+policy=/usr/sbin/policy-rc.d
+created_policy=0
+if [ ! -e "$policy" ]; then
+  printf '#!/bin/sh\nexit 101\n' | $SUDO tee "$policy" >/dev/null
+  $SUDO chmod +x "$policy"
+  created_policy=1
+fi
+trap '[ "$created_policy" = 1 ] && $SUDO rm -f "$policy"' EXIT
+
+$SUDO apt-get update -qq
+$SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+echo "install-system: done"
