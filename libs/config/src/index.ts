@@ -1,1 +1,13 @@
-export {};
+export { ConfigError, ENVIRONMENTS, ENV_NAMES, loadAllEnvConfigs, loadEnvConfig, validateEnvConfig } from './load.js';
+export type { ConfigErrorCode, LoadOptions } from './load.js';
+export { defineEnv, deepMerge } from './define.js';
+export type { DeepPartial, EnvDefinition, EnvOverrides } from './define.js';
+export { envConfigSchema, resourcesSchema, IMAGE_KEYS } from './schema.js';
+export type { EnvConfig, EnvConfigInput, ImageKey, Resources } from './schema.js';
+export { IMAGE_CATALOG, SEED_DEFAULTS } from './defaults.js';
+export { isMutableImageRef, parseImageRef, IMAGE_REF_PATTERN } from './images.js';
+export type { ImageRef } from './images.js';
+export { parseDuration, parseQuantity } from './quantity.js';
+export { cronProblem } from './cron.js';
+export { SEED, cnpgNames } from './topology.js';
+export type { CnpgNames } from './topology.js';

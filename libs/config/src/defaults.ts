@@ -1,0 +1,105 @@
+import type { EnvConfig } from './schema.js';
+
+/**
+ * The image catalog: every image the platform runs, pinned here and only here. Environments
+ * override single entries (a release pipeline can also pass `--image key=ref` to the deployer).
+ */
+export const IMAGE_CATALOG: EnvConfig['images'] = {
+  // The seed's image. Upstream publishes only a moving tag; prod-like envs must pin it or say why.
+  app: 'docker.io/yasaman664/bitpin-task:latest',
+  // Built from apps/metrics-sidecar/Dockerfile.
+  metricsSidecar: 'ghcr.io/bitpin/metrics-sidecar:0.1.0',
+  postgres: 'ghcr.io/cloudnative-pg/postgresql:15.3',
+  // Same PostgreSQL 15 image: pg_basebackup, pg_receivewal, pg_dump and pg_verifybackup match the server.
+  backup: 'ghcr.io/cloudnative-pg/postgresql:15.3',
+  prometheus: 'quay.io/prometheus/prometheus:v3.5.0',
+  alertmanager: 'quay.io/prometheus/alertmanager:v0.28.1',
+  grafana: 'docker.io/grafana/grafana:12.1.1',
+  nodeExporter: 'quay.io/prometheus/node-exporter:v1.9.1',
+  kubeStateMetrics: 'registry.k8s.io/kube-state-metrics/kube-state-metrics:v2.16.0',
+  configReloader: 'ghcr.io/jimmidyson/configmap-reload:v0.15.0',
+  loki: 'docker.io/grafana/loki:3.5.3',
+  promtail: 'docker.io/grafana/promtail:3.5.3',
+  alloy: 'docker.io/grafana/alloy:v1.10.2',
+};
+
+const small = (cpu: string, memory: string, limitMemory = memory): EnvConfig['app']['resources'] => ({
+  requests: { cpu, memory },
+  limits: { memory: limitMemory },
+});
+
+/**
+ * The seed architecture document, as values. Every env starts from this; names, ports and
+ * schedules that the document fixes (NodePort 30505, daily 02:00 UTC, every 15 minutes, 5Gi,
+ * 2 instances, 15s scrape, Grafana :3000, Loki :3100, logging Grafana :80 / NodePort 30030,
+ * node-exporter :9100) are here and nowhere else.
+ */
+export const SEED_DEFAULTS: Omit<EnvConfig, 'name' | 'description' | 'kube'> = {
+  images: IMAGE_CATALOG,
+  imagePolicy: { requireImmutable: false, allowMutable: {} },
+  app: {
+    replicas: 1,
+    autoscaling: { enabled: false, minReplicas: 1, maxReplicas: 4, targetCpuUtilization: 70 },
+    // No limit on CPU: throttling a latency-sensitive web app hurts more than it protects.
+    resources: small('250m', '256Mi', '512Mi'),
+    service: { port: 80, nodePort: 30505 },
+    storage: { persistent: false, staticSize: '1Gi', mediaSize: '5Gi', storageClass: undefined },
+    startupProbe: { enabled: true, periodSeconds: 5, failureThreshold: 24 },
+    sidecar: { enabled: true, mode: 'proxy', resources: small('50m', '64Mi', '128Mi'), routeCardinalityCap: 200 },
+  },
+  database: {
+    instances: 2,
+    storageSize: '5Gi',
+    walStorageSize: undefined,
+    storageClass: undefined,
+    resources: small('250m', '512Mi', '1Gi'),
+    database: 'app',
+    owner: 'app',
+    maxConnections: 200,
+    maxSlotWalKeepSize: '4GB',
+  },
+  backup: {
+    timeZone: 'Etc/UTC',
+    storageSize: '20Gi',
+    storageClass: undefined,
+    resources: small('100m', '128Mi', '512Mi'),
+    full: { schedule: '0 2 * * *', keep: 7 },
+    incremental: { schedule: '*/15 * * * *' },
+    retentionDays: 7,
+    volumeWarnRatio: 0.8,
+  },
+  monitoring: {
+    prometheus: {
+      scrapeInterval: '15s',
+      evaluationInterval: '15s',
+      retentionTime: '15d',
+      retentionSize: '8GB',
+      storageSize: '10Gi',
+      storageClass: undefined,
+      resources: small('250m', '1Gi', '2Gi'),
+    },
+    alertmanager: { storageSize: '1Gi', resources: small('25m', '64Mi', '128Mi'), receiversSecret: 'alertmanager-receivers' },
+    grafana: { port: 3000, storageSize: '1Gi', resources: small('50m', '128Mi', '256Mi') },
+    nodeExporter: { port: 9100, resources: small('25m', '32Mi', '64Mi') },
+    kubeStateMetrics: { resources: small('25m', '64Mi', '256Mi') },
+  },
+  logging: {
+    agent: 'promtail',
+    loki: {
+      port: 3100,
+      storageSize: '10Gi',
+      storageClass: undefined,
+      retentionPeriod: '744h',
+      resources: small('100m', '256Mi', '1Gi'),
+    },
+    agentResources: small('50m', '64Mi', '256Mi'),
+    grafana: { separate: true, port: 80, nodePort: 30030, resources: small('50m', '128Mi', '256Mi') },
+  },
+  features: {
+    networkPolicies: false,
+    podSecurityLevel: 'baseline',
+    resourceQuotas: false,
+    ingress: { enabled: false, className: 'nginx', host: undefined, tlsSecretName: undefined, clusterIssuer: undefined },
+    externalSecrets: { enabled: false, secretStore: undefined },
+  },
+};

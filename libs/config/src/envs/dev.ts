@@ -1,0 +1,12 @@
+import { defineEnv } from '../define.js';
+
+/** A developer's cluster: the local control plane from tools/k8s-testenv by default. The seed as written. */
+export const dev = defineEnv({
+  name: 'dev',
+  description: 'Local development: the seed architecture as written, smallest footprint',
+  kube: { context: 'bitpin-local' },
+  app: { startupProbe: { failureThreshold: 36 } },
+  monitoring: { prometheus: { retentionTime: '2d', retentionSize: '2GB', storageSize: '5Gi' } },
+  logging: { loki: { storageSize: '5Gi', retentionPeriod: '72h' } },
+  backup: { full: { keep: 2 }, retentionDays: 2, storageSize: '10Gi' },
+});

@@ -1,0 +1,42 @@
+import { defineEnv } from '../define.js';
+
+/**
+ * Production. Hardening on (network policies, restricted Pod Security, quotas, persistent
+ * static/media). NodePort 30505 stays the default entry, as the seed says; set
+ * `features.ingress.enabled` with a host and TLS secret to put Ingress + TLS in front instead.
+ */
+export const prod = defineEnv({
+  name: 'prod',
+  description: 'Production',
+  kube: { context: 'bitpin-prod' },
+  imagePolicy: {
+    requireImmutable: true,
+    allowMutable: { app: 'upstream publishes only :latest; the release pipeline passes --image app=<repo>@sha256:<digest>' },
+  },
+  app: {
+    replicas: 3,
+    autoscaling: { enabled: true, minReplicas: 3, maxReplicas: 10, targetCpuUtilization: 65 },
+    resources: { requests: { cpu: '500m', memory: '512Mi' }, limits: { memory: '1Gi' } },
+    storage: { persistent: true, staticSize: '2Gi', mediaSize: '20Gi' },
+  },
+  database: {
+    instances: 2,
+    storageSize: '5Gi',
+    resources: { requests: { cpu: '1', memory: '2Gi' }, limits: { memory: '4Gi' } },
+    maxConnections: 300,
+    maxSlotWalKeepSize: '8GB',
+  },
+  backup: { full: { keep: 14 }, retentionDays: 14, storageSize: '100Gi' },
+  monitoring: {
+    prometheus: {
+      retentionTime: '30d',
+      retentionSize: '45GB',
+      storageSize: '50Gi',
+      resources: { requests: { cpu: '500m', memory: '2Gi' }, limits: { memory: '4Gi' } },
+    },
+  },
+  logging: {
+    loki: { storageSize: '50Gi', retentionPeriod: '744h', resources: { requests: { cpu: '250m', memory: '512Mi' }, limits: { memory: '2Gi' } } },
+  },
+  features: { networkPolicies: true, podSecurityLevel: 'restricted', resourceQuotas: true },
+});

@@ -1,0 +1,20 @@
+import { defineEnv } from '../define.js';
+
+/** Prod's shape at a smaller size: every hardening switch on, so prod's policies are proven here first. */
+export const staging = defineEnv({
+  name: 'staging',
+  description: 'Pre-production: prod hardening at reduced size',
+  kube: { context: 'bitpin-staging' },
+  imagePolicy: {
+    requireImmutable: true,
+    allowMutable: { app: 'upstream publishes only :latest; the release pipeline passes --image app=<repo>@sha256:<digest>' },
+  },
+  app: {
+    replicas: 2,
+    autoscaling: { enabled: true, minReplicas: 2, maxReplicas: 4 },
+    resources: { requests: { cpu: '250m', memory: '384Mi' }, limits: { memory: '768Mi' } },
+  },
+  database: { storageSize: '10Gi' },
+  backup: { full: { keep: 7 }, retentionDays: 7 },
+  features: { networkPolicies: true, podSecurityLevel: 'restricted', resourceQuotas: true },
+});

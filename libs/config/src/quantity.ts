@@ -1,0 +1,47 @@
+/**
+ * Kubernetes resource quantities, parsed just enough to compare requests with limits and sizes
+ * with each other. Accepts the forms the API server accepts for CPU and memory/storage:
+ * plain numbers, decimal SI suffixes (k, M, G, T, P, E), binary suffixes (Ki … Ei) and milli (m).
+ */
+const SUFFIX: Record<string, number> = {
+  '': 1,
+  m: 1e-3,
+  k: 1e3,
+  M: 1e6,
+  G: 1e9,
+  T: 1e12,
+  P: 1e15,
+  E: 1e18,
+  Ki: 2 ** 10,
+  Mi: 2 ** 20,
+  Gi: 2 ** 30,
+  Ti: 2 ** 40,
+  Pi: 2 ** 50,
+  Ei: 2 ** 60,
+};
+
+export const QUANTITY_PATTERN = /^(\d+(?:\.\d+)?)(m|k|M|G|T|P|E|Ki|Mi|Gi|Ti|Pi|Ei)?$/;
+
+/** Returns the quantity in base units (cores or bytes), or `undefined` when it does not parse. */
+export function parseQuantity(q: string): number | undefined {
+  const m = QUANTITY_PATTERN.exec(q);
+  if (!m) return undefined;
+  const factor = SUFFIX[m[2] ?? ''];
+  return factor === undefined ? undefined : Number(m[1]) * factor;
+}
+
+/** Prometheus/Loki durations such as `15s`, `15d`, `744h`, `1h30m`. Returns seconds. */
+export const DURATION_PATTERN = /^(?:\d+(?:ms|s|m|h|d|w|y))+$/;
+const DURATION_UNIT: Record<string, number> = { ms: 1e-3, s: 1, m: 60, h: 3600, d: 86400, w: 604800, y: 31536000 };
+
+export function parseDuration(d: string): number | undefined {
+  if (!DURATION_PATTERN.test(d)) return undefined;
+  let total = 0;
+  for (const [, n, unit] of d.matchAll(/(\d+)(ms|s|m|h|d|w|y)/g)) {
+    total += Number(n) * (DURATION_UNIT[unit as string] ?? 0);
+  }
+  return total;
+}
+
+/** Prometheus `--storage.tsdb.retention.size` units (B, KB, MB, GB, TB, PB, EB; powers of 2). */
+export const BYTE_SIZE_PATTERN = /^\d+(?:B|KB|MB|GB|TB|PB|EB)$/;

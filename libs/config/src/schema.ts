@@ -1,0 +1,270 @@
+import { z } from 'zod';
+import { cronProblem } from './cron.js';
+import { IMAGE_REF_PATTERN, isMutableImageRef } from './images.js';
+import { BYTE_SIZE_PATTERN, DURATION_PATTERN, QUANTITY_PATTERN, parseDuration, parseQuantity } from './quantity.js';
+
+/*
+ * The schema of one environment. Every field the libraries read is here, typed and bounded;
+ * unknown keys are refused (`strictObject`) so a typo never silently falls back to a default.
+ * The seed architecture document's values are the defaults (see defaults.ts).
+ */
+
+const cpu = z.string().regex(QUANTITY_PATTERN, { error: 'must be a CPU quantity such as "250m" or "1"' });
+const memory = z.string().regex(QUANTITY_PATTERN, { error: 'must be a memory quantity such as "256Mi" or "1Gi"' });
+const storage = z
+  .string()
+  .regex(/^\d+(Mi|Gi|Ti)$/, { error: 'must be a storage size in Mi, Gi or Ti, such as "5Gi"' });
+const duration = z.string().regex(DURATION_PATTERN, { error: 'must be a duration such as "15s", "15d" or "744h"' });
+const byteSize = z.string().regex(BYTE_SIZE_PATTERN, { error: 'must be a size such as "8GB" (B, KB, MB, GB, TB)' });
+const cron = z.string().superRefine((v, ctx) => {
+  const problem = cronProblem(v);
+  if (problem) ctx.addIssue({ code: 'custom', message: `invalid cron schedule: ${problem}` });
+});
+const nodePort = z
+  .number()
+  .int()
+  .min(30000, { error: 'must be a NodePort in the default range 30000-32767' })
+  .max(32767, { error: 'must be a NodePort in the default range 30000-32767' });
+const port = z.number().int().min(1).max(65535);
+const dnsLabel = z
+  .string()
+  .regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/, { error: 'must be a DNS label (lower-case letters, digits, "-")' })
+  .max(63);
+const storageClass = dnsLabel.optional();
+const imageRef = z
+  .string()
+  .regex(IMAGE_REF_PATTERN, { error: 'must be an image reference such as "registry/repo:tag" or "repo@sha256:<64 hex>"' });
+
+export const resourcesSchema = z
+  .strictObject({
+    requests: z.strictObject({ cpu, memory }),
+    limits: z.strictObject({ cpu: cpu.optional(), memory }),
+  })
+  .superRefine((r, ctx) => {
+    const req = parseQuantity(r.requests.memory);
+    const lim = parseQuantity(r.limits.memory);
+    if (req !== undefined && lim !== undefined && lim < req) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['limits', 'memory'],
+        message: `limit ${r.limits.memory} is below the request ${r.requests.memory}`,
+      });
+    }
+    if (r.limits.cpu !== undefined) {
+      const creq = parseQuantity(r.requests.cpu);
+      const clim = parseQuantity(r.limits.cpu);
+      if (creq !== undefined && clim !== undefined && clim < creq) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['limits', 'cpu'],
+          message: `limit ${r.limits.cpu} is below the request ${r.requests.cpu}`,
+        });
+      }
+    }
+  });
+export type Resources = z.infer<typeof resourcesSchema>;
+
+export const IMAGE_KEYS = [
+  'app',
+  'metricsSidecar',
+  'postgres',
+  'backup',
+  'prometheus',
+  'alertmanager',
+  'grafana',
+  'nodeExporter',
+  'kubeStateMetrics',
+  'configReloader',
+  'loki',
+  'promtail',
+  'alloy',
+] as const;
+export type ImageKey = (typeof IMAGE_KEYS)[number];
+
+const imageCatalog = z.strictObject(
+  Object.fromEntries(IMAGE_KEYS.map((k) => [k, imageRef])) as Record<ImageKey, typeof imageRef>,
+);
+
+export const envConfigSchema = z
+  .strictObject({
+    /** The env's name; also the value of the `bitpin.io/env` label on every object. */
+    name: dnsLabel,
+    description: z.string().min(1),
+
+    kube: z.strictObject({
+      /** The kubeconfig context this env must be deployed to; the deployer refuses any other. */
+      context: z.string().min(1, { error: 'must name the kubeconfig context this env deploys to' }),
+    }),
+
+    /** Every image the platform runs, pinned in one place. */
+    images: imageCatalog,
+    imagePolicy: z.strictObject({
+      /** Refuse images whose content is not pinned (no digest and a moving or absent tag). */
+      requireImmutable: z.boolean(),
+      /** Explicit exceptions: image key → why it is allowed to float. */
+      allowMutable: z.partialRecord(z.enum(IMAGE_KEYS), z.string().min(10, { error: 'give the reason (≥ 10 chars)' })),
+    }),
+
+    app: z.strictObject({
+      replicas: z.number().int().min(1).max(50),
+      autoscaling: z.strictObject({
+        enabled: z.boolean(),
+        minReplicas: z.number().int().min(1).max(50),
+        maxReplicas: z.number().int().min(1).max(100),
+        targetCpuUtilization: z.number().int().min(10).max(95),
+      }),
+      resources: resourcesSchema,
+      service: z.strictObject({ port, nodePort }),
+      storage: z.strictObject({
+        /** PersistentVolumeClaims instead of emptyDir for static and media files. */
+        persistent: z.boolean(),
+        staticSize: storage,
+        mediaSize: storage,
+        storageClass,
+      }),
+      /** Gives a slow-booting Django `failureThreshold × periodSeconds` to start before liveness applies. */
+      startupProbe: z.strictObject({
+        enabled: z.boolean(),
+        periodSeconds: z.number().int().min(1).max(60),
+        failureThreshold: z.number().int().min(1).max(120),
+      }),
+      sidecar: z.strictObject({
+        enabled: z.boolean(),
+        /** proxy: the Service sends traffic through the sidecar; observe: it only probes. */
+        mode: z.enum(['proxy', 'observe']),
+        resources: resourcesSchema,
+        /** Distinct route templates before new ones are counted under one overflow label. */
+        routeCardinalityCap: z.number().int().min(10).max(10_000),
+      }),
+    }),
+
+    database: z.strictObject({
+      instances: z.number().int().min(1).max(9),
+      storageSize: storage,
+      walStorageSize: storage.optional(),
+      storageClass,
+      resources: resourcesSchema,
+      database: dnsLabel,
+      owner: dnsLabel,
+      maxConnections: z.number().int().min(20).max(5000),
+      /** Upper bound of WAL kept for replication slots (`max_slot_wal_keep_size`). */
+      maxSlotWalKeepSize: z.string().regex(/^\d+(MB|GB|TB)$/, { error: 'must be a size such as "10GB"' }),
+    }),
+
+    backup: z.strictObject({
+      timeZone: z.string().min(1),
+      storageSize: storage,
+      storageClass,
+      resources: resourcesSchema,
+      full: z.strictObject({ schedule: cron, keep: z.number().int().min(1).max(90) }),
+      incremental: z.strictObject({ schedule: cron }),
+      /** Days of backups kept; the newest good backup is never deleted. */
+      retentionDays: z.number().int().min(1).max(400),
+      /** Share of the backup volume in use above which a run warns. */
+      volumeWarnRatio: z.number().min(0.5).max(0.99),
+    }),
+
+    monitoring: z.strictObject({
+      prometheus: z.strictObject({
+        scrapeInterval: duration,
+        evaluationInterval: duration,
+        retentionTime: duration,
+        retentionSize: byteSize,
+        storageSize: storage,
+        storageClass,
+        resources: resourcesSchema,
+      }),
+      alertmanager: z.strictObject({
+        storageSize: storage,
+        resources: resourcesSchema,
+        /** Secret (created by the operator, never in the repo) holding the receivers' config. */
+        receiversSecret: dnsLabel,
+      }),
+      grafana: z.strictObject({ port, storageSize: storage, resources: resourcesSchema }),
+      nodeExporter: z.strictObject({ port, resources: resourcesSchema }),
+      kubeStateMetrics: z.strictObject({ resources: resourcesSchema }),
+    }),
+
+    logging: z.strictObject({
+      agent: z.enum(['promtail', 'alloy']),
+      loki: z.strictObject({
+        port,
+        storageSize: storage,
+        storageClass,
+        retentionPeriod: duration,
+        resources: resourcesSchema,
+      }),
+      agentResources: resourcesSchema,
+      grafana: z.strictObject({
+        /** A dedicated logging Grafana (the seed's) instead of folding Loki into the monitoring Grafana. */
+        separate: z.boolean(),
+        port,
+        nodePort,
+        resources: resourcesSchema,
+      }),
+    }),
+
+    features: z.strictObject({
+      networkPolicies: z.boolean(),
+      podSecurityLevel: z.enum(['privileged', 'baseline', 'restricted']),
+      resourceQuotas: z.boolean(),
+      ingress: z.strictObject({
+        /** Ingress + TLS in front of bitpin-app-svc instead of NodePort 30505. */
+        enabled: z.boolean(),
+        className: dnsLabel,
+        host: z.string().regex(/^[a-z0-9.-]+$/).optional(),
+        tlsSecretName: dnsLabel.optional(),
+        clusterIssuer: dnsLabel.optional(),
+      }),
+      externalSecrets: z.strictObject({
+        enabled: z.boolean(),
+        secretStore: dnsLabel.optional(),
+      }),
+    }),
+  })
+  .superRefine((env, ctx) => {
+    const issue = (path: (string | number)[], message: string) => ctx.addIssue({ code: 'custom', path, message });
+
+    // Images: prod-like envs refuse content that is not pinned unless the env says why.
+    if (env.imagePolicy.requireImmutable) {
+      for (const key of IMAGE_KEYS) {
+        const ref = env.images[key];
+        if (isMutableImageRef(ref) && !env.imagePolicy.allowMutable[key]) {
+          issue(
+            ['images', key],
+            `"${ref}" is a mutable tag; pin a digest (repo@sha256:…) or an immutable version tag, or add imagePolicy.allowMutable.${key} with the reason`,
+          );
+        }
+      }
+    }
+
+    const a = env.app.autoscaling;
+    if (a.maxReplicas < a.minReplicas) {
+      issue(['app', 'autoscaling', 'maxReplicas'], `must be ≥ minReplicas (${a.minReplicas}), got ${a.maxReplicas}`);
+    }
+    if (a.enabled && env.app.replicas < a.minReplicas) {
+      issue(['app', 'replicas'], `must be ≥ autoscaling.minReplicas (${a.minReplicas}) when autoscaling is enabled`);
+    }
+
+    if (env.app.service.nodePort === env.logging.grafana.nodePort) {
+      issue(['logging', 'grafana', 'nodePort'], `clashes with app.service.nodePort ${env.app.service.nodePort}`);
+    }
+
+    const ing = env.features.ingress;
+    if (ing.enabled && !ing.host) issue(['features', 'ingress', 'host'], 'is required when features.ingress.enabled is true');
+    if (ing.enabled && !ing.tlsSecretName) {
+      issue(['features', 'ingress', 'tlsSecretName'], 'is required when features.ingress.enabled is true (TLS is not optional)');
+    }
+    const es = env.features.externalSecrets;
+    if (es.enabled && !es.secretStore) {
+      issue(['features', 'externalSecrets', 'secretStore'], 'is required when features.externalSecrets.enabled is true');
+    }
+
+    const retention = parseDuration(env.logging.loki.retentionPeriod) ?? 0;
+    if (retention < 24 * 3600) issue(['logging', 'loki', 'retentionPeriod'], 'must be at least 24h (Loki compactor minimum)');
+
+    if (env.backup.full.keep < 1) issue(['backup', 'full', 'keep'], 'must keep at least one full backup');
+  });
+
+export type EnvConfig = z.infer<typeof envConfigSchema>;
+export type EnvConfigInput = z.input<typeof envConfigSchema>;

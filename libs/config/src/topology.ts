@@ -1,0 +1,60 @@
+/**
+ * Names, namespaces and ports fixed by the seed architecture document. These are contracts
+ * between libraries (the app reads the database's secret; Prometheus scrapes the sidecar; the
+ * logging Grafana reads Loki), so they live in one place that every library may import.
+ * Changing one is a breaking change to a running platform.
+ */
+export const SEED = {
+  namespaces: { app: 'bitpin-task', monitoring: 'monitoring', logging: 'logging' },
+  app: {
+    name: 'bitpin-app',
+    serviceName: 'bitpin-app-svc',
+    containerPort: 8000,
+    healthPath: '/healthz/',
+    settingsModule: 'Exchange.settings',
+    staticPath: '/app/Exchange/static',
+    mediaPath: '/app/Exchange/media',
+    liveness: { initialDelaySeconds: 10, periodSeconds: 20 },
+    readiness: { initialDelaySeconds: 5, periodSeconds: 10 },
+  },
+  sidecar: { name: 'metrics-sidecar', proxyPort: 8080, metricsPort: 9102 },
+  database: { clusterName: 'bitpin-cluster', port: 5432, metricsPort: 9187 },
+  backup: { fullCronJob: 'bitpin-full-backup', incrementalCronJob: 'bitpin-incremental-backup' },
+  monitoring: {
+    prometheus: { name: 'prometheus', port: 9090 },
+    alertmanager: { name: 'alertmanager', port: 9093 },
+    grafana: { name: 'grafana' },
+    nodeExporter: { name: 'node-exporter' },
+    kubeStateMetrics: { name: 'kube-state-metrics', port: 8080, telemetryPort: 8081 },
+  },
+  logging: { loki: { name: 'loki', grpcPort: 9095 }, grafana: { name: 'grafana' } },
+} as const;
+
+export interface CnpgNames {
+  readonly cluster: string;
+  /** Read-write Service (the primary). */
+  readonly rw: string;
+  /** Read-only Service (replicas). */
+  readonly ro: string;
+  /** Read Service (any instance). */
+  readonly r: string;
+  /** The application user's basic-auth secret (username, password, host, port, dbname, uri …). */
+  readonly appSecret: string;
+  /** CA of the server certificates (`ca.crt`), for clients verifying with `verify-full`. */
+  readonly caSecret: string;
+  /** Client certificate of `streaming_replica`. */
+  readonly replicationSecret: string;
+}
+
+/** The names CloudNativePG generates for a Cluster (cluster_types.go). */
+export function cnpgNames(cluster: string = SEED.database.clusterName): CnpgNames {
+  return {
+    cluster,
+    rw: `${cluster}-rw`,
+    ro: `${cluster}-ro`,
+    r: `${cluster}-r`,
+    appSecret: `${cluster}-app`,
+    caSecret: `${cluster}-ca`,
+    replicationSecret: `${cluster}-replication`,
+  };
+}

@@ -1,0 +1,185 @@
+import { describe, expect, it } from 'vitest';
+import {
+  ConfigError,
+  ENV_NAMES,
+  cronProblem,
+  isMutableImageRef,
+  loadAllEnvConfigs,
+  loadEnvConfig,
+  parseQuantity,
+  validateEnvConfig,
+} from '../src/index.js';
+
+function errorOf(fn: () => unknown): ConfigError {
+  try {
+    fn();
+  } catch (e) {
+    if (e instanceof ConfigError) return e;
+    throw e;
+  }
+  throw new Error('expected a ConfigError, got none');
+}
+
+describe('environments', () => {
+  it('knows dev, staging and prod, and every one validates', () => {
+    expect(ENV_NAMES).toEqual(['dev', 'staging', 'prod']);
+    expect(loadAllEnvConfigs().map((e) => e.name)).toEqual(['dev', 'staging', 'prod']);
+  });
+
+  it.each(ENV_NAMES)('%s keeps the seed facts', (name) => {
+    const env = loadEnvConfig(name);
+    expect(env.app.service).toEqual({ port: 80, nodePort: 30505 });
+    expect(env.database.instances).toBe(2);
+    expect(env.database.storageSize).toMatch(/^\d+Gi$/);
+    expect(env.backup.full.schedule).toBe('0 2 * * *');
+    expect(env.backup.incremental.schedule).toBe('*/15 * * * *');
+    expect(env.backup.timeZone).toBe('Etc/UTC');
+    expect(env.monitoring.prometheus.scrapeInterval).toBe('15s');
+    expect(env.monitoring.grafana.port).toBe(3000);
+    expect(env.monitoring.nodeExporter.port).toBe(9100);
+    expect(env.logging.loki.port).toBe(3100);
+    expect(env.logging.grafana).toMatchObject({ port: 80, nodePort: 30030 });
+    expect(env.images.postgres).toBe('ghcr.io/cloudnative-pg/postgresql:15.3');
+  });
+
+  it('dev is the seed as written: one replica, 5Gi per database instance, the seed image', () => {
+    const dev = loadEnvConfig('dev');
+    expect(dev.app.replicas).toBe(1);
+    expect(dev.database.storageSize).toBe('5Gi');
+    expect(dev.images.app).toBe('docker.io/yasaman664/bitpin-task:latest');
+    expect(dev.kube.context).toBe('bitpin-local');
+    expect(dev.logging.agent).toBe('promtail');
+  });
+
+  it('prod turns the hardening switches on and deploys to its own context', () => {
+    const prod = loadEnvConfig('prod');
+    expect(prod.features).toMatchObject({ networkPolicies: true, podSecurityLevel: 'restricted', resourceQuotas: true });
+    expect(prod.app.storage.persistent).toBe(true);
+    expect(prod.kube.context).toBe('bitpin-prod');
+    expect(prod.imagePolicy.requireImmutable).toBe(true);
+  });
+
+  it('command-line overrides apply on top of the env file', () => {
+    const digest = `docker.io/yasaman664/bitpin-task@sha256:${'a'.repeat(64)}`;
+    const prod = loadEnvConfig('prod', { overrides: { images: { app: digest } } });
+    expect(prod.images.app).toBe(digest);
+    expect(prod.images.postgres).toBe('ghcr.io/cloudnative-pg/postgresql:15.3');
+  });
+});
+
+describe('config errors: one line each, naming env, path and fix', () => {
+  it('fails on an unknown env and lists the known ones', () => {
+    const e = errorOf(() => loadEnvConfig('prd'));
+    expect(e.code).toBe('ENV_UNKNOWN');
+    expect(e.message).toBe('unknown env "prd"; known envs: dev, staging, prod (add one in libs/config/src/envs/)');
+  });
+
+  it('fails on a wrong type', () => {
+    const e = errorOf(() => loadEnvConfig('dev', { overrides: { app: { replicas: 'two' as unknown as number } } }));
+    expect(e.code).toBe('CONFIG_INVALID');
+    expect(e.lines).toHaveLength(1);
+    expect(e.message).toMatch(/^config error: env "dev" at app\.replicas: .*expected number.*\(got "two"\); fix libs\/config\/src\/envs\/dev\.ts/);
+  });
+
+  it('fails on out-of-range values', () => {
+    const e = errorOf(() =>
+      loadEnvConfig('dev', { overrides: { app: { replicas: 0, service: { nodePort: 8080 } } } }),
+    );
+    expect(e.lines).toHaveLength(2);
+    expect(e.lines[0]).toMatch(/env "dev" at app\.replicas: .*>=1.*\(got 0\)/);
+    expect(e.lines[1]).toMatch(/env "dev" at app\.service\.nodePort: must be a NodePort in the default range 30000-32767 \(got 8080\)/);
+    for (const line of e.lines) expect(line).not.toContain('\n');
+  });
+
+  it('fails on an unknown key instead of ignoring a typo', () => {
+    const e = errorOf(() => loadEnvConfig('dev', { overrides: { app: { replicaz: 3 } as never } }));
+    expect(e.message).toMatch(/at app: unknown key "replicaz" \(typo\?\)/);
+  });
+
+  it('fails on a bad cron schedule, storage size, duration and quantity', () => {
+    const e = errorOf(() =>
+      loadEnvConfig('dev', {
+        overrides: {
+          backup: { full: { schedule: '0 25 * * *' } },
+          database: { storageSize: '5GB' },
+          monitoring: { prometheus: { retentionTime: 'forever' } },
+          app: { resources: { requests: { cpu: 'lots' } } },
+        },
+      }),
+    );
+    const text = e.message;
+    expect(text).toMatch(/backup\.full\.schedule: invalid cron schedule: hour value 25 is outside 0-23/);
+    expect(text).toMatch(/database\.storageSize: must be a storage size in Mi, Gi or Ti/);
+    expect(text).toMatch(/monitoring\.prometheus\.retentionTime: must be a duration/);
+    expect(text).toMatch(/app\.resources\.requests\.cpu: must be a CPU quantity/);
+  });
+
+  it('fails when a memory limit is below its request', () => {
+    const e = errorOf(() =>
+      loadEnvConfig('dev', { overrides: { app: { resources: { requests: { memory: '1Gi' }, limits: { memory: '512Mi' } } } } }),
+    );
+    expect(e.message).toMatch(/at app\.resources\.limits\.memory: limit 512Mi is below the request 1Gi/);
+  });
+
+  it('fails when prod is given a mutable image it has not explicitly allowed', () => {
+    const e = errorOf(() => loadEnvConfig('prod', { overrides: { images: { grafana: 'docker.io/grafana/grafana:latest' } } }));
+    expect(e.lines).toHaveLength(1);
+    expect(e.message).toMatch(
+      /env "prod" at images\.grafana: "docker\.io\/grafana\/grafana:latest" is a mutable tag; pin a digest .* or add imagePolicy\.allowMutable\.grafana with the reason/,
+    );
+  });
+
+  it('fails when an env requires pinned images but keeps the seed app image without an exception', () => {
+    const e = errorOf(() => loadEnvConfig('dev', { overrides: { imagePolicy: { requireImmutable: true } } }));
+    expect(e.lines).toHaveLength(1);
+    expect(e.message).toMatch(/at images\.app: "docker\.io\/yasaman664\/bitpin-task:latest" is a mutable tag/);
+  });
+
+  it('fails on cross-field mistakes: HPA bounds, NodePort clash, Ingress without host or TLS', () => {
+    const e = errorOf(() =>
+      loadEnvConfig('dev', {
+        overrides: {
+          app: { autoscaling: { enabled: true, minReplicas: 3, maxReplicas: 2 } },
+          logging: { grafana: { nodePort: 30505 } },
+          features: { ingress: { enabled: true } },
+        },
+      }),
+    );
+    expect(e.message).toMatch(/app\.autoscaling\.maxReplicas: must be ≥ minReplicas \(3\), got 2/);
+    expect(e.message).toMatch(/app\.replicas: must be ≥ autoscaling\.minReplicas \(3\)/);
+    expect(e.message).toMatch(/logging\.grafana\.nodePort: clashes with app\.service\.nodePort 30505/);
+    expect(e.message).toMatch(/features\.ingress\.host: is required/);
+    expect(e.message).toMatch(/features\.ingress\.tlsSecretName: is required/);
+  });
+
+  it('validateEnvConfig names the source to fix', () => {
+    const e = errorOf(() => validateEnvConfig({}, { env: 'x', fixHint: 'somewhere.ts' }));
+    expect(e.lines[0]).toMatch(/^config error: env "x" at name: .*; fix somewhere\.ts$/);
+  });
+});
+
+describe('helpers', () => {
+  it('parses quantities', () => {
+    expect(parseQuantity('250m')).toBe(0.25);
+    expect(parseQuantity('1Gi')).toBe(2 ** 30);
+    expect(parseQuantity('5G')).toBe(5e9);
+    expect(parseQuantity('abc')).toBeUndefined();
+  });
+
+  it('tells mutable image references from pinned ones', () => {
+    expect(isMutableImageRef('docker.io/yasaman664/bitpin-task:latest')).toBe(true);
+    expect(isMutableImageRef('docker.io/yasaman664/bitpin-task')).toBe(true);
+    expect(isMutableImageRef('localhost:5000/app')).toBe(true);
+    expect(isMutableImageRef('quay.io/prometheus/prometheus:v3.5.0')).toBe(false);
+    expect(isMutableImageRef(`repo/app:latest@sha256:${'0'.repeat(64)}`)).toBe(false);
+  });
+
+  it('validates cron expressions like Kubernetes', () => {
+    expect(cronProblem('*/15 * * * *')).toBeUndefined();
+    expect(cronProblem('0 2 * * 1-5')).toBeUndefined();
+    expect(cronProblem('@daily')).toBeUndefined();
+    expect(cronProblem('0 2 * *')).toMatch(/expected 5 fields/);
+    expect(cronProblem('TZ=UTC 0 2 * * *')).toMatch(/timeZone/);
+    expect(cronProblem('*/0 * * * *')).toMatch(/step/);
+  });
+});
