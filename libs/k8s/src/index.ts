@@ -1,1 +1,11 @@
-export {};
+export { PlatformChart } from './chart.js';
+export type { PlatformChartProps } from './chart.js';
+export { ENV_LABEL, MANAGED_BY, PART_OF, selectorLabels, standardLabels } from './labels.js';
+export type { LabelProps } from './labels.js';
+export { restrictedContainerSecurity, restrictedPodSecurity } from './security.js';
+export type { ContainerSecurityProps, PodSecurityProps } from './security.js';
+export { toResourceRequirements } from './resources.js';
+export { httpProbe } from './probes.js';
+export type { HttpProbeProps } from './probes.js';
+export { PlatformNamespace } from './namespace.js';
+export type { PlatformNamespaceProps } from './namespace.js';

@@ -1,0 +1,72 @@
+import { loadEnvConfig } from '@bitpin/config';
+import { Testing } from 'cdk8s';
+import { describe, expect, it } from 'vitest';
+import {
+  PlatformChart,
+  PlatformNamespace,
+  restrictedContainerSecurity,
+  restrictedPodSecurity,
+  standardLabels,
+  toResourceRequirements,
+} from '../src/index.js';
+
+describe('shared constructs', () => {
+  it('stamps platform labels on every object and keeps names unhashed', () => {
+    // GIVEN
+    const env = loadEnvConfig('prod');
+    const chart = new PlatformChart(Testing.app(), 'Test', { env });
+    // WHEN
+    new PlatformNamespace(chart, 'Ns', { name: 'bitpin-task' });
+    const [ns] = Testing.synth(chart);
+    // THEN
+    expect(ns.metadata.name).toBe('bitpin-task');
+    expect(ns.metadata.labels).toMatchObject({
+      'app.kubernetes.io/part-of': 'bitpin-platform',
+      'app.kubernetes.io/managed-by': 'bitpin-deployer',
+      'bitpin.io/env': 'prod',
+      'pod-security.kubernetes.io/enforce': 'restricted',
+      'pod-security.kubernetes.io/warn': 'restricted',
+    });
+  });
+
+  it('namespaces below restricted carry their reason', () => {
+    const chart = new PlatformChart(Testing.app(), 'Test', { env: loadEnvConfig('dev') });
+    new PlatformNamespace(chart, 'Ns', { name: 'monitoring', podSecurity: 'privileged', podSecurityReason: 'node-exporter reads the host' });
+    const [ns] = Testing.synth(chart);
+    expect(ns.metadata.labels['pod-security.kubernetes.io/enforce']).toBe('privileged');
+    expect(ns.metadata.annotations['bitpin.io/pod-security-reason']).toBe('node-exporter reads the host');
+  });
+
+  it('secure defaults: non-root, read-only root, no escalation, all capabilities dropped', () => {
+    expect(restrictedContainerSecurity()).toEqual({
+      allowPrivilegeEscalation: false,
+      privileged: false,
+      readOnlyRootFilesystem: true,
+      runAsNonRoot: true,
+      capabilities: { drop: ['ALL'] },
+      seccompProfile: { type: 'RuntimeDefault' },
+    });
+    expect(restrictedContainerSecurity({ runAsUser: 10001 })).toMatchObject({ runAsUser: 10001, runAsGroup: 10001 });
+    expect(restrictedPodSecurity({ fsGroup: 26 })).toMatchObject({ runAsNonRoot: true, fsGroup: 26, fsGroupChangePolicy: 'OnRootMismatch' });
+  });
+
+  it('maps env resources without inventing a CPU limit', () => {
+    const r = toResourceRequirements({ requests: { cpu: '250m', memory: '256Mi' }, limits: { memory: '512Mi' } });
+    expect(r.requests?.['cpu']?.value).toBe('250m');
+    expect(r.requests?.['memory']?.value).toBe('256Mi');
+    expect(Object.keys(r.limits ?? {})).toEqual(['memory']);
+    expect(r.limits?.['memory']?.value).toBe('512Mi');
+  });
+
+  it('standard labels carry the recommended keys', () => {
+    expect(standardLabels({ name: 'dev' }, { name: 'loki', component: 'logging', extra: { app: 'loki' } })).toEqual({
+      'app.kubernetes.io/name': 'loki',
+      'app.kubernetes.io/instance': 'loki',
+      'app.kubernetes.io/component': 'logging',
+      'app.kubernetes.io/part-of': 'bitpin-platform',
+      'app.kubernetes.io/managed-by': 'bitpin-deployer',
+      'bitpin.io/env': 'dev',
+      app: 'loki',
+    });
+  });
+});
