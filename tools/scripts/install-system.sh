@@ -11,6 +11,7 @@ PACKAGES=(
   prometheus               # promtool + a real Prometheus for rules/config/dashboard tests
   prometheus-alertmanager  # amtool + alertmanager
   nginx-light              # the proxy anchor for the metrics-sidecar benchmark
+  wrk                      # load generator for the metrics-sidecar benchmark
   etcd-server              # fallback etcd; the control plane prefers a Go-built etcd 3.5
   openssl                  # certificates for the local control plane
   ca-certificates
