@@ -57,6 +57,7 @@ export const SEED_DEFAULTS: Omit<EnvConfig, 'name' | 'description' | 'kube'> = {
     owner: 'app',
     maxConnections: 200,
     maxSlotWalKeepSize: '4GB',
+    podAntiAffinity: 'preferred',
   },
   backup: {
     timeZone: 'Etc/UTC',

@@ -149,6 +149,8 @@ export const envConfigSchema = z
       maxConnections: z.number().int().min(20).max(5000),
       /** Upper bound of WAL kept for replication slots (`max_slot_wal_keep_size`). */
       maxSlotWalKeepSize: z.string().regex(/^\d+(MB|GB|TB)$/, { error: 'must be a size such as "10GB"' }),
+      /** `required` refuses to put two instances on one node (prod); `preferred` allows it (one-node dev). */
+      podAntiAffinity: z.enum(['preferred', 'required']),
     }),
 
     backup: z.strictObject({

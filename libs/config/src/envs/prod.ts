@@ -25,6 +25,7 @@ export const prod = defineEnv({
     resources: { requests: { cpu: '1', memory: '2Gi' }, limits: { memory: '4Gi' } },
     maxConnections: 300,
     maxSlotWalKeepSize: '8GB',
+    podAntiAffinity: 'required',
   },
   backup: { full: { keep: 14 }, retentionDays: 14, storageSize: '100Gi' },
   monitoring: {

@@ -14,7 +14,7 @@ export const staging = defineEnv({
     autoscaling: { enabled: true, minReplicas: 2, maxReplicas: 4 },
     resources: { requests: { cpu: '250m', memory: '384Mi' }, limits: { memory: '768Mi' } },
   },
-  database: { storageSize: '10Gi' },
+  database: { storageSize: '10Gi', podAntiAffinity: 'required' },
   backup: { full: { keep: 7 }, retentionDays: 7 },
   features: { networkPolicies: true, podSecurityLevel: 'restricted', resourceQuotas: true },
 });
