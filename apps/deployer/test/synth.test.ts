@@ -1,0 +1,109 @@
+import { ENV_NAMES } from '@bitpin/config';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { parseAllDocuments } from 'yaml';
+import { run, synthesize, type Io } from '../src/index.js';
+
+const work = mkdtempSync(join(tmpdir(), 'deployer-synth-'));
+afterAll(() => rmSync(work, { recursive: true, force: true }));
+
+function capture(): Io & { out: string[]; err: string[] } {
+  const out: string[] = [];
+  const err: string[] = [];
+  return { out, err, stdout: (l) => out.push(l), stderr: (l) => err.push(l) };
+}
+
+describe.each(ENV_NAMES)('synth --env=%s', (env) => {
+  it('writes one YAML file per library, byte-identical on a second run', async () => {
+    const out = join(work, `det-${env}`);
+    const io = capture();
+    expect(await run(['synth', `--env=${env}`, '--out', out], io)).toBe(0);
+    const first = Object.fromEntries(readdirSync(out).map((f) => [f, readFileSync(join(out, f), 'utf8')]));
+    expect(Object.keys(first).sort()).toEqual(['app.yaml', 'database.yaml']);
+    expect(await run(['synth', `--env=${env}`, '--out', out], capture())).toBe(0);
+    const second = Object.fromEntries(readdirSync(out).map((f) => [f, readFileSync(join(out, f), 'utf8')]));
+    expect(second).toEqual(first);
+    expect(JSON.stringify(first)).not.toMatch(/creationTimestamp|\d{4}-\d{2}-\d{2}T\d{2}:\d{2}/);
+    expect(io.out[0]).toMatch(new RegExp(`^synth ${env}: \\d+ objects in 2 files → `));
+  });
+
+  it('every document parses back to the synthesized object, in apply order', () => {
+    const result = synthesize(env);
+    for (const file of result.files) {
+      const docs = parseAllDocuments(file.yaml).map((d) => d.toJS());
+      expect(docs).toEqual(JSON.parse(JSON.stringify(file.objects)));
+    }
+    const kinds = result.objects.map((o) => o.kind);
+    expect(kinds[0]).toBe('Namespace');
+    expect(kinds.indexOf('Service')).toBeLessThan(kinds.indexOf('Deployment'));
+  });
+
+  it('every object carries the env and platform labels', () => {
+    for (const o of synthesize(env).objects) {
+      expect(o.metadata.labels).toMatchObject({ 'bitpin.io/env': env, 'app.kubernetes.io/managed-by': 'bitpin-deployer' });
+    }
+  });
+});
+
+describe('synth output', () => {
+  it('--output json prints one machine-readable summary', async () => {
+    const io = capture();
+    expect(await run(['synth', '--env=prod', '--out', join(work, 'json'), '--output', 'json'], io)).toBe(0);
+    expect(io.out).toHaveLength(1);
+    const summary = JSON.parse(io.out[0]!);
+    expect(summary).toMatchObject({ command: 'synth', env: 'prod', files: [{ name: 'app.yaml' }, { name: 'database.yaml' }] });
+    expect(summary.byNamespace['bitpin-task']).toMatchObject({ Deployment: 1, Service: 1, Cluster: 1 });
+    expect(summary.warnings).toEqual([expect.stringMatching(/^images\.app .* is not pinned \(allowed in prod: /)]);
+  });
+
+  it('--image pins the app image by digest, and the warning goes away', async () => {
+    const digest = `docker.io/yasaman664/bitpin-task@sha256:${'b'.repeat(64)}`;
+    const out = join(work, 'pinned');
+    const io = capture();
+    expect(await run(['synth', '--env=prod', '--out', out, '--image', `app=${digest}`], io)).toBe(0);
+    expect(io.err).toEqual([]);
+    expect(readFileSync(join(out, 'app.yaml'), 'utf8')).toContain(`image: ${digest}`);
+  });
+});
+
+describe('bad input: one line, exit code 2, nothing written', () => {
+  const cases: [string, string[], RegExp][] = [
+    ['an unknown env', ['synth', '--env=prd'], /^error: unknown env "prd"; known envs: dev, staging, prod/],
+    ['a missing env', ['synth'], /^error: --env is required; known envs: dev, staging, prod$/],
+    ['an unknown command', ['deploy', '--env=dev'], /^error: unknown command "deploy"; expected one of: synth$/],
+    ['an unknown flag', ['synth', '--env=dev', '--force'], /^error: Unknown option '--force'; run with --help for usage$/],
+    ['a bad output format', ['synth', '--env=dev', '--output', 'yaml'], /^error: --output "yaml" is not supported; use text or json$/],
+    ['an unknown image key', ['synth', '--env=dev', '--image', 'django=x:1'], /^error: --image "django=x:1": unknown image key "django"; known keys: app, /],
+    ['a malformed image ref', ['synth', '--env=dev', '--image', 'app=Not A Ref'], /^error: config error: env "dev" at images\.app: must be an image reference .*; fix libs\/config\/src\/envs\/dev\.ts or --image$/],
+    ['a mutable image in prod', ['synth', '--env=prod', '--image', 'grafana=grafana/grafana:latest'], /^error: config error: env "prod" at images\.grafana: "grafana\/grafana:latest" is a mutable tag; /],
+  ];
+  it.each(cases)('fails on %s', async (_name, argv, expected) => {
+    const out = join(work, `bad-${_name.replace(/\W+/g, '-')}`);
+    const io = capture();
+    expect(await run([...argv, '--out', out], io)).toBe(2);
+    expect(io.err).toHaveLength(1);
+    expect(io.err[0]).toMatch(expected);
+    expect(io.out).toEqual([]);
+    expect(existsSync(out)).toBe(false);
+  });
+
+  it('fails without touching an existing output directory', async () => {
+    const out = join(work, 'keep');
+    mkdirSync(out);
+    writeFileSync(join(out, 'app.yaml'), 'previous');
+    expect(await run(['synth', '--env=dev', '--out', out, '--image', 'app=BAD REF'], capture())).toBe(2);
+    expect(readdirSync(out)).toEqual(['app.yaml']);
+    expect(readFileSync(join(out, 'app.yaml'), 'utf8')).toBe('previous');
+    expect(readdirSync(work).filter((f) => f.startsWith('keep.'))).toEqual([]);
+  });
+
+  it('replaces a previous output completely (no stale files left behind)', async () => {
+    const out = join(work, 'replace');
+    mkdirSync(out);
+    writeFileSync(join(out, 'removed-library.yaml'), 'stale');
+    expect(await run(['synth', '--env=dev', '--out', out], capture())).toBe(0);
+    expect(readdirSync(out).sort()).toEqual(['app.yaml', 'database.yaml']);
+  });
+});
