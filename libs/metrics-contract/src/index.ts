@@ -1,1 +1,2 @@
-export {};
+export * from './http.js';
+export * from './metrics.js';
