@@ -19,7 +19,20 @@ export const SEED = {
   },
   sidecar: { name: 'metrics-sidecar', proxyPort: 8080, metricsPort: 9102 },
   database: { clusterName: 'bitpin-cluster', port: 5432, metricsPort: 9187 },
-  backup: { fullCronJob: 'bitpin-full-backup', incrementalCronJob: 'bitpin-incremental-backup' },
+  backup: {
+    fullCronJob: 'bitpin-full-backup',
+    incrementalCronJob: 'bitpin-incremental-backup',
+    /** Weekly restore-verification CronJob (alerts watch its last success too). */
+    verifyCronJob: 'bitpin-backup-verify',
+    /** The backup volume's PersistentVolumeClaim. */
+    claimName: 'bitpin-backup',
+    /** Dedicated PostgreSQL role of the backup jobs (a CloudNativePG managed role). */
+    role: 'bitpin_backup',
+    /** basic-auth Secret (`username`, `password`) of that role; created out of band, never in the repo. */
+    credentialsSecret: 'bitpin-backup-credentials',
+    /** Physical replication slot the WAL archive streams from (synchronised to standbys). */
+    walSlot: 'bitpin_backup',
+  },
   monitoring: {
     prometheus: { name: 'prometheus', port: 9090 },
     alertmanager: { name: 'alertmanager', port: 9093 },

@@ -7,6 +7,7 @@ import {
   loadAllEnvConfigs,
   loadEnvConfig,
   parseQuantity,
+  SEED,
   validateEnvConfig,
 } from '../src/index.js';
 
@@ -155,6 +156,23 @@ describe('config errors: one line each, naming env, path and fix', () => {
   it('validateEnvConfig names the source to fix', () => {
     const e = errorOf(() => validateEnvConfig({}, { env: 'x', fixHint: 'somewhere.ts' }));
     expect(e.lines[0]).toMatch(/^config error: env "x" at name: .*; fix somewhere\.ts$/);
+  });
+});
+
+describe('seed topology', () => {
+  it('names the backup contract shared by backup, database and dashboards', () => {
+    expect(SEED.backup).toEqual({
+      fullCronJob: 'bitpin-full-backup',
+      incrementalCronJob: 'bitpin-incremental-backup',
+      verifyCronJob: 'bitpin-backup-verify',
+      claimName: 'bitpin-backup',
+      role: 'bitpin_backup',
+      credentialsSecret: 'bitpin-backup-credentials',
+      walSlot: 'bitpin_backup',
+    });
+    // PostgreSQL identifiers used unquoted in pg_hba and SQL: lower-case, no dashes.
+    expect(SEED.backup.role).toMatch(/^[a-z_][a-z0-9_]*$/);
+    expect(SEED.backup.walSlot).toMatch(/^[a-z0-9_]+$/);
   });
 });
 
