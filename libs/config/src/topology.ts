@@ -39,8 +39,37 @@ export const SEED = {
     grafana: { name: 'grafana' },
     nodeExporter: { name: 'node-exporter' },
     kubeStateMetrics: { name: 'kube-state-metrics', port: 8080, telemetryPort: 8081 },
+    /**
+     * Prometheus scrape job names. Alert rules and dashboards select on `job`, so the scrape
+     * config (libs/monitoring) and the rules (dashboards/) share these. The Kubernetes ones are
+     * the names the kubernetes-mixin rules expect, so well-known rules work unchanged.
+     */
+    jobs: {
+      apiserver: 'apiserver',
+      kubelet: 'kubelet',
+      cadvisor: 'kubelet', // same job, metrics_path="/metrics/cadvisor", as the mixin expects
+      nodeExporter: 'node-exporter',
+      kubeStateMetrics: 'kube-state-metrics',
+      app: 'bitpin-app',
+      database: 'cnpg',
+      loki: 'loki',
+      logAgent: 'log-agent',
+      alertmanager: 'alertmanager',
+      grafana: 'grafana',
+      prometheus: 'prometheus',
+    },
   },
   logging: { loki: { name: 'loki', grpcPort: 9095 }, grafana: { name: 'grafana' } },
+  /** Grafana data sources are provisioned with these fixed uids; dashboards reference them. */
+  grafana: {
+    datasources: {
+      prometheus: { uid: 'prometheus', name: 'Prometheus', type: 'prometheus' },
+      loki: { uid: 'loki', name: 'Loki', type: 'loki' },
+      alertmanager: { uid: 'alertmanager', name: 'Alertmanager', type: 'alertmanager' },
+    },
+    /** The folder the platform's dashboards are provisioned into. */
+    folder: 'Bitpin',
+  },
 } as const;
 
 export interface CnpgNames {
