@@ -1,1 +1,40 @@
-export {};
+export {
+  acquireTestEnv,
+  assertBinaries,
+  CONTEXT_NAME,
+  down,
+  FAKE_NODES,
+  KWOK_NODE_ANNOTATION,
+  kwokStagesYaml,
+  missingBinaries,
+  releaseTestEnv,
+  status,
+  up,
+  type DownOptions,
+  type TestEnv,
+  type UpOptions,
+} from './controlplane.js';
+export { CNPG_MODULE, cnpgCrdDir, cnpgCrdPaths, goModuleDir, installCrds, readCrds } from './crds.js';
+export {
+  hasCondition,
+  KubeApiError,
+  KubeClient,
+  readKubeconfig,
+  waitFor,
+  type ApplyOptions,
+  type KubeList,
+  type KubeObject,
+  type RequestOptions,
+  type Response,
+} from './kube.js';
+export { BINARIES, binDir, BUILD_COMMAND, cacheRoot, stateDir, type BinaryName } from './paths.js';
+export {
+  CNPG_VERSION,
+  ETCD_VERSION,
+  KUBERNETES_VERSION,
+  KWOK_VERSION,
+  PACKAGE_ROOT,
+  VERSIONS,
+  VERSIONS_FILE,
+  type TestEnvVersions,
+} from './versions.js';

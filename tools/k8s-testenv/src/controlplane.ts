@@ -1,0 +1,663 @@
+import { spawn } from 'node:child_process';
+import {
+  closeSync,
+  existsSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
+import { request as httpRequest } from 'node:http';
+import { createServer } from 'node:net';
+import { join } from 'node:path';
+import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
+import { cnpgCrdPaths, goModuleDir, installCrds } from './crds.js';
+import { hasCondition, KubeClient, waitFor } from './kube.js';
+import { BINARIES, binDir, BinaryName, BUILD_COMMAND, stateDir as defaultStateDir } from './paths.js';
+import { ensurePki, Pki } from './pki.js';
+import { KWOK_VERSION, TestEnvVersions, VERSIONS } from './versions.js';
+
+/** kubeconfig context and cluster name. */
+export const CONTEXT_NAME = 'bitpin-local';
+/** Annotation that makes kwok manage a node (kwok runs with --manage-nodes-with-annotation-selector). */
+export const KWOK_NODE_ANNOTATION = 'kwok.x-k8s.io/node';
+/** The fake nodes registered by `up` (two, so required pod anti-affinity across hostnames can be met). */
+export const FAKE_NODES = ['kwok-node-0', 'kwok-node-1'] as const;
+
+/** A running control plane. */
+export interface TestEnv {
+  /** Admin kubeconfig (context/cluster `bitpin-local`, user in group system:masters). */
+  readonly kubeconfigPath: string;
+  /** https://127.0.0.1:<port> */
+  readonly server: string;
+  readonly stateDir: string;
+  readonly versions: TestEnvVersions;
+  readonly nodes: readonly string[];
+  /** true when `up` found a healthy instance and did not start anything. */
+  readonly reused: boolean;
+  /** Who started it: `manual` (`nx run k8s-testenv:up`) instances are never stopped by tests. */
+  readonly startedBy: 'manual' | 'test';
+  readonly pids: Readonly<Record<BinaryName, number>>;
+  /** Start timings in ms (only when this call started the instance). */
+  readonly timings?: Readonly<{ readyz: number; total: number }>;
+}
+
+interface ProcessRecord {
+  name: BinaryName;
+  pid: number;
+  argv: string[];
+}
+
+interface StateFile {
+  format: 1;
+  stateDir: string;
+  binDir: string;
+  versions: TestEnvVersions;
+  server: string;
+  kubeconfigPath: string;
+  ports: Record<string, number>;
+  nodes: string[];
+  startedBy: 'manual' | 'test';
+  startedAt: string;
+  processes: ProcessRecord[];
+}
+
+export interface UpOptions {
+  /** Default `manual`. Tests pass `test`; such an instance is stopped when its last test run ends. */
+  startedBy?: 'manual' | 'test';
+  /** Progress lines (default: none). */
+  log?: (line: string) => void;
+  env?: NodeJS.ProcessEnv;
+  /** Overall start timeout (default 120 s). */
+  timeoutMs?: number;
+}
+
+export interface DownOptions {
+  log?: (line: string) => void;
+  env?: NodeJS.ProcessEnv;
+}
+
+// ---------------------------------------------------------------------------------------------------
+// binaries
+
+/** Names of the binaries missing from the cache (empty when everything was built). */
+export function missingBinaries(env: NodeJS.ProcessEnv = process.env): BinaryName[] {
+  const dir = binDir(env);
+  return BINARIES.filter((b) => !existsSync(join(dir, b)));
+}
+
+/** Throws a one-line error naming the build command when binaries are missing. */
+export function assertBinaries(env: NodeJS.ProcessEnv = process.env): void {
+  const missing = missingBinaries(env);
+  if (missing.length) {
+    throw new Error(
+      `k8s-testenv: control-plane binaries missing in ${binDir(env)} (${missing.join(', ')}); build them with: ${BUILD_COMMAND}`,
+    );
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------
+// small process helpers
+
+function readState(dir: string): StateFile | undefined {
+  try {
+    return JSON.parse(readFileSync(join(dir, 'state.json'), 'utf8')) as StateFile;
+  } catch {
+    return undefined;
+  }
+}
+
+function writeState(state: StateFile): void {
+  writeFileSync(join(state.stateDir, 'state.json'), JSON.stringify(state, null, 2) + '\n');
+}
+
+function pidAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** True when `pid` is alive and is still the process we started (same binary and arguments). */
+function isOurProcess(rec: ProcessRecord): boolean {
+  if (!pidAlive(rec.pid)) return false;
+  try {
+    const argv = readFileSync(`/proc/${rec.pid}/cmdline`, 'utf8').split('\0').filter(Boolean);
+    return argv.length === rec.argv.length && argv.every((a, i) => a === rec.argv[i]);
+  } catch {
+    return false;
+  }
+}
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.unref();
+    srv.on('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const addr = srv.address();
+      const port = typeof addr === 'object' && addr ? addr.port : 0;
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+function tail(file: string, lines = 15): string {
+  try {
+    return readFileSync(file, 'utf8').trimEnd().split('\n').slice(-lines).join('\n');
+  } catch {
+    return '(no log)';
+  }
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+function httpGetOk(url: string, timeoutMs = 2000): Promise<boolean> {
+  return new Promise((resolve) => {
+    const req = httpRequest(url, { timeout: timeoutMs }, (res) => {
+      res.resume();
+      res.on('end', () => resolve(res.statusCode === 200));
+    });
+    req.on('timeout', () => req.destroy());
+    req.on('error', () => resolve(false));
+    req.end();
+  });
+}
+
+// ---------------------------------------------------------------------------------------------------
+// lock: one up/down at a time per state dir (tests in parallel workers, CI, a developer)
+
+async function withLock<T>(dir: string, fn: () => Promise<T>, timeoutMs = 300_000): Promise<T> {
+  mkdirSync(dir, { recursive: true });
+  const lock = join(dir, '.lock');
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      mkdirSync(lock);
+      writeFileSync(join(lock, 'owner'), String(process.pid));
+      break;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+      let owner = NaN;
+      try {
+        owner = Number(readFileSync(join(lock, 'owner'), 'utf8'));
+      } catch {
+        // owner not written yet, or lock vanished
+      }
+      let age: number;
+      try {
+        age = Date.now() - statSync(lock).mtimeMs;
+      } catch {
+        continue;
+      }
+      const stale = Number.isFinite(owner) ? !pidAlive(owner) : age > 30_000;
+      if (stale) {
+        rmSync(lock, { recursive: true, force: true });
+        continue;
+      }
+      if (Date.now() > deadline) throw new Error(`k8s-testenv: timed out waiting for lock ${lock} (held by pid ${owner})`, { cause: err });
+      await sleep(200);
+    }
+  }
+  try {
+    return await fn();
+  } finally {
+    rmSync(lock, { recursive: true, force: true });
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------
+// kubeconfigs and kwok config
+
+function kubeconfig(server: string, pki: Pki, user: keyof Pki['clients']): string {
+  const b64 = (f: string): string => readFileSync(f).toString('base64');
+  return stringifyYaml({
+    apiVersion: 'v1',
+    kind: 'Config',
+    'current-context': CONTEXT_NAME,
+    clusters: [{ name: CONTEXT_NAME, cluster: { server, 'certificate-authority-data': b64(pki.caCert) } }],
+    users: [
+      {
+        name: user === 'admin' ? `${CONTEXT_NAME}-admin` : user,
+        user: {
+          'client-certificate-data': b64(pki.clients[user].cert),
+          'client-key-data': b64(pki.clients[user].key),
+        },
+      },
+    ],
+    contexts: [
+      { name: CONTEXT_NAME, context: { cluster: CONTEXT_NAME, user: user === 'admin' ? `${CONTEXT_NAME}-admin` : user } },
+    ],
+  });
+}
+
+/**
+ * kwok's default "fast" stage set (what kwokctl uses): node-initialize, node-heartbeat-with-lease,
+ * pod-ready, pod-complete (Job pods → Succeeded), pod-delete. Read from the pinned kwok module.
+ */
+export function kwokStagesYaml(): string {
+  const root = join(goModuleDir('sigs.k8s.io/kwok', KWOK_VERSION), 'kustomize', 'stage');
+  const files: string[] = [];
+  const walk = (dir: string): void => {
+    const k = parseYaml(readFileSync(join(dir, 'kustomization.yaml'), 'utf8')) as { resources?: string[] };
+    for (const r of k.resources ?? []) {
+      const p = join(dir, r);
+      if (r.endsWith('.yaml')) files.push(p);
+      else walk(p);
+    }
+  };
+  walk(join(root, 'fast'));
+  if (!files.some((f) => f.endsWith('pod-complete.yaml'))) throw new Error(`kwok ${KWOK_VERSION}: stage/fast has no pod-complete stage`);
+  return files.map((f) => readFileSync(f, 'utf8').trim()).join('\n---\n') + '\n';
+}
+
+// ---------------------------------------------------------------------------------------------------
+// health
+
+async function healthy(state: StateFile): Promise<boolean> {
+  if (JSON.stringify(state.versions) !== JSON.stringify(VERSIONS)) return false;
+  if (!state.processes.every(isOurProcess)) return false;
+  if (!existsSync(state.kubeconfigPath)) return false;
+  const client = new KubeClient(state.kubeconfigPath);
+  try {
+    const res = await client.raw('GET', '/readyz', { timeoutMs: 3000 });
+    return res.statusCode === 200;
+  } catch {
+    return false;
+  } finally {
+    client.close();
+  }
+}
+
+/** The running healthy instance of this state dir, or undefined. */
+export async function status(env: NodeJS.ProcessEnv = process.env): Promise<TestEnv | undefined> {
+  const state = readState(defaultStateDir(env));
+  if (!state || !(await healthy(state))) return undefined;
+  return toTestEnv(state, true);
+}
+
+function toTestEnv(state: StateFile, reused: boolean, timings?: { readyz: number; total: number }): TestEnv {
+  const pids = Object.fromEntries(state.processes.map((p) => [p.name, p.pid])) as Record<BinaryName, number>;
+  return {
+    kubeconfigPath: state.kubeconfigPath,
+    server: state.server,
+    stateDir: state.stateDir,
+    versions: state.versions,
+    nodes: state.nodes,
+    reused,
+    startedBy: state.startedBy,
+    pids,
+    ...(timings ? { timings } : {}),
+  };
+}
+
+// ---------------------------------------------------------------------------------------------------
+// up / down
+
+/**
+ * Starts etcd, kube-apiserver, kube-controller-manager, kube-scheduler and kwok on 127.0.0.1, or
+ * reuses the running healthy instance of the state dir. Registers two fake nodes, installs the
+ * pinned CloudNativePG CRDs and waits until nodes are Ready and controllers work.
+ */
+export async function up(opts: UpOptions = {}): Promise<TestEnv> {
+  const env = opts.env ?? process.env;
+  const dir = defaultStateDir(env);
+  return withLock(dir, () => upLocked(dir, opts, env));
+}
+
+async function upLocked(dir: string, opts: UpOptions, env: NodeJS.ProcessEnv): Promise<TestEnv> {
+  const log = opts.log ?? ((): void => undefined);
+  const existing = readState(dir);
+  if (existing && (await healthy(existing))) {
+    if (opts.startedBy === 'manual' && existing.startedBy !== 'manual') {
+      existing.startedBy = 'manual'; // a developer now owns it: tests must not stop it
+      writeState(existing);
+    }
+    log(`reusing running control plane at ${existing.server} (kubeconfig ${existing.kubeconfigPath})`);
+    return toTestEnv(existing, true);
+  }
+  if (existing) {
+    log('previous control plane is not healthy: stopping what is left of it');
+    await stopProcesses(existing, log);
+  }
+  assertBinaries(env);
+  return start(dir, opts, env, log);
+}
+
+async function start(dir: string, opts: UpOptions, env: NodeJS.ProcessEnv, log: (l: string) => void): Promise<TestEnv> {
+  const t0 = Date.now();
+  const deadline = t0 + (opts.timeoutMs ?? 120_000);
+  const remaining = (): number => Math.max(1000, deadline - Date.now());
+  const bin = binDir(env);
+  const pki = ensurePki(join(dir, 'pki'));
+  const logs = join(dir, 'logs');
+  rmSync(join(dir, 'etcd-data'), { recursive: true, force: true });
+  rmSync(join(dir, 'state.json'), { force: true });
+  rmSync(logs, { recursive: true, force: true });
+  mkdirSync(logs, { recursive: true });
+  for (const d of ['controller-manager-certs', 'scheduler-certs']) mkdirSync(join(dir, d), { recursive: true });
+
+  const ports: Record<string, number> = {};
+  for (const name of ['etcdClient', 'etcdPeer', 'apiserver', 'controllerManager', 'scheduler']) {
+    let p = await freePort();
+    while (Object.values(ports).includes(p)) p = await freePort();
+    ports[name] = p;
+  }
+  const server = `https://127.0.0.1:${ports['apiserver']}`;
+  const etcdUrl = `http://127.0.0.1:${ports['etcdClient']}`;
+  const kubeconfigPath = join(dir, 'kubeconfig');
+  writeFileSync(kubeconfigPath, kubeconfig(server, pki, 'admin'), { mode: 0o600 });
+  const cmKubeconfig = join(dir, 'controller-manager.kubeconfig');
+  writeFileSync(cmKubeconfig, kubeconfig(server, pki, 'controller-manager'), { mode: 0o600 });
+  const schedKubeconfig = join(dir, 'scheduler.kubeconfig');
+  writeFileSync(schedKubeconfig, kubeconfig(server, pki, 'scheduler'), { mode: 0o600 });
+  const kwokConfig = join(dir, 'kwok.yaml');
+  writeFileSync(kwokConfig, kwokStagesYaml());
+
+  const argvs: Record<BinaryName, string[]> = {
+    etcd: [
+      '--name=bitpin-local',
+      `--data-dir=${join(dir, 'etcd-data')}`,
+      `--listen-client-urls=${etcdUrl}`,
+      `--advertise-client-urls=${etcdUrl}`,
+      `--listen-peer-urls=http://127.0.0.1:${ports['etcdPeer']}`,
+      `--initial-advertise-peer-urls=http://127.0.0.1:${ports['etcdPeer']}`,
+      `--initial-cluster=bitpin-local=http://127.0.0.1:${ports['etcdPeer']}`,
+      '--initial-cluster-state=new',
+      '--unsafe-no-fsync=true', // throw-away test data: no fsync, much faster on shared disks
+      '--log-level=warn',
+    ],
+    'kube-apiserver': [
+      `--etcd-servers=${etcdUrl}`,
+      '--bind-address=127.0.0.1',
+      '--advertise-address=127.0.0.1',
+      `--secure-port=${ports['apiserver']}`,
+      `--cert-dir=${join(dir, 'pki')}`,
+      `--tls-cert-file=${pki.apiserverCert}`,
+      `--tls-private-key-file=${pki.apiserverKey}`,
+      `--client-ca-file=${pki.caCert}`,
+      '--anonymous-auth=false',
+      '--authorization-mode=Node,RBAC',
+      // PodSecurity is on by default since 1.25; listed explicitly so it cannot silently go away.
+      '--enable-admission-plugins=NodeRestriction,PodSecurity',
+      // Privileged pods are allowed cluster-wide (as on real clusters), so only PodSecurity rejects them.
+      '--allow-privileged=true',
+      `--service-account-key-file=${pki.saPub}`,
+      `--service-account-signing-key-file=${pki.saKey}`,
+      '--service-account-issuer=https://kubernetes.default.svc.cluster.local',
+      '--service-cluster-ip-range=10.96.0.0/16',
+      // The `kubernetes` Service would point at 127.0.0.1, which is invalid as an endpoint.
+      '--endpoint-reconciler-type=none',
+      // Fills kube-system/extension-apiserver-authentication so the controller-manager and the
+      // scheduler do not log "missing content for CA bundle" on every resync (no aggregated APIs here).
+      `--requestheader-client-ca-file=${pki.caCert}`,
+      '--requestheader-allowed-names=front-proxy-client',
+      '--requestheader-username-headers=X-Remote-User',
+      '--requestheader-group-headers=X-Remote-Group',
+      '--requestheader-extra-headers-prefix=X-Remote-Extra-',
+      '--profiling=false',
+      '--event-ttl=1h',
+    ],
+    'kube-controller-manager': [
+      `--kubeconfig=${cmKubeconfig}`,
+      `--authentication-kubeconfig=${cmKubeconfig}`,
+      `--authorization-kubeconfig=${cmKubeconfig}`,
+      '--bind-address=127.0.0.1',
+      `--secure-port=${ports['controllerManager']}`,
+      `--cert-dir=${join(dir, 'controller-manager-certs')}`,
+      '--leader-elect=false',
+      // Each controller uses its own service account; without this RBAC forbids e.g. endpointslices.
+      '--use-service-account-credentials=true',
+      `--service-account-private-key-file=${pki.saKey}`,
+      `--root-ca-file=${pki.caCert}`,
+      `--cluster-signing-cert-file=${pki.caCert}`,
+      `--cluster-signing-key-file=${pki.caKey}`,
+      `--cluster-name=${CONTEXT_NAME}`,
+      '--profiling=false',
+    ],
+    'kube-scheduler': [
+      `--kubeconfig=${schedKubeconfig}`,
+      `--authentication-kubeconfig=${schedKubeconfig}`,
+      `--authorization-kubeconfig=${schedKubeconfig}`,
+      '--bind-address=127.0.0.1',
+      `--secure-port=${ports['scheduler']}`,
+      `--cert-dir=${join(dir, 'scheduler-certs')}`,
+      '--leader-elect=false',
+      '--profiling=false',
+    ],
+    kwok: [
+      `--kubeconfig=${kubeconfigPath}`,
+      `--config=${kwokConfig}`,
+      '--manage-all-nodes=false',
+      `--manage-nodes-with-annotation-selector=${KWOK_NODE_ANNOTATION}=fake`,
+      '--node-lease-duration-seconds=40', // kwok renews node Leases so nodes are not tainted NotReady
+      '--cidr=10.244.0.0/16',
+      '--node-ip=127.0.0.1',
+    ],
+  };
+
+  const processes: ProcessRecord[] = [];
+  const exited = new Map<BinaryName, number | null>();
+  const launch = (name: BinaryName): void => {
+    const file = join(bin, name);
+    const logFile = join(logs, `${name}.log`);
+    const fd = openSync(logFile, 'a');
+    try {
+      const child = spawn(file, argvs[name], { detached: true, stdio: ['ignore', fd, fd], cwd: dir, env: { ...env } });
+      if (!child.pid) throw new Error(`k8s-testenv: could not start ${file}`);
+      child.on('exit', (code) => exited.set(name, code));
+      child.unref();
+      processes.push({ name, pid: child.pid, argv: [file, ...argvs[name]] });
+    } finally {
+      closeSync(fd);
+    }
+  };
+  const waitUp = async (name: BinaryName, description: string, check: () => Promise<boolean>): Promise<void> => {
+    await waitFor(
+      description,
+      async () => {
+        if (exited.has(name)) {
+          throw new Error(`${name} exited (code ${exited.get(name)}):\n${tail(join(logs, `${name}.log`))}`);
+        }
+        return check();
+      },
+      { timeoutMs: remaining(), intervalMs: 100 },
+    ).catch((err: Error) => {
+      throw new Error(`k8s-testenv: ${err.message}\n--- ${name} log tail ---\n${tail(join(logs, `${name}.log`))}`, { cause: err });
+    });
+  };
+
+  const partial: StateFile = {
+    format: 1,
+    stateDir: dir,
+    binDir: bin,
+    versions: VERSIONS,
+    server,
+    kubeconfigPath,
+    ports,
+    nodes: [...FAKE_NODES],
+    startedBy: opts.startedBy ?? 'manual',
+    startedAt: new Date().toISOString(),
+    processes,
+  };
+  const client = new KubeClient(kubeconfigPath);
+  try {
+    log(`starting etcd ${VERSIONS.etcd} on ${etcdUrl}`);
+    launch('etcd');
+    writeState(partial); // from here on `down` can clean up even if start fails
+    await waitUp('etcd', 'etcd /health', () => httpGetOk(`${etcdUrl}/health`));
+
+    log(`starting kube-apiserver ${VERSIONS.kubernetes} on ${server}`);
+    const tApi = Date.now();
+    launch('kube-apiserver');
+    writeState(partial);
+    await waitUp('kube-apiserver', 'kube-apiserver /readyz', async () => {
+      const res = await client.raw('GET', '/readyz', { timeoutMs: 2000 }).catch(() => undefined);
+      return res?.statusCode === 200;
+    });
+    const readyz = Date.now() - t0;
+    log(`kube-apiserver ready in ${Date.now() - tApi} ms (${readyz} ms since up)`);
+
+    log('starting kube-controller-manager, kube-scheduler and kwok');
+    launch('kube-controller-manager');
+    launch('kube-scheduler');
+    launch('kwok');
+    writeState(partial);
+
+    for (const [i, name] of FAKE_NODES.entries()) {
+      await client.apply({
+        apiVersion: 'v1',
+        kind: 'Node',
+        metadata: {
+          name,
+          annotations: { [KWOK_NODE_ANNOTATION]: 'fake', 'node.alpha.kubernetes.io/ttl': '0' },
+          labels: {
+            'kubernetes.io/hostname': name,
+            'kubernetes.io/os': 'linux',
+            'kubernetes.io/arch': 'amd64',
+            'topology.kubernetes.io/zone': `zone-${i}`,
+            type: 'kwok',
+          },
+        },
+        status: {
+          capacity: { cpu: '32', memory: '128Gi', pods: '110' },
+          allocatable: { cpu: '32', memory: '128Gi', pods: '110' },
+          addresses: [
+            { type: 'InternalIP', address: `10.255.0.${i + 1}` },
+            { type: 'Hostname', address: name },
+          ],
+        },
+      });
+    }
+
+    log('installing CloudNativePG CRDs ' + VERSIONS.cloudnativePg);
+    const crds = await installCrds(client, cnpgCrdPaths(), remaining());
+    log(`installed ${crds.length} CRDs (${Date.now() - t0} ms since up)`);
+
+    await waitUp('kwok', 'fake nodes Ready (kwok)', async () => {
+      const nodes = await Promise.all(FAKE_NODES.map((n) => client.get('v1', 'Node', n)));
+      return nodes.every((n) => hasCondition(n, 'Ready'));
+    });
+    await waitUp('kube-controller-manager', 'ServiceAccount default/default (controller-manager)', async () =>
+      Boolean(await client.tryGet('v1', 'ServiceAccount', 'default', 'default')),
+    );
+    log(`nodes Ready, controller-manager working (${Date.now() - t0} ms since up)`);
+    await waitUp('kube-scheduler', 'kube-scheduler /healthz', async () => {
+      const res = await fetchInsecure(`https://127.0.0.1:${ports['scheduler']}/healthz`);
+      return res === 200;
+    });
+
+    writeState(partial);
+    const total = Date.now() - t0;
+    log(`control plane up in ${total} ms; kubeconfig ${kubeconfigPath} (context ${CONTEXT_NAME})`);
+    return toTestEnv(partial, false, { readyz, total });
+  } catch (err) {
+    log('start failed: stopping the processes started so far');
+    await stopProcesses(partial, log);
+    throw err;
+  } finally {
+    client.close();
+  }
+}
+
+/** GET over TLS without verifying the (self-signed, generated) serving cert of a component's health port. */
+async function fetchInsecure(url: string): Promise<number> {
+  const { request } = await import('node:https');
+  return new Promise((resolve) => {
+    const req = request(url, { rejectUnauthorized: false, timeout: 2000 }, (res) => {
+      res.resume();
+      res.on('end', () => resolve(res.statusCode ?? 0));
+    });
+    req.on('timeout', () => req.destroy());
+    req.on('error', () => resolve(0));
+    req.end();
+  });
+}
+
+async function stopProcesses(state: StateFile, log: (l: string) => void): Promise<string[]> {
+  const stopped: string[] = [];
+  // Reverse start order: kwok, scheduler, controller-manager, apiserver, etcd.
+  const order = [...state.processes].sort((a, b) => BINARIES.indexOf(b.name) - BINARIES.indexOf(a.name));
+  for (const rec of order) {
+    if (!isOurProcess(rec)) {
+      if (pidAlive(rec.pid)) log(`pid ${rec.pid} is no longer ${rec.name} (command line differs): left alone`);
+      continue;
+    }
+    process.kill(rec.pid, 'SIGTERM');
+    const deadline = Date.now() + 10_000;
+    while (isOurProcess(rec) && Date.now() < deadline) await sleep(50);
+    if (isOurProcess(rec)) {
+      log(`${rec.name} (pid ${rec.pid}) ignored SIGTERM: SIGKILL`);
+      process.kill(rec.pid, 'SIGKILL');
+      while (isOurProcess(rec)) await sleep(50);
+    }
+    stopped.push(`${rec.name}(${rec.pid})`);
+  }
+  rmSync(join(state.stateDir, 'state.json'), { force: true });
+  return stopped;
+}
+
+/** Stops exactly the processes `up` recorded (each PID is checked against its recorded command line). */
+export async function down(opts: DownOptions = {}): Promise<string[]> {
+  const env = opts.env ?? process.env;
+  const log = opts.log ?? ((): void => undefined);
+  const dir = defaultStateDir(env);
+  return withLock(dir, async () => {
+    const state = readState(dir);
+    if (!state) {
+      log(`nothing to stop (no ${join(dir, 'state.json')})`);
+      return [];
+    }
+    const stopped = await stopProcesses(state, log);
+    log(stopped.length ? `stopped ${stopped.join(', ')}` : 'nothing was running');
+    return stopped;
+  });
+}
+
+// ---------------------------------------------------------------------------------------------------
+// shared use by test runs
+
+/**
+ * For test runners: `up({startedBy: 'test'})` plus a lease for this process, so parallel test
+ * runs share one instance. Pair with `releaseTestEnv()`.
+ */
+export async function acquireTestEnv(opts: Omit<UpOptions, 'startedBy'> = {}): Promise<TestEnv> {
+  const env = opts.env ?? process.env;
+  const dir = defaultStateDir(env);
+  return withLock(dir, async () => {
+    const te = await upLocked(dir, { ...opts, startedBy: 'test' }, env);
+    mkdirSync(join(dir, 'users'), { recursive: true });
+    writeFileSync(join(dir, 'users', String(process.pid)), new Date().toISOString());
+    return te;
+  });
+}
+
+/**
+ * Drops this process's lease. When the instance was started by tests, no other live test run holds
+ * a lease and `BITPIN_TESTENV_KEEP` is not set, stops it. Returns whether it stopped it.
+ */
+export async function releaseTestEnv(opts: DownOptions = {}): Promise<boolean> {
+  const env = opts.env ?? process.env;
+  const log = opts.log ?? ((): void => undefined);
+  const dir = defaultStateDir(env);
+  return withLock(dir, async () => {
+    const users = join(dir, 'users');
+    rmSync(join(users, String(process.pid)), { force: true });
+    const others = existsSync(users)
+      ? readdirSync(users).filter((p) => {
+          const alive = pidAlive(Number(p));
+          if (!alive) rmSync(join(users, p), { force: true });
+          return alive;
+        })
+      : [];
+    const state = readState(dir);
+    if (!state || state.startedBy !== 'test' || others.length || env['BITPIN_TESTENV_KEEP']) return false;
+    await stopProcesses(state, log);
+    return true;
+  });
+}
