@@ -1,0 +1,189 @@
+# shellcheck shell=bash
+# Common functions of the bitpin backup scripts. Sourced, never run.
+#
+# Every script is driven by environment variables only, so it runs the same in the CronJob's
+# container and on a workstation (see libs/backup/README.md for the full list):
+#   libpq:   PGHOST PGPORT PGUSER PGPASSWORD|PGPASSFILE PGSSLMODE PGSSLROOTCERT PGDATABASE ...
+#   backup:  BACKUP_DIR (required) BACKUP_SLOT BACKUP_KEEP_FULL BACKUP_RETENTION_DAYS ...
+#
+# Conventions: log lines go to stderr as "<UTC time> <script> <LEVEL> <message>"; any failure
+# ends the script with a non-zero status (set -euo pipefail + an ERR trap that names the line).
+
+set -euo pipefail
+set -o errtrace
+shopt -s nullglob
+
+BITPIN_SCRIPT=${BITPIN_SCRIPT:-$(basename "${BASH_SOURCE[1]:-$0}" .sh)}
+BITPIN_SCRIPTS_DIR=${BITPIN_SCRIPTS_DIR:-$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)}
+
+log() { printf '%s %s %s\n' "$(date -u +%Y-%m-%dT%H:%M:%SZ)" "$BITPIN_SCRIPT" "$*" >&2; }
+info() { log "INFO $*"; }
+warn() { log "WARNING $*"; }
+die() {
+  log "ERROR $*"
+  exit 1
+}
+trap 'rc=$?; log "ERROR line ${LINENO}: \"${BASH_COMMAND}\" exited with ${rc}"; exit ${rc}' ERR
+
+# PostgreSQL client binaries: PG_BINDIR wins, then PATH, then the Debian/CNPG location (Debian puts
+# only some tools on PATH through wrappers; pg_verifybackup and pg_waldump are not among them).
+if [[ -n "${PG_BINDIR:-}" ]]; then
+  PATH="${PG_BINDIR}:${PATH}"
+elif ! command -v pg_verifybackup >/dev/null 2>&1; then
+  for d in /usr/lib/postgresql/*/bin; do PATH="${d}:${PATH}"; done
+fi
+export PATH
+
+# ---- settings (defaults are the dev/prod values; the CronJobs set every one explicitly) -------
+BACKUP_DIR=${BACKUP_DIR:-}
+BACKUP_SLOT=${BACKUP_SLOT:-bitpin_backup}
+BACKUP_KEEP_FULL=${BACKUP_KEEP_FULL:-7}
+BACKUP_RETENTION_DAYS=${BACKUP_RETENTION_DAYS:-7}
+BACKUP_VOLUME_WARN_RATIO=${BACKUP_VOLUME_WARN_RATIO:-0.8}
+# pg_basebackup/pg_receivewal compression method[:level]: gzip keeps restores dependency-free.
+BACKUP_COMPRESSION=${BACKUP_COMPRESSION:-gzip:1}
+# auto: switch WAL when the role may (EXECUTE on pg_switch_wal), else keep the open segment as .partial;
+# required: fail without the privilege; off: never switch.
+BACKUP_SWITCH_WAL=${BACKUP_SWITCH_WAL:-auto}
+# required: every run writes a sentinel row (restore verification checks it); off: none.
+BACKUP_SENTINEL=${BACKUP_SENTINEL:-required}
+BACKUP_SENTINEL_SCHEMA=${BACKUP_SENTINEL_SCHEMA:-bitpin_backup}
+BACKUP_LOCK_TIMEOUT=${BACKUP_LOCK_TIMEOUT:-600}
+BACKUP_RECEIVE_TIMEOUT=${BACKUP_RECEIVE_TIMEOUT:-600}
+BACKUP_SCRATCH_DIR=${BACKUP_SCRATCH_DIR:-}
+PGDATABASE=${PGDATABASE:-app}
+export PGDATABASE
+export PGCONNECT_TIMEOUT=${PGCONNECT_TIMEOUT:-10}
+export PGAPPNAME=${PGAPPNAME:-bitpin-${BITPIN_SCRIPT}}
+
+require_backup_dir() { # [ro]
+  [[ -n "$BACKUP_DIR" ]] || die "BACKUP_DIR is not set; point it at the backup volume (e.g. /backup)"
+  [[ -d "$BACKUP_DIR" ]] || die "BACKUP_DIR ${BACKUP_DIR} does not exist"
+  [[ "${1:-}" != ro ]] || return 0
+  [[ -w "$BACKUP_DIR" ]] || die "BACKUP_DIR ${BACKUP_DIR} is not writable by uid $(id -u)"
+  mkdir -p "$BACKUP_DIR/full" "$BACKUP_DIR/wal" "$BACKUP_DIR/verify"
+  [[ -n "$BACKUP_SCRATCH_DIR" ]] || BACKUP_SCRATCH_DIR="$BACKUP_DIR/.scratch"
+  mkdir -p "$BACKUP_SCRATCH_DIR"
+}
+
+require_number() { # name value
+  [[ "$2" =~ ^[0-9]+$ ]] || die "$1 must be a whole number, got \"$2\""
+}
+
+# ---- SQL ------------------------------------------------------------------------------------
+# q SQL...: one statement, unaligned tuples only, fails on any error.
+q() { psql -X -q -A -t -v ON_ERROR_STOP=1 -c "$@"; }
+
+# now_epoch: the wall clock (BACKUP_NOW overrides it for retention tests).
+now_epoch() {
+  if [[ -n "${BACKUP_NOW:-}" ]]; then date -u -d "$BACKUP_NOW" +%s; else date -u +%s; fi
+}
+
+to_epoch() { date -u -d "$1" +%s 2>/dev/null || die "cannot parse time \"$1\" (use ISO 8601, e.g. 2026-01-31T14:05:00Z)"; }
+
+# LSN "X/Y" -> decimal byte position.
+lsn_to_dec() {
+  local hi=${1%/*} lo=${1#*/}
+  echo $(((16#$hi << 32) + 16#$lo))
+}
+
+# Segment number of a WAL file name TTTTTTTTXXXXXXXXYYYYYYYY (16 MB segments: XXXXXXXX*256+YY).
+wal_segno() {
+  local f=${1:0:24}
+  echo $(((16#${f:8:8} * 4294967296 / WAL_SEG_SIZE) + 16#${f:16:8}))
+}
+WAL_SEG_SIZE=${WAL_SEG_SIZE:-16777216}
+
+# Name of the WAL file holding LSN on timeline TLI.
+wal_name() { # tli lsn
+  local pos segno per
+  pos=$(lsn_to_dec "$2")
+  segno=$((pos / WAL_SEG_SIZE))
+  per=$((4294967296 / WAL_SEG_SIZE))
+  printf '%08X%08X%08X' "$1" $((segno / per)) $((segno % per))
+}
+
+# ---- catalog --------------------------------------------------------------------------------
+# info_get FILE KEY: a value from a key=value file.
+info_get() { sed -n "s/^$2=//p" "$1" | tail -n 1; }
+
+# Good full backups (status=ok), oldest first, one directory per line.
+good_backups() {
+  local d
+  for d in "$BACKUP_DIR"/full/*/; do
+    d=${d%/}
+    [[ -f "$d/backup.info" && "$(info_get "$d/backup.info" status)" == ok ]] && echo "$d"
+  done
+  return 0
+}
+
+# ---- locking and volume ---------------------------------------------------------------------
+take_lock() {
+  exec 9>"$BACKUP_DIR/.lock"
+  if ! flock -w "$BACKUP_LOCK_TIMEOUT" 9; then
+    die "another backup run holds $BACKUP_DIR/.lock for more than ${BACKUP_LOCK_TIMEOUT}s"
+  fi
+}
+
+# Says so when the backup volume is nearly full (the run still succeeds; alerts watch the PVC too).
+check_volume() {
+  local used total pct
+  read -r total used < <(df -P -k "$BACKUP_DIR" | awk 'NR==2 {print $2, $3}')
+  [[ -n "$total" && "$total" -gt 0 ]] || return 0
+  pct=$(awk -v u="$used" -v t="$total" 'BEGIN { printf "%.1f", 100 * u / t }')
+  if awk -v u="$used" -v t="$total" -v r="$BACKUP_VOLUME_WARN_RATIO" 'BEGIN { exit !(u / t >= r) }'; then
+    warn "backup volume ${BACKUP_DIR} is ${pct}% full (warning at $(awk -v r="$BACKUP_VOLUME_WARN_RATIO" 'BEGIN { printf "%g", 100 * r }')%): $((used / 1024)) MiB of $((total / 1024)) MiB used; lower retention or grow the PersistentVolumeClaim"
+  else
+    info "backup volume ${BACKUP_DIR} is ${pct}% full"
+  fi
+}
+
+# ---- replication slot -----------------------------------------------------------------------
+# Creates the WAL slot (reserving WAL at once, which pg_receivewal --create-slot does not) and
+# refuses to go on when PostgreSQL invalidated it (max_slot_wal_keep_size): WAL is then missing.
+ensure_slot() {
+  local status
+  status=$(q "SELECT coalesce(wal_status, 'unreserved') FROM pg_replication_slots WHERE slot_name = '${BACKUP_SLOT}'")
+  if [[ -z "$status" ]]; then
+    q "SELECT pg_create_physical_replication_slot('${BACKUP_SLOT}', true)" >/dev/null
+    info "created physical replication slot ${BACKUP_SLOT}"
+    return 0
+  fi
+  if [[ "$status" == lost ]]; then
+    die "replication slot ${BACKUP_SLOT} was invalidated (WAL beyond max_slot_wal_keep_size was removed): the WAL archive has a gap; drop the slot, run the full backup, see docs/runbooks/restore.md#slot-lost"
+  fi
+  [[ "$status" != unreserved ]] || warn "replication slot ${BACKUP_SLOT} reserves no WAL yet"
+}
+
+# ---- sentinel -------------------------------------------------------------------------------
+# Each run commits one row to <schema>.sentinel (serialised by a table lock) and records the
+# table's row count and checksum as of that commit. The restore verification recomputes both on
+# the restored copy: an exact proof that the WAL up to that run replays.
+SENTINEL_SQL_CHECKSUM="SELECT count(*) || ' ' || coalesce(md5(string_agg(id || ':' || run_id || ':' || kind || ':' || token, ',' ORDER BY id)), '-') FROM ${BACKUP_SENTINEL_SCHEMA}.sentinel"
+
+write_sentinel() { # kind run_id -> prints "id count md5"
+  [[ "$BACKUP_SENTINEL" != off ]] || return 0
+  local out token errf
+  token=$(head -c 12 /dev/urandom | od -An -tx1 | tr -d ' \n')
+  errf=$(mktemp)
+  if ! out=$(psql -X -q -A -t -v ON_ERROR_STOP=1 2>"$errf" <<SQL
+SET client_min_messages = warning;
+CREATE SCHEMA IF NOT EXISTS ${BACKUP_SENTINEL_SCHEMA};
+CREATE TABLE IF NOT EXISTS ${BACKUP_SENTINEL_SCHEMA}.sentinel (
+  id bigserial PRIMARY KEY, run_id text NOT NULL, kind text NOT NULL, token text NOT NULL,
+  written_at timestamptz NOT NULL DEFAULT clock_timestamp());
+BEGIN;
+LOCK TABLE ${BACKUP_SENTINEL_SCHEMA}.sentinel IN EXCLUSIVE MODE;
+INSERT INTO ${BACKUP_SENTINEL_SCHEMA}.sentinel (run_id, kind, token) VALUES ('$2', '$1', '${token}') RETURNING id;
+${SENTINEL_SQL_CHECKSUM};
+COMMIT;
+SQL
+  ); then
+    out=$(tr '\n' ' ' <"$errf")
+    rm -f "$errf"
+    die "cannot write the sentinel row in ${PGDATABASE}.${BACKUP_SENTINEL_SCHEMA} (${out}); grant the backup role CREATE on database ${PGDATABASE} (docs/runbooks/restore.md#setup) or set BACKUP_SENTINEL=off"
+  fi
+  rm -f "$errf"
+  # psql prints: id, then "count md5"
+  echo "$(sed -n 1p <<<"$out") $(sed -n 2p <<<"$out")"
+}

@@ -1,0 +1,202 @@
+#!/usr/bin/env bash
+# Restore from the backup volume. Two modes:
+#
+# RESTORE_MODE=pitr (default): base backup + WAL replay into a fresh data directory.
+#   RESTORE_PGDATA        the new data directory (must not exist, or be empty)           required
+#   RESTORE_TARGET_TIME   replay up to this time (ISO 8601; commits after it are not restored)
+#   RESTORE_TARGET_LSN    or up to this LSN
+#   RESTORE_TARGET        latest (default: to the end of the archive) | immediate (backup end only)
+#   RESTORE_BACKUP_ID     use this full backup  (default: the newest that ended before the target)
+#   RESTORE_ACTION        promote (default) | pause | shutdown, once the target is reached
+#   RESTORE_START         true (default): start a private instance, wait for the target, check it
+#   RESTORE_KEEP_RUNNING  true: leave that instance running (e.g. to clone it), default false
+#   RESTORE_LISTEN        listen_addresses of that instance (default '': Unix socket only)
+#   RESTORE_PORT          its port (default 54329); RESTORE_SOCKET_DIR its socket directory
+#   RESTORE_EXPORT_DUMP   write a pg_dump -Fc of $PGDATABASE at the target to this path
+#   RESTORE_TIMEOUT       seconds to wait for recovery (default 3600)
+#
+# RESTORE_MODE=logical: pg_restore of a full backup's dump into the server the libpq variables
+#   point at (PGHOST...), database RESTORE_DBNAME (default $PGDATABASE), replacing its objects
+#   (--clean --if-exists, one transaction), then compares every table's row count with the
+#   counts taken in the dump's snapshot. RESTORE_ROLE: SET ROLE before restoring.
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+[[ -n "$BACKUP_DIR" && -d "$BACKUP_DIR/full" ]] || die "BACKUP_DIR must point at a backup volume (no ${BACKUP_DIR:-<unset>}/full)"
+BACKUP_SCRATCH_DIR=${BACKUP_SCRATCH_DIR:-/tmp}
+
+mode=${RESTORE_MODE:-pitr}
+[[ "$mode" == pitr || "$mode" == logical ]] || die "RESTORE_MODE must be pitr or logical, got \"${mode}\""
+
+# ---- which backup ---------------------------------------------------------------------------
+target_kind=latest target_value=""
+if [[ -n "${RESTORE_TARGET_TIME:-}" ]]; then
+  target_epoch=$(to_epoch "$RESTORE_TARGET_TIME")
+  # PostgreSQL's own timestamp syntax, in UTC (it rejects ISO 8601's "T...Z" form).
+  target_kind=time target_value=$(date -u -d "$RESTORE_TARGET_TIME" '+%Y-%m-%d %H:%M:%S.%6N+00')
+elif [[ -n "${RESTORE_TARGET_LSN:-}" ]]; then
+  [[ "$RESTORE_TARGET_LSN" =~ ^[0-9A-Fa-f]+/[0-9A-Fa-f]+$ ]] || die "RESTORE_TARGET_LSN must look like 0/3000060, got \"${RESTORE_TARGET_LSN}\""
+  target_kind=lsn target_value=${RESTORE_TARGET_LSN^^}
+else
+  target_kind=${RESTORE_TARGET:-latest}
+  [[ "$target_kind" == latest || "$target_kind" == immediate ]] ||
+    die "RESTORE_TARGET must be latest or immediate (or set RESTORE_TARGET_TIME / RESTORE_TARGET_LSN), got \"${target_kind}\""
+fi
+[[ "$mode" == pitr || "$target_kind" == latest ]] || die "a logical restore has no target; unset RESTORE_TARGET_TIME/LSN or use RESTORE_MODE=pitr"
+
+mapfile -t backups < <(good_backups)
+((${#backups[@]} > 0)) || die "no good full backup in ${BACKUP_DIR}/full"
+backup=""
+if [[ -n "${RESTORE_BACKUP_ID:-}" ]]; then
+  backup="$BACKUP_DIR/full/$RESTORE_BACKUP_ID"
+  [[ -f "$backup/backup.info" && "$(info_get "$backup/backup.info" status)" == ok ]] ||
+    die "RESTORE_BACKUP_ID ${RESTORE_BACKUP_ID} is not a good full backup in ${BACKUP_DIR}/full"
+else
+  for ((i = ${#backups[@]} - 1; i >= 0; i--)); do
+    b=${backups[i]}
+    case "$target_kind" in
+      time) (($(info_get "$b/backup.info" end_epoch) <= target_epoch)) || continue ;;
+      lsn) (($(lsn_to_dec "$(info_get "$b/backup.info" end_lsn)") <= $(lsn_to_dec "$target_value"))) || continue ;;
+    esac
+    backup=$b
+    break
+  done
+  [[ -n "$backup" ]] || die "no full backup ended before the target ${target_value}; the oldest ended at $(info_get "${backups[0]}/backup.info" end_time)"
+fi
+id=${backup##*/}
+info_file="$backup/backup.info"
+
+if [[ "$target_kind" == time && -s "$BACKUP_DIR/incremental.log" ]]; then
+  last=$(tail -n 1 "$BACKUP_DIR/incremental.log")
+  last_epoch=$(sed -n 's/.* epoch=\([0-9]*\).*/\1/p' <<<"$last")
+  if ((target_epoch > last_epoch)); then
+    die "target ${target_value} is after the newest archived WAL ($(sed -n 's/.* time=\([^ ]*\).*/\1/p' <<<"$last")); run the incremental backup first or pick an earlier time"
+  fi
+fi
+info "restoring full backup ${id} (ended $(info_get "$info_file" end_time)), mode ${mode}, target ${target_kind} ${target_value}"
+
+# ---- logical --------------------------------------------------------------------------------
+compare_counts() { # counts.tsv -> dies on a mismatch; uses the libpq variables
+  local expected=$1 table want got bad=0
+  while IFS=$'\t' read -r table want; do
+    got=$(q "SELECT count(*) FROM $(q "SELECT format('%I.%I', split_part('${table}', '.', 1), split_part('${table}', '.', 2))")" 2>&1) || got="error: ${got//$'\n'/ }"
+    if [[ "$got" != "$want" ]]; then
+      log "ERROR row count of ${table}: ${got}, the backup has ${want}"
+      bad=$((bad + 1))
+    fi
+  done <"$expected"
+  ((bad == 0)) || die "${bad} table(s) differ from the counts taken with the dump"
+  info "row counts match the dump's snapshot for $(wc -l <"$expected") table(s)"
+}
+
+if [[ "$mode" == logical ]]; then
+  bash "$BITPIN_SCRIPTS_DIR/check.sh" --backup "$id" --no-wal
+  dump="$backup/$(info_get "$info_file" dump)"
+  db=${RESTORE_DBNAME:-$PGDATABASE}
+  role_opt=()
+  [[ -z "${RESTORE_ROLE:-}" ]] || role_opt=(--role="$RESTORE_ROLE")
+  t0=$(date +%s)
+  pg_restore --dbname="$db" --clean --if-exists --no-owner --no-privileges --single-transaction \
+    --exit-on-error --no-password "${role_opt[@]}" "$dump" || die "pg_restore of ${dump} into ${db} failed"
+  info "pg_restore of backup ${id} into ${PGHOST:-local}/${db} took $(($(date +%s) - t0))s"
+  PGDATABASE=$db compare_counts "$backup/counts.tsv"
+  exit 0
+fi
+
+# ---- point in time --------------------------------------------------------------------------
+pgdata=${RESTORE_PGDATA:-}
+[[ -n "$pgdata" ]] || die "RESTORE_PGDATA is not set; give the directory to restore into"
+if [[ -e "$pgdata" && -n "$(ls -A "$pgdata")" ]]; then die "RESTORE_PGDATA ${pgdata} is not empty; restore into a fresh directory"; fi
+bash "$BITPIN_SCRIPTS_DIR/check.sh" --backup "$id"
+
+t0=$(date +%s)
+mkdir -p "$pgdata/pg_wal"
+chmod 0700 "$pgdata"
+base="$backup/$(info_get "$info_file" base)"
+walt="$backup/$(info_get "$info_file" wal)"
+unpack() {
+  case "$1" in
+    *.gz) gzip -dc -- "$1" ;; *.lz4) lz4 -dc -- "$1" ;; *.zst) zstd -dc -- "$1" ;; *) cat -- "$1" ;;
+  esac
+}
+unpack "$base" | tar -xf - -C "$pgdata"
+unpack "$walt" | tar -xf - -C "$pgdata/pg_wal"
+pg_verifybackup --quiet -m "$backup/backup_manifest" "$pgdata" || die "pg_verifybackup rejected the restored copy of ${id}"
+seg_bytes=$(pg_controldata "$pgdata" | sed -n 's/^Bytes per WAL segment: *//p')
+[[ "$seg_bytes" =~ ^[0-9]+$ ]] || die "cannot read the WAL segment size of the restored data directory"
+info "extracted and verified ${id} into ${pgdata} in $(($(date +%s) - t0))s"
+
+action=${RESTORE_ACTION:-promote}
+[[ "$action" =~ ^(promote|pause|shutdown)$ ]] || die "RESTORE_ACTION must be promote, pause or shutdown, got \"${action}\""
+{
+  echo "# --- bitpin restore of full backup ${id} (restore.sh, $(date -u +%Y-%m-%dT%H:%M:%SZ)) ---"
+  echo "restore_command = 'bash \"${BITPIN_SCRIPTS_DIR}/wal-restore.sh\" \"${BACKUP_DIR}/wal\" \"%f\" \"%p\" ${seg_bytes}'"
+  echo "recovery_target_timeline = 'latest'"
+  case "$target_kind" in
+    time) echo "recovery_target_time = '${target_value}'" ;;
+    lsn) echo "recovery_target_lsn = '${target_value}'" ;;
+    immediate) echo "recovery_target = 'immediate'" ;;
+  esac
+  echo "recovery_target_action = '${action}'"
+  echo "archive_mode = 'off'"
+} >>"$pgdata/postgresql.auto.conf"
+touch "$pgdata/recovery.signal"
+
+if [[ "${RESTORE_START:-true}" != true ]]; then
+  info "data directory ${pgdata} is ready; start PostgreSQL on it to replay WAL to the target"
+  exit 0
+fi
+
+# ---- replay in a private instance -----------------------------------------------------------
+port=${RESTORE_PORT:-54329}
+sock=${RESTORE_SOCKET_DIR:-$(mktemp -d "${TMPDIR:-/tmp}/bitpin-restore.XXXXXX")}
+mkdir -p "$sock"
+chmod 0700 "$sock"
+printf 'local all all trust\n' >"$sock/hba.conf"
+: >"$sock/ident.conf"
+logf="$sock/postgres.log"
+require_number RESTORE_TIMEOUT "${RESTORE_TIMEOUT:-3600}"
+opts="-c port=${port} -c listen_addresses='${RESTORE_LISTEN:-}' -c unix_socket_directories='${sock}'"
+opts+=" -c hba_file='${sock}/hba.conf' -c ident_file='${sock}/ident.conf' -c ssl=off -c archive_mode=off"
+opts+=" -c logging_collector=off -c log_destination=stderr -c shared_buffers=${RESTORE_SHARED_BUFFERS:-128MB}"
+opts+=" -c shared_preload_libraries='' -c cluster_name=bitpin-restore"
+export PGHOST=$sock PGPORT=$port PGUSER=${RESTORE_SUPERUSER:-postgres}
+unset PGPASSWORD PGSSLMODE PGSSLROOTCERT PGSSLCERT PGSSLKEY PGSERVICE
+pg_ctl -D "$pgdata" -l "$logf" -o "$opts" start >/dev/null
+stop_instance() { pg_ctl -D "$pgdata" -m fast -w stop >/dev/null 2>&1 || true; }
+if [[ "${RESTORE_KEEP_RUNNING:-false}" != true ]]; then trap 'stop_instance' EXIT; fi
+
+deadline=$(($(date +%s) + ${RESTORE_TIMEOUT:-3600}))
+state=""
+while :; do
+  if ! pg_ctl -D "$pgdata" status >/dev/null 2>&1; then
+    if [[ "$action" == shutdown ]] && grep -q 'recovery stopping' "$logf"; then
+      state=shutdown
+      break
+    fi
+    tail -n 25 "$logf" >&2 || true
+    die "PostgreSQL stopped during recovery of ${id} (log above, ${logf})"
+  fi
+  if pg_isready -q -d postgres 2>/dev/null; then
+    case "$action" in
+      promote) [[ "$(q "SELECT pg_is_in_recovery()" -d postgres 2>/dev/null)" != f ]] || state=promoted ;;
+      pause) [[ "$(q "SELECT pg_get_wal_replay_pause_state()" -d postgres 2>/dev/null)" != paused ]] || state=paused ;;
+    esac
+  fi
+  [[ -z "$state" ]] || break
+  (($(date +%s) < deadline)) || die "recovery of ${id} did not reach its target within ${RESTORE_TIMEOUT:-3600}s (log: ${logf})"
+  sleep 0.5
+done
+grep -E 'recovery stopping|consistent recovery state|last completed transaction|redo done|selected new timeline' "$logf" | sed 's/^/  postgres: /' >&2 || true
+info "recovery of ${id} finished (${state}) in $(($(date +%s) - t0))s"
+
+if [[ "$state" != shutdown ]]; then
+  if [[ -n "${RESTORE_EXPORT_DUMP:-}" ]]; then
+    pg_dump -F custom -d "$(info_get "$info_file" database)" -f "$RESTORE_EXPORT_DUMP"
+    info "exported $(info_get "$info_file" database) at the target to ${RESTORE_EXPORT_DUMP}"
+  fi
+fi
+if [[ "${RESTORE_KEEP_RUNNING:-false}" == true ]]; then
+  info "restored instance left running: host=${sock} port=${port} (stop: pg_ctl -D ${pgdata} stop)"
+else
+  stop_instance
+  info "restored data directory ${pgdata} is consistent at the target; instance stopped"
+fi
