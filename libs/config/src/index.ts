@@ -7,7 +7,7 @@ export type { EnvConfig, EnvConfigInput, ImageKey, Resources } from './schema.js
 export { IMAGE_CATALOG, SEED_DEFAULTS } from './defaults.js';
 export { isMutableImageRef, parseImageRef, IMAGE_REF_PATTERN } from './images.js';
 export type { ImageRef } from './images.js';
-export { parseDuration, parseQuantity } from './quantity.js';
+export { parseDuration, parsePrometheusByteSize, parseQuantity } from './quantity.js';
 export { cronProblem } from './cron.js';
 export { SEED, cnpgNames } from './topology.js';
 export type { CnpgNames } from './topology.js';

@@ -45,3 +45,11 @@ export function parseDuration(d: string): number | undefined {
 
 /** Prometheus `--storage.tsdb.retention.size` units (B, KB, MB, GB, TB, PB, EB; powers of 2). */
 export const BYTE_SIZE_PATTERN = /^\d+(?:B|KB|MB|GB|TB|PB|EB)$/;
+const BYTE_UNIT: Record<string, number> = { B: 1, KB: 2 ** 10, MB: 2 ** 20, GB: 2 ** 30, TB: 2 ** 40, PB: 2 ** 50, EB: 2 ** 60 };
+
+/** A Prometheus byte size (`8GB` = 8 GiB: Prometheus parses these as powers of 2). Returns bytes. */
+export function parsePrometheusByteSize(s: string): number | undefined {
+  const m = /^(\d+)(B|KB|MB|GB|TB|PB|EB)$/.exec(s);
+  if (!m) return undefined;
+  return Number(m[1]) * (BYTE_UNIT[m[2] as string] ?? 0);
+}

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { cronProblem } from './cron.js';
 import { IMAGE_REF_PATTERN, isMutableImageRef } from './images.js';
-import { BYTE_SIZE_PATTERN, DURATION_PATTERN, QUANTITY_PATTERN, parseDuration, parseQuantity } from './quantity.js';
+import { BYTE_SIZE_PATTERN, DURATION_PATTERN, QUANTITY_PATTERN, parseDuration, parsePrometheusByteSize, parseQuantity } from './quantity.js';
 
 /*
  * The schema of one environment. Every field the libraries read is here, typed and bounded;
@@ -177,6 +177,8 @@ export const envConfigSchema = z
         resources: resourcesSchema,
       }),
       alertmanager: z.strictObject({
+        /** Replicas gossiping silences and notification state; more than one gets a PodDisruptionBudget. */
+        replicas: z.number().int().min(1).max(5),
         storageSize: storage,
         resources: resourcesSchema,
         /** Secret (created by the operator, never in the repo) holding the receivers' config. */
@@ -260,6 +262,18 @@ export const envConfigSchema = z
     const es = env.features.externalSecrets;
     if (es.enabled && !es.secretStore) {
       issue(['features', 'externalSecrets', 'secretStore'], 'is required when features.externalSecrets.enabled is true');
+    }
+
+    // Prometheus deletes blocks past retentionSize, but the WAL and the compaction being written
+    // sit on the same volume: keep a tenth of it free (Prometheus sizes are powers of 2, like Gi).
+    const prom = env.monitoring.prometheus;
+    const retentionBytes = parsePrometheusByteSize(prom.retentionSize);
+    const volumeBytes = parseQuantity(prom.storageSize);
+    if (retentionBytes !== undefined && volumeBytes !== undefined && retentionBytes > 0.9 * volumeBytes) {
+      issue(
+        ['monitoring', 'prometheus', 'retentionSize'],
+        `${prom.retentionSize} leaves no headroom on the ${prom.storageSize} volume; use at most 90% of monitoring.prometheus.storageSize`,
+      );
     }
 
     const retention = parseDuration(env.logging.loki.retentionPeriod) ?? 0;

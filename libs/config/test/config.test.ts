@@ -6,6 +6,7 @@ import {
   isMutableImageRef,
   loadAllEnvConfigs,
   loadEnvConfig,
+  parsePrometheusByteSize,
   parseQuantity,
   SEED,
   validateEnvConfig,
@@ -58,6 +59,15 @@ describe('environments', () => {
     expect(prod.app.storage.persistent).toBe(true);
     expect(prod.kube.context).toBe('bitpin-prod');
     expect(prod.imagePolicy.requireImmutable).toBe(true);
+    expect(prod.monitoring.alertmanager.replicas).toBe(2);
+  });
+
+  it('keeps Prometheus retentionSize within 90% of its volume in every env (sizes are powers of 2)', () => {
+    expect(parsePrometheusByteSize('8GB')).toBe(8 * 2 ** 30);
+    for (const env of loadAllEnvConfigs()) {
+      const p = env.monitoring.prometheus;
+      expect(parsePrometheusByteSize(p.retentionSize)!).toBeLessThanOrEqual(0.9 * parseQuantity(p.storageSize)!);
+    }
   });
 
   it('command-line overrides apply on top of the env file', () => {
@@ -113,6 +123,19 @@ describe('config errors: one line each, naming env, path and fix', () => {
     expect(text).toMatch(/database\.storageSize: must be a storage size in Mi, Gi or Ti/);
     expect(text).toMatch(/monitoring\.prometheus\.retentionTime: must be a duration/);
     expect(text).toMatch(/app\.resources\.requests\.cpu: must be a CPU quantity/);
+  });
+
+  it('fails when Prometheus retentionSize leaves no headroom on its volume', () => {
+    const e = errorOf(() => loadEnvConfig('dev', { overrides: { monitoring: { prometheus: { retentionSize: '5GB', storageSize: '5Gi' } } } }));
+    expect(e.lines).toHaveLength(1);
+    expect(e.message).toMatch(
+      /at monitoring\.prometheus\.retentionSize: 5GB leaves no headroom on the 5Gi volume; use at most 90% of monitoring\.prometheus\.storageSize/,
+    );
+  });
+
+  it('fails on an Alertmanager replica count outside 1-5', () => {
+    const e = errorOf(() => loadEnvConfig('dev', { overrides: { monitoring: { alertmanager: { replicas: 0 } } } }));
+    expect(e.message).toMatch(/monitoring\.alertmanager\.replicas/);
   });
 
   it('fails when a memory limit is below its request', () => {

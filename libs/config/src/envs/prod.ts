@@ -35,6 +35,8 @@ export const prod = defineEnv({
       storageSize: '50Gi',
       resources: { requests: { cpu: '500m', memory: '2Gi' }, limits: { memory: '4Gi' } },
     },
+    // Two gossiping Alertmanagers: notifications keep flowing through a node drain.
+    alertmanager: { replicas: 2 },
   },
   logging: {
     loki: { storageSize: '50Gi', retentionPeriod: '744h', resources: { requests: { cpu: '250m', memory: '512Mi' }, limits: { memory: '2Gi' } } },

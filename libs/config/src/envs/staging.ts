@@ -16,5 +16,6 @@ export const staging = defineEnv({
   },
   database: { storageSize: '10Gi', podAntiAffinity: 'required' },
   backup: { full: { keep: 7 }, retentionDays: 7 },
+  monitoring: { alertmanager: { replicas: 2 } },
   features: { networkPolicies: true, podSecurityLevel: 'restricted', resourceQuotas: true },
 });
