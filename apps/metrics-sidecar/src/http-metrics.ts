@@ -1,0 +1,218 @@
+import { KNOWN_METHODS, METRICS, OTHER_METHOD, UPSTREAM_FAILURE_KINDS, type UpstreamFailureKind } from '@bitpin/metrics-contract';
+import { Counter, Gauge, type Metric, type MetricValue, type Registry } from 'prom-client';
+import type { RouteTemplates } from './route-templates.js';
+
+/** Index of each method label value: {@link KNOWN_METHODS} in order, then `_OTHER`. */
+const METHOD_NAMES: readonly string[] = [...KNOWN_METHODS, OTHER_METHOD];
+const OTHER_METHOD_INDEX = KNOWN_METHODS.length;
+const METHODS_PER_ROUTE = 16;
+const STATUS_SLOTS = 1000;
+
+/** The method's label index (no allocation, no string comparison on the common methods). */
+export function methodIndex(method: string | undefined): number {
+  switch (method) {
+    case 'GET':
+      return 0;
+    case 'HEAD':
+      return 1;
+    case 'POST':
+      return 2;
+    case 'PUT':
+      return 3;
+    case 'DELETE':
+      return 4;
+    case 'CONNECT':
+      return 5;
+    case 'OPTIONS':
+      return 6;
+    case 'TRACE':
+      return 7;
+    case 'PATCH':
+      return 8;
+    default:
+      return OTHER_METHOD_INDEX;
+  }
+}
+
+type HttpLabels = { method: string; route: string; status_code: string };
+
+/** One label combination: plain numbers, updated in place on the hot path. */
+class Series {
+  count = 0;
+  sum = 0;
+  requestBytes = 0;
+  responseBytes = 0;
+  /** Non-cumulative counts per bucket; the last slot is `+Inf`. */
+  readonly buckets: Float64Array;
+  constructor(
+    readonly labels: HttpLabels,
+    bucketCount: number,
+  ) {
+    this.buckets = new Float64Array(bucketCount + 1);
+  }
+}
+
+type Value = MetricValue<string>;
+type Values = Value[];
+/** What prom-client's Registry reads from a metric. */
+interface Exposition {
+  name: string;
+  help: string;
+  type: 'counter' | 'histogram';
+  values: Values;
+  aggregator: 'sum';
+}
+type Extract = (s: Series) => number;
+
+/**
+ * Duck-typed prom-client metric: the Registry only calls `get`/`getForPromString` and `reset`, so a
+ * metric can keep its numbers wherever it likes. Output is the same text prom-client's own
+ * Counter and Histogram print for the same observations (a test diffs them).
+ */
+class SeriesMetric {
+  readonly aggregator = 'sum' as const;
+  constructor(
+    readonly name: string,
+    readonly help: string,
+    readonly type: 'counter' | 'histogram',
+    private readonly store: HttpMetrics,
+    private readonly value: Extract | undefined,
+  ) {}
+
+  getForPromString(): Exposition {
+    const values: Values = [];
+    const series = this.store.series();
+    if (this.value) {
+      for (const s of series) values.push({ labels: s.labels, value: this.value(s) });
+    } else {
+      const bounds = this.store.bounds;
+      const bucketName = `${this.name}_bucket`;
+      const sumName = `${this.name}_sum`;
+      const countName = `${this.name}_count`;
+      for (const s of series) {
+        let acc = 0;
+        for (let i = 0; i < bounds.length; i++) {
+          acc += s.buckets[i] as number;
+          values.push({ labels: { le: bounds[i] }, value: acc, metricName: bucketName, sharedLabels: s.labels } as MetricValue<string>);
+        }
+        values.push({ labels: { le: '+Inf' }, value: s.count, metricName: bucketName, sharedLabels: s.labels } as MetricValue<string>);
+        values.push({ labels: {}, value: s.sum, metricName: sumName, sharedLabels: s.labels } as MetricValue<string>);
+        values.push({ labels: {}, value: s.count, metricName: countName, sharedLabels: s.labels } as MetricValue<string>);
+      }
+    }
+    return { name: this.name, help: this.help, type: this.type, values, aggregator: this.aggregator };
+  }
+
+  /** The JSON form (`registry.getMetricsAsJSON()`): shared labels merged into each value. */
+  get(): Exposition {
+    const m = this.getForPromString();
+    m.values = m.values.map((v) => {
+      const { sharedLabels, ...rest } = v as Value & { sharedLabels?: HttpLabels };
+      return sharedLabels ? { ...rest, labels: { ...v.labels, ...sharedLabels } } : rest;
+    });
+    return m;
+  }
+
+  reset(): void {
+    this.store.reset();
+  }
+}
+
+/**
+ * RED metrics of proxied requests. The hot path ({@link record}) touches only numbers in a series
+ * found by an integer key; label objects exist once per series and text is produced at scrape
+ * time by the injected Registry.
+ */
+export class HttpMetrics {
+  /** Histogram upper bounds, ascending. */
+  readonly bounds: readonly number[] = METRICS.httpRequestDuration.buckets;
+  private readonly byKey = new Map<number, Series>();
+  private readonly failures: Counter<'kind'>;
+  /** Requests being proxied right now; a plain number read by the gauge at scrape time. */
+  inFlight = 0;
+
+  constructor(
+    registry: Registry,
+    readonly routes: RouteTemplates,
+  ) {
+    const m = METRICS;
+    const register = (metric: SeriesMetric): void => registry.registerMetric(metric as unknown as Metric);
+    register(new SeriesMetric(m.httpRequests.name, m.httpRequests.help, 'counter', this, (s) => s.count));
+    register(new SeriesMetric(m.httpRequestDuration.name, m.httpRequestDuration.help, 'histogram', this, undefined));
+    register(new SeriesMetric(m.httpRequestBodyBytes.name, m.httpRequestBodyBytes.help, 'counter', this, (s) => s.requestBytes));
+    register(new SeriesMetric(m.httpResponseBodyBytes.name, m.httpResponseBodyBytes.help, 'counter', this, (s) => s.responseBytes));
+
+    // In-flight is a plain number on the hot path, copied into the gauge when scraped.
+    const inFlight = (): number => this.inFlight;
+    new Gauge({
+      name: m.httpActiveRequests.name,
+      help: m.httpActiveRequests.help,
+      registers: [registry],
+      collect() {
+        this.set(inFlight());
+      },
+    });
+    new Gauge({
+      name: m.routeTemplates.name,
+      help: m.routeTemplates.help,
+      registers: [registry],
+      collect() {
+        this.set(routes.size);
+      },
+    });
+    new Gauge({ name: m.routeTemplatesLimit.name, help: m.routeTemplatesLimit.help, registers: [registry] }).set(routes.cap);
+    this.failures = new Counter({
+      name: m.upstreamFailures.name,
+      help: m.upstreamFailures.help,
+      labelNames: m.upstreamFailures.labelNames,
+      registers: [registry],
+    });
+    // Every kind is exported from the start, so rate() sees the first failure.
+    for (const kind of UPSTREAM_FAILURE_KINDS) this.failures.inc({ kind }, 0);
+  }
+
+  /** Records one finished request. `url` is the request target; `seconds` its duration. */
+  record(url: string, method: number, status: number, seconds: number, requestBytes: number, responseBytes: number): void {
+    const route = this.routes.resolve(url);
+    const key = (route * METHODS_PER_ROUTE + method) * STATUS_SLOTS + (status < STATUS_SLOTS ? status : 0);
+    let s = this.byKey.get(key);
+    if (s === undefined) s = this.create(key, route, method, status);
+    s.count++;
+    s.sum += seconds;
+    s.requestBytes += requestBytes;
+    s.responseBytes += responseBytes;
+    const b = this.bounds;
+    let i = 0;
+    while (i < b.length && seconds > (b[i] as number)) i++;
+    (s.buckets[i] as number)++;
+  }
+
+  /** Counts an upstream failure (the request itself is also recorded, with the status sent). */
+  failure(kind: UpstreamFailureKind): void {
+    this.failures.inc({ kind });
+  }
+
+  series(): IterableIterator<Series> {
+    return this.byKey.values();
+  }
+
+  /** Distinct label combinations of the request metrics. */
+  get seriesCount(): number {
+    return this.byKey.size;
+  }
+
+  reset(): void {
+    this.byKey.clear();
+  }
+
+  private create(key: number, route: number, method: number, status: number): Series {
+    const labels: HttpLabels = {
+      method: METHOD_NAMES[method] ?? OTHER_METHOD,
+      route: this.routes.names[route] ?? '',
+      status_code: String(status),
+    };
+    const s = new Series(labels, this.bounds.length);
+    this.byKey.set(key, s);
+    return s;
+  }
+}

@@ -1,0 +1,40 @@
+import type { ConnectionOptions } from 'node:tls';
+import pg from 'pg';
+import type { PgTarget } from './config.js';
+
+/** node-postgres TLS options for a libpq-style sslmode. */
+export function sslOptions(t: PgTarget): false | ConnectionOptions {
+  switch (t.sslMode) {
+    case 'disable':
+      return false;
+    case 'require':
+      return { rejectUnauthorized: false };
+    case 'verify-ca':
+      return { ca: t.sslRootCert, checkServerIdentity: () => undefined };
+    case 'verify-full':
+      return { ca: t.sslRootCert, servername: t.host };
+  }
+}
+
+/** A connected client; the caller ends it. Errors after connect are swallowed (the caller sees them on its queries). */
+export async function connect(t: PgTarget, timeoutMs: number): Promise<pg.Client> {
+  const client = new pg.Client({
+    host: t.host,
+    port: t.port,
+    database: t.database,
+    user: t.user,
+    password: t.password,
+    ssl: sslOptions(t),
+    connectionTimeoutMillis: timeoutMs,
+    query_timeout: timeoutMs,
+    application_name: 'metrics-sidecar',
+  });
+  client.on('error', () => undefined);
+  try {
+    await client.connect();
+  } catch (err) {
+    await client.end().catch(() => undefined);
+    throw err;
+  }
+  return client;
+}

@@ -1,0 +1,445 @@
+import { randomUUID } from 'node:crypto';
+import http, { type IncomingMessage } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { performance } from 'node:perf_hooks';
+import { CLIENT_CLOSED_STATUS, type UpstreamFailureKind } from '@bitpin/metrics-contract';
+import type { Logger } from 'pino';
+import { Pool, type Dispatcher } from 'undici';
+import type { SidecarConfig } from './config.js';
+import { methodIndex, type HttpMetrics } from './http-metrics.js';
+
+/**
+ * The data plane: a node:http server whose only request listener forwards to the app through an
+ * undici Pool, with no framework in between. Per request there is one {@link Exchange} object
+ * (it is also undici's dispatch handler), one header array each way and no closures; metrics are
+ * recorded once, when the exchange ends.
+ */
+
+export interface ProxyOptions {
+  readonly upstream: SidecarConfig['upstream'];
+  readonly metrics: HttpMetrics;
+  readonly logger: Logger;
+  /** Log every request. @default false */
+  readonly accessLog?: boolean;
+}
+
+export interface DrainResult {
+  /** Every connection closed on its own before the deadline. */
+  readonly clean: boolean;
+  /** Requests still in flight when the deadline forced connections closed. */
+  readonly abandoned: number;
+}
+
+/** The response class of the proxy server: carries its exchange for the shared listeners. */
+class ProxyResponse extends http.ServerResponse<IncomingMessage> {
+  exchange: Exchange | null = null;
+}
+
+const REQUEST_ID_OK = /^[\x21-\x7e]{1,128}$/;
+
+class ClientClosedError extends Error {
+  override readonly name = 'ClientClosedError';
+  readonly code = 'SIDECAR_CLIENT_CLOSED';
+}
+
+export class ProxyServer {
+  readonly server: http.Server<typeof IncomingMessage, typeof ProxyResponse>;
+  /** True once {@link drain} started: responses close their connection, readiness fails. */
+  draining = false;
+  private readonly pool: Pool;
+
+  constructor(readonly opts: ProxyOptions) {
+    const u = opts.upstream;
+    this.pool = new Pool(u.origin, {
+      connections: u.connections,
+      pipelining: 1,
+      keepAliveTimeout: u.keepAliveMs,
+      keepAliveMaxTimeout: u.keepAliveMs,
+      headersTimeout: u.timeoutMs,
+      bodyTimeout: u.timeoutMs,
+      connect: { timeout: u.connectTimeoutMs },
+    });
+    this.server = http.createServer<typeof IncomingMessage, typeof ProxyResponse>(
+      { ServerResponse: ProxyResponse, keepAliveTimeout: 5_000, requestTimeout: 0 },
+      (req, res) => this.handle(req, res),
+    );
+  }
+
+  get inFlight(): number {
+    return this.opts.metrics.inFlight;
+  }
+
+  get listening(): boolean {
+    return this.server.listening;
+  }
+
+  async listen(port: number, host: string): Promise<AddressInfo> {
+    await new Promise<void>((resolve, reject) => {
+      this.server.once('error', reject);
+      this.server.listen(port, host, () => {
+        this.server.off('error', reject);
+        resolve();
+      });
+    });
+    return this.server.address() as AddressInfo;
+  }
+
+  /**
+   * Stops accepting connections, lets in-flight requests finish (closing each connection once
+   * its response is sent), and after `deadlineMs` closes whatever is left.
+   */
+  async drain(deadlineMs: number): Promise<DrainResult> {
+    this.draining = true;
+    let closed = !this.server.listening;
+    if (!closed) this.server.close(() => (closed = true));
+    const until = Date.now() + deadlineMs;
+    while (!closed && Date.now() < until) {
+      this.server.closeIdleConnections();
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    const abandoned = this.inFlight;
+    if (!closed) this.server.closeAllConnections();
+    if (abandoned > 0) await this.pool.destroy();
+    else await this.pool.close();
+    return { clean: closed, abandoned };
+  }
+
+  /** Closes upstream connections (used when the proxy never listened). */
+  async close(): Promise<void> {
+    if (!this.pool.closed && !this.pool.destroyed) await this.pool.close();
+  }
+
+  private handle(req: IncomingMessage, res: ProxyResponse): void {
+    const metrics = this.opts.metrics;
+    metrics.inFlight++;
+    if (this.draining) res.shouldKeepAlive = false;
+    const ex = new Exchange(this, req, res, methodIndex(req.method));
+    res.exchange = ex;
+    res.on('close', onResponseClose);
+    const headers = ex.requestHeaders();
+    try {
+      this.pool.dispatch(
+        { path: req.url as string, method: req.method as Dispatcher.HttpMethod, headers, body: ex.hasBody ? req : null },
+        ex as unknown as Dispatcher.DispatchHandler,
+      );
+    } catch (err) {
+      // undici rejected the request itself (a header or path it cannot send): the client's fault.
+      ex.reject(err as Error);
+    }
+  }
+
+  /** @internal */
+  finished(ex: Exchange, status: number): void {
+    const m = this.opts.metrics;
+    m.inFlight--;
+    const seconds = (performance.now() - ex.start) / 1000;
+    m.record(ex.req.url as string, ex.method, status, seconds, ex.requestBytes, ex.responseBytes);
+    if (this.opts.accessLog) {
+      this.opts.logger.info(
+        { reqId: ex.requestId, method: ex.req.method, url: ex.req.url, status, ms: Math.round(seconds * 1e4) / 10, bytes: ex.responseBytes },
+        'request',
+      );
+    }
+  }
+
+  /** @internal */
+  upstreamFailed(ex: Exchange, kind: UpstreamFailureKind, err: Error): void {
+    this.opts.metrics.failure(kind);
+    this.opts.logger.warn(
+      { reqId: ex.requestId, method: ex.req.method, url: ex.req.url, kind, code: (err as NodeJS.ErrnoException).code, err: err.message },
+      'upstream failure',
+    );
+  }
+}
+
+function onResponseClose(this: ProxyResponse): void {
+  const ex = this.exchange;
+  if (ex === null || ex.done || this.writableFinished) return;
+  ex.clientGone = true;
+  if (ex.abort !== null) ex.abort(new ClientClosedError('client closed the connection'));
+}
+
+function onResponseDrain(this: ProxyResponse): void {
+  const ex = this.exchange;
+  if (ex !== null && ex.resume !== null && !ex.done) ex.resume();
+}
+
+/**
+ * One proxied request: undici's handler for it (the legacy `onConnect/onHeaders/onData/onComplete/
+ * onError` shape, which undici 7 calls without wrapping), and the state its metrics are made of.
+ * undici's typings declare `onBodySent(chunkSize, total)` but 7.x calls it with the chunk.
+ */
+class Exchange {
+  readonly start = performance.now();
+  requestId = '';
+  hasBody = false;
+  status = 0;
+  requestBytes = 0;
+  responseBytes = 0;
+  /** Response Content-Length, -1 when unknown. */
+  expected = -1;
+  ended = false;
+  done = false;
+  clientGone = false;
+  drainHooked = false;
+  abort: ((err?: Error) => void) | null = null;
+  resume: (() => void) | null = null;
+
+  constructor(
+    readonly proxy: ProxyServer,
+    readonly req: IncomingMessage,
+    readonly res: ProxyResponse,
+    readonly method: number,
+  ) {}
+
+  /**
+   * The headers sent to the app, as a flat array: the client's headers without hop-by-hop ones,
+   * plus `X-Forwarded-For/-Proto/-Host` and `X-Request-ID` (kept when the client sent a sane one).
+   * Only names of a few lengths are compared, so most headers cost one switch.
+   */
+  requestHeaders(): string[] {
+    const raw = this.req.rawHeaders;
+    const out: string[] = [];
+    let xff: string | undefined;
+    let proto = false;
+    let fwdHost = false;
+    let host: string | undefined;
+    let rid: string | undefined;
+    let dropListed: string[] | undefined;
+    for (let i = 0; i < raw.length; i += 2) {
+      const name = raw[i] as string;
+      const value = raw[i + 1] as string;
+      switch (name.length) {
+        case 2:
+          if (name.toLowerCase() === 'te') continue;
+          break;
+        case 4:
+          if (host === undefined && name.toLowerCase() === 'host') host = value;
+          break;
+        case 6:
+          if (name.toLowerCase() === 'expect') continue; // node:http already answered 100-continue
+          break;
+        case 7: {
+          const n = name.toLowerCase();
+          if (n === 'upgrade' || n === 'trailer') continue;
+          break;
+        }
+        case 10: {
+          const n = name.toLowerCase();
+          if (n === 'keep-alive') continue;
+          if (n === 'connection') {
+            const v = value.toLowerCase();
+            if (v !== 'keep-alive' && v !== 'close') {
+              for (const t of v.split(',')) {
+                const tok = t.trim();
+                if (tok !== 'keep-alive' && tok !== 'close' && tok !== '') (dropListed ??= []).push(tok);
+              }
+            }
+            continue;
+          }
+          break;
+        }
+        case 12:
+          if (name.toLowerCase() === 'x-request-id') {
+            if (rid === undefined && REQUEST_ID_OK.test(value)) rid = value;
+            continue;
+          }
+          break;
+        case 14:
+          if (name.toLowerCase() === 'content-length' && value !== '0') this.hasBody = true;
+          break;
+        case 15:
+          if (name.toLowerCase() === 'x-forwarded-for') {
+            xff = xff === undefined ? value : `${xff}, ${value}`;
+            continue;
+          }
+          break;
+        case 16: {
+          const n = name.toLowerCase();
+          if (n === 'proxy-connection') continue;
+          if (n === 'x-forwarded-host') fwdHost = true;
+          break;
+        }
+        case 17: {
+          const n = name.toLowerCase();
+          if (n === 'transfer-encoding') {
+            this.hasBody = true;
+            continue;
+          }
+          if (n === 'x-forwarded-proto') proto = true;
+          break;
+        }
+        case 19:
+          if (name.toLowerCase() === 'proxy-authorization') continue;
+          break;
+      }
+      out.push(name, value);
+    }
+    if (dropListed !== undefined) {
+      const drop = new Set(dropListed);
+      for (let i = out.length - 2; i >= 0; i -= 2) {
+        if (drop.has((out[i] as string).toLowerCase())) out.splice(i, 2);
+      }
+    }
+    const client = this.req.socket.remoteAddress ?? '';
+    out.push('x-forwarded-for', xff === undefined ? client : `${xff}, ${client}`);
+    if (!proto) out.push('x-forwarded-proto', 'http');
+    if (!fwdHost && host !== undefined) out.push('x-forwarded-host', host);
+    this.requestId = rid ?? randomUUID();
+    out.push('x-request-id', this.requestId);
+    return out;
+  }
+
+  onConnect(abort: (err?: Error) => void): void {
+    if (this.clientGone) abort(new ClientClosedError('client closed the connection'));
+    else this.abort = abort;
+  }
+
+  onBodySent(chunk: Buffer | string): void {
+    this.requestBytes += chunk.length;
+  }
+
+  onHeaders(statusCode: number, raw: Buffer[], resume: () => void): boolean {
+    this.status = statusCode;
+    this.resume = resume;
+    const out: string[] = [];
+    let rid = false;
+    for (let i = 0; i < raw.length; i += 2) {
+      const nb = raw[i] as Buffer;
+      const name = nb.toString('latin1');
+      switch (nb.length) {
+        case 2:
+          if (name.toLowerCase() === 'te') continue;
+          break;
+        case 7: {
+          const n = name.toLowerCase();
+          if (n === 'upgrade' || n === 'trailer') continue;
+          break;
+        }
+        case 10: {
+          const n = name.toLowerCase();
+          if (n === 'connection' || n === 'keep-alive') continue;
+          break;
+        }
+        case 12:
+          if (name.toLowerCase() === 'x-request-id') rid = true;
+          break;
+        case 14:
+          if (name.toLowerCase() === 'content-length') {
+            const v = (raw[i + 1] as Buffer).toString('latin1');
+            this.expected = Number(v);
+            out.push(name, v);
+            continue;
+          }
+          break;
+        case 16:
+          if (name.toLowerCase() === 'proxy-connection') continue;
+          break;
+        case 17:
+          if (name.toLowerCase() === 'transfer-encoding') continue;
+          break;
+      }
+      out.push(name, (raw[i + 1] as Buffer).toString('latin1'));
+    }
+    if (!rid) out.push('x-request-id', this.requestId);
+    const res = this.res;
+    if (this.proxy.draining) res.shouldKeepAlive = false;
+    res.writeHead(statusCode, out);
+    return true;
+  }
+
+  onData(chunk: Buffer): boolean {
+    this.responseBytes += chunk.length;
+    const res = this.res;
+    if (this.responseBytes === this.expected && !this.ended) {
+      // The whole (rest of the) body is here: headers and body leave in one write.
+      this.ended = true;
+      res.end(chunk);
+      return true;
+    }
+    if (res.write(chunk)) return true;
+    if (!this.drainHooked) {
+      this.drainHooked = true;
+      res.on('drain', onResponseDrain);
+    }
+    return false;
+  }
+
+  onComplete(): void {
+    if (this.done) return;
+    if (!this.ended) {
+      this.ended = true;
+      this.res.end();
+    }
+    this.finish(this.status);
+  }
+
+  onError(err: Error): void {
+    if (this.done) return;
+    const res = this.res;
+    if (this.clientGone || err instanceof ClientClosedError || (res.destroyed && !res.writableFinished)) {
+      this.finish(CLIENT_CLOSED_STATUS);
+      return;
+    }
+    const kind = classify(err);
+    this.proxy.upstreamFailed(this, kind, err);
+    if (!res.headersSent) {
+      const status = kind === 'timeout' ? 504 : 502;
+      this.send(status, `upstream ${kind === 'refused' ? 'connection refused' : kind}\n`);
+      this.finish(status);
+    } else {
+      // Headers already went out: the only honest signal left is to cut the client connection.
+      res.destroy();
+      this.finish(this.status);
+    }
+  }
+
+  /** The request could not be sent at all (undici refused its headers or target). */
+  reject(err: Error): void {
+    this.proxy.opts.logger.info({ reqId: this.requestId, url: this.req.url, err: err.message }, 'request rejected');
+    this.send(400, 'bad request\n');
+    this.finish(400);
+  }
+
+  private send(status: number, body: string): void {
+    this.ended = true;
+    this.res.writeHead(status, [
+      'content-type',
+      'text/plain; charset=utf-8',
+      'content-length',
+      String(Buffer.byteLength(body)),
+      'x-request-id',
+      this.requestId,
+    ]);
+    this.res.end(body);
+  }
+
+  private finish(status: number): void {
+    this.done = true;
+    this.abort = null;
+    this.resume = null;
+    this.res.exchange = null;
+    this.proxy.finished(this, status);
+  }
+}
+
+/** Maps an undici / socket error to a failure kind. */
+export function classify(err: unknown): UpstreamFailureKind {
+  const e = err as { code?: string; errors?: unknown[] };
+  switch (e.code) {
+    case 'ECONNREFUSED':
+      return 'refused';
+    case 'UND_ERR_HEADERS_TIMEOUT':
+    case 'UND_ERR_BODY_TIMEOUT':
+    case 'UND_ERR_CONNECT_TIMEOUT':
+    case 'ETIMEDOUT':
+      return 'timeout';
+    case 'ECONNRESET':
+    case 'EPIPE':
+    case 'UND_ERR_SOCKET':
+    case 'UND_ERR_CLOSED':
+      return 'reset';
+  }
+  if (Array.isArray(e.errors) && e.errors.length > 0) return classify(e.errors[0]);
+  return 'other';
+}
