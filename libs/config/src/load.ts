@@ -2,12 +2,13 @@ import type { z } from 'zod';
 import { SEED_DEFAULTS } from './defaults.js';
 import { deepMerge, type DeepPartial, type EnvDefinition } from './define.js';
 import { dev } from './envs/dev.js';
+import { local } from './envs/local.js';
 import { prod } from './envs/prod.js';
 import { staging } from './envs/staging.js';
 import { envConfigSchema, type EnvConfig, type EnvConfigInput } from './schema.js';
 
 /** The environments this repository knows, in promotion order. */
-export const ENVIRONMENTS: readonly EnvDefinition[] = [dev, staging, prod];
+export const ENVIRONMENTS: readonly EnvDefinition[] = [local, dev, staging, prod];
 export const ENV_NAMES: readonly string[] = ENVIRONMENTS.map((e) => e.name);
 
 export type ConfigErrorCode = 'ENV_UNKNOWN' | 'CONFIG_INVALID';

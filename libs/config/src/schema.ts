@@ -94,6 +94,8 @@ export const envConfigSchema = z
     kube: z.strictObject({
       /** The kubeconfig context this env must be deployed to; the deployer refuses any other. */
       context: z.string().min(1, { error: 'must name the kubeconfig context this env deploys to' }),
+      /** The env runs on the embedded control plane from tools/k8s-testenv, which the deployer starts on demand. */
+      embedded: z.boolean().default(false),
     }),
 
     /** Every image the platform runs, pinned in one place. */

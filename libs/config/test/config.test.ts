@@ -23,9 +23,9 @@ function errorOf(fn: () => unknown): ConfigError {
 }
 
 describe('environments', () => {
-  it('knows dev, staging and prod, and every one validates', () => {
-    expect(ENV_NAMES).toEqual(['dev', 'staging', 'prod']);
-    expect(loadAllEnvConfigs().map((e) => e.name)).toEqual(['dev', 'staging', 'prod']);
+  it('knows local, dev, staging and prod, and every one validates', () => {
+    expect(ENV_NAMES).toEqual(['local', 'dev', 'staging', 'prod']);
+    expect(loadAllEnvConfigs().map((e) => e.name)).toEqual(['local', 'dev', 'staging', 'prod']);
   });
 
   it.each(ENV_NAMES)('%s keeps the seed facts', (name) => {
@@ -49,8 +49,12 @@ describe('environments', () => {
     expect(dev.app.replicas).toBe(1);
     expect(dev.database.storageSize).toBe('5Gi');
     expect(dev.images.app).toBe('docker.io/yasaman664/bitpin-task:latest');
-    expect(dev.kube.context).toBe('bitpin-local');
+    expect(dev.kube).toEqual({ context: 'bitpin-dev', embedded: false });
     expect(dev.logging.agent).toBe('promtail');
+  });
+
+  it('local runs on the embedded control plane, which the deployer starts on demand', () => {
+    expect(loadEnvConfig('local').kube).toEqual({ context: 'bitpin-local', embedded: true });
   });
 
   it('prod turns the hardening switches on and deploys to its own context', () => {
@@ -82,7 +86,7 @@ describe('config errors: one line each, naming env, path and fix', () => {
   it('fails on an unknown env and lists the known ones', () => {
     const e = errorOf(() => loadEnvConfig('prd'));
     expect(e.code).toBe('ENV_UNKNOWN');
-    expect(e.message).toBe('unknown env "prd"; known envs: dev, staging, prod (add one in libs/config/src/envs/)');
+    expect(e.message).toBe('unknown env "prd"; known envs: local, dev, staging, prod (add one in libs/config/src/envs/)');
   });
 
   it('fails on a wrong type', () => {

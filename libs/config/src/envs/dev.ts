@@ -1,10 +1,10 @@
 import { defineEnv } from '../define.js';
 
-/** A developer's cluster: the local control plane from tools/k8s-testenv by default. The seed as written. */
+/** The shared development cluster: the seed as written, smallest footprint. */
 export const dev = defineEnv({
   name: 'dev',
   description: 'Local development: the seed architecture as written, smallest footprint',
-  kube: { context: 'bitpin-local' },
+  kube: { context: 'bitpin-dev' },
   app: { startupProbe: { failureThreshold: 36 } },
   monitoring: { prometheus: { retentionTime: '2d', retentionSize: '2GB', storageSize: '5Gi' } },
   logging: { loki: { storageSize: '5Gi', retentionPeriod: '72h' } },
