@@ -1,0 +1,32 @@
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+
+/**
+ * The shell scripts of the backup system, in the order a reader meets them. They live in
+ * `libs/backup/scripts/` (outside `src/`, so the same relative URL resolves from `src/` under
+ * vitest and from `dist/` after `tsc`), are mounted into every backup Pod from one ConfigMap, and
+ * run unchanged outside Kubernetes with the same environment variables.
+ */
+export const SCRIPT_FILES = [
+  'lib.sh',
+  'full-backup.sh',
+  'incremental-backup.sh',
+  'retention.sh',
+  'check.sh',
+  'restore.sh',
+  'wal-restore.sh',
+  'verify-restore.sh',
+] as const;
+export type ScriptFile = (typeof SCRIPT_FILES)[number];
+
+/** Absolute path of the scripts directory. */
+export const SCRIPTS_DIR: string = fileURLToPath(new URL('../scripts/', import.meta.url));
+
+export function scriptPath(name: ScriptFile): string {
+  return fileURLToPath(new URL(`../scripts/${name}`, import.meta.url));
+}
+
+/** Every script's text, keyed by file name (the ConfigMap's data). */
+export function readScripts(): Record<ScriptFile, string> {
+  return Object.fromEntries(SCRIPT_FILES.map((f) => [f, readFileSync(scriptPath(f), 'utf8')])) as Record<ScriptFile, string>;
+}
