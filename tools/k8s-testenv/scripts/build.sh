@@ -119,6 +119,13 @@ else
   built=1
 fi
 
+# `up` reads kwok's stage definitions and the CloudNativePG CRDs from these modules: fetch them now so
+# that starting the control plane never needs the network (a no-op when already in the module cache).
+CNPG_VERSION=$(json_field cloudnativePg)
+for mod in "sigs.k8s.io/kwok@$KWOK_VERSION" "github.com/cloudnative-pg/cloudnative-pg@$CNPG_VERSION"; do
+  (cd "$TMP" && go mod download "$mod") || die "go mod download $mod failed"
+done
+
 # Smoke check: every binary runs and reports the pinned version.
 "$BIN/kube-apiserver" --version | grep -q "Kubernetes $K8S_VERSION" \
   || die "kube-apiserver does not report $K8S_VERSION: $("$BIN/kube-apiserver" --version 2>&1)"
