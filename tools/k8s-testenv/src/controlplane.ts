@@ -326,7 +326,14 @@ async function upLocked(dir: string, opts: UpOptions, env: NodeJS.ProcessEnv): P
     await stopProcesses(existing, log);
   }
   assertBinaries(env);
-  return start(dir, opts, env, log);
+  try {
+    return await start(dir, opts, env, log);
+  } catch (err) {
+    // Free ports are picked before the processes bind them; another process may win that race.
+    if (!(err instanceof Error) || !/address already in use/.test(err.message)) throw err;
+    log('a port was taken in the meantime: starting again on new ports');
+    return start(dir, opts, env, log);
+  }
 }
 
 async function start(dir: string, opts: UpOptions, env: NodeJS.ProcessEnv, log: (l: string) => void): Promise<TestEnv> {

@@ -40,6 +40,6 @@ export default async function setup(project: TestProject): Promise<() => Promise
   );
   return async () => {
     const stopped = await releaseTestEnv({ log });
-    if (stopped) console.log('[k8s-testenv] stopped the control plane this run started');
+    if (stopped) console.log('[k8s-testenv] stopped the control plane (started by tests; no other test run holds it)');
   };
 }
