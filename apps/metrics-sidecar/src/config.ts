@@ -201,6 +201,7 @@ export const ENV_VARS = {
     schema: host,
     doc: 'PostgreSQL ro service. Default: DB_HOST with a trailing `-rw` replaced by `-ro`, else DB_HOST.',
   },
+  SIDECAR_DB_RO_PORT: { schema: intIn(1, 65535), doc: 'PostgreSQL ro port. Default: DB_PORT.' },
   PGSSLMODE: {
     schema: oneOf(['disable', 'require', 'verify-ca', 'verify-full'] as const),
     doc: 'TLS to PostgreSQL. Default: `verify-full` when PGSSLROOTCERT is set, else `require`.',
@@ -276,7 +277,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): SidecarConfig 
         sslRootCert,
       };
       const roHost = p.SIDECAR_DB_RO_HOST ?? (p.DB_HOST.endsWith('-rw') ? `${p.DB_HOST.slice(0, -3)}-ro` : p.DB_HOST);
-      database = { rw, ro: { ...rw, host: roHost } };
+      database = { rw, ro: { ...rw, host: roHost, port: p.SIDECAR_DB_RO_PORT ?? rw.port } };
     }
   }
 

@@ -12,7 +12,8 @@ export function sslOptions(t: PgTarget): false | ConnectionOptions {
     case 'verify-ca':
       return { ca: t.sslRootCert, checkServerIdentity: () => undefined };
     case 'verify-full':
-      return { ca: t.sslRootCert, servername: t.host };
+      // node-postgres checks the certificate against the host (SNI only for names, not IPs).
+      return { ca: t.sslRootCert };
   }
 }
 

@@ -157,7 +157,7 @@ class BusinessQueries {
     private readonly items: readonly BusinessQuery[],
     private readonly target: PgTarget,
     private readonly timeoutMs: number,
-    registry: Registry,
+    private readonly registry: Registry,
     private readonly logger: Logger,
   ) {
     const m = METRICS;
@@ -168,10 +168,17 @@ class BusinessQueries {
       labelNames: m.businessQueryLastSuccess.labelNames,
       registers: [registry],
     });
-    for (const q of items) {
-      this.errors.inc({ query: q.name }, 0);
-      this.gauges.set(q.name, new Gauge({ name: businessMetricName(q.name), help: q.help, labelNames: [...q.labels], registers: [registry] }));
+    for (const q of items) this.errors.inc({ query: q.name }, 0);
+  }
+
+  /** The query's gauge, created at its first success so that "never worked" is absent, not 0. */
+  private gauge(q: BusinessQuery): Gauge<string> {
+    let g = this.gauges.get(q.name);
+    if (g === undefined) {
+      g = new Gauge({ name: businessMetricName(q.name), help: q.help, labelNames: [...q.labels], registers: [this.registry] });
+      this.gauges.set(q.name, g);
     }
+    return g;
   }
 
   async runOnce(): Promise<void> {
@@ -208,7 +215,6 @@ class BusinessQueries {
   }
 
   private apply(q: BusinessQuery, r: pg.QueryResult): void {
-    const gauge = this.gauges.get(q.name) as Gauge<string>;
     const rows = r.rows as Record<string, unknown>[];
     const valueOf = (row: Record<string, unknown>): number => {
       const raw = 'value' in row ? row['value'] : Object.values(row)[0];
@@ -219,7 +225,8 @@ class BusinessQueries {
     if (q.labels.length === 0) {
       const row = rows[0];
       if (row === undefined) throw new Error('the query returned no rows');
-      gauge.set(valueOf(row));
+      const value = valueOf(row);
+      this.gauge(q).set(value);
       return;
     }
     if (rows.length > BUSINESS_QUERY_MAX_ROWS) {
@@ -230,6 +237,7 @@ class BusinessQueries {
       for (const l of q.labels) labels[l] = String(row[l] ?? '');
       return { labels, value: valueOf(row) };
     });
+    const gauge = this.gauge(q);
     gauge.reset();
     for (const { labels, value } of values) gauge.set(labels, value);
   }

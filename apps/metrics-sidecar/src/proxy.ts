@@ -98,10 +98,15 @@ export class ProxyServer {
       await new Promise((r) => setTimeout(r, 20));
     }
     const abandoned = this.inFlight;
-    if (!closed) this.server.closeAllConnections();
+    if (!closed) {
+      // Past the deadline: cut the client connections. Their exchanges see the client gone and
+      // are recorded as 499 (not as app failures) before the upstream side is torn down.
+      this.server.closeAllConnections();
+      await new Promise((r) => setImmediate(r));
+    }
     if (abandoned > 0) await this.pool.destroy();
     else await this.pool.close();
-    return { clean: closed, abandoned };
+    return { clean: closed && abandoned === 0, abandoned };
   }
 
   /** Closes upstream connections (used when the proxy never listened). */
