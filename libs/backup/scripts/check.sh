@@ -6,6 +6,7 @@
 #     first archived segment) up to the newest one.
 # Options: --wal-only (skip checksums, continuity only), --upto-segno N (continuity up to N),
 #          --backup ID (that one full backup and the WAL from its start), --no-wal (no WAL checks).
+set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 require_backup_dir ro
 

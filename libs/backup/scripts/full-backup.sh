@@ -7,6 +7,7 @@
 #   5. pg_dump -Fc of $PGDATABASE, with per-table row counts taken in the dump's own snapshot;
 #   6. SHA256SUMS of every file, then publishes full/<id>/ atomically and applies retention.
 # Exits non-zero on any failure and removes what the failed run wrote.
+set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 require_backup_dir
 
@@ -87,14 +88,17 @@ read -r -t 60 snapshot <&"${SNAP[0]}" || true
 [[ "$snapshot" =~ ^[0-9A-F]+-[0-9A-F]+-[0-9]+$ ]] || die "cannot export a snapshot for pg_dump: ${snapshot:-no answer}"
 dump_opt=()
 [[ -z "${BACKUP_DUMP_COMPRESS_LEVEL:-}" ]] || dump_opt=(--compress="$BACKUP_DUMP_COMPRESS_LEVEL")
-pg_dump -F custom "${dump_opt[@]}" --snapshot="$snapshot" --no-password -f "$part/${PGDATABASE}.dump" "$PGDATABASE"
+# The sentinel schema stays out of the dump: it belongs to the backup role, and a restore as the
+# application's owner must be able to replace everything the dump holds.
+pg_dump -F custom "${dump_opt[@]}" --snapshot="$snapshot" --no-password --exclude-schema="$BACKUP_SENTINEL_SCHEMA" \
+  -f "$part/${PGDATABASE}.dump" "$PGDATABASE"
 psql -X -q -A -t -F $'\t' -v ON_ERROR_STOP=1 >"$part/counts.unsorted" <<SQL
 BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY;
 SET TRANSACTION SNAPSHOT '${snapshot}';
 SELECT format('SELECT %L, count(*) FROM %I.%I', n.nspname || '.' || c.relname, n.nspname, c.relname)
   FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
  WHERE c.relkind IN ('r', 'p') AND n.nspname NOT IN ('pg_catalog', 'information_schema')
-   AND n.nspname NOT LIKE 'pg\_%' \gexec
+   AND n.nspname NOT LIKE 'pg\_%' AND n.nspname <> '${BACKUP_SENTINEL_SCHEMA}' \gexec
 COMMIT;
 SQL
 sort "$part/counts.unsorted" >"$part/counts.tsv" && rm "$part/counts.unsorted"

@@ -10,6 +10,7 @@
 #   4. new complete segments get SHA-256 checksums; the archive is checked for gaps;
 #   5. the run is recorded in incremental.log (LSN, server time, sentinel state).
 # The segment still being written stays as <name>.partial; restores use it.
+set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 require_backup_dir
 require_number BACKUP_RECEIVE_TIMEOUT "$BACKUP_RECEIVE_TIMEOUT"

@@ -19,6 +19,8 @@
 #   point at (PGHOST...), database RESTORE_DBNAME (default $PGDATABASE), replacing its objects
 #   (--clean --if-exists, one transaction), then compares every table's row count with the
 #   counts taken in the dump's snapshot. RESTORE_ROLE: SET ROLE before restoring.
+#   RESTORE_DUMP: restore this dump file instead (e.g. one a PITR restore exported; no counts).
+set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 [[ -n "$BACKUP_DIR" && -d "$BACKUP_DIR/full" ]] || die "BACKUP_DIR must point at a backup volume (no ${BACKUP_DIR:-<unset>}/full)"
 BACKUP_SCRATCH_DIR=${BACKUP_SCRATCH_DIR:-/tmp}
@@ -88,16 +90,22 @@ compare_counts() { # counts.tsv -> dies on a mismatch; uses the libpq variables
 }
 
 if [[ "$mode" == logical ]]; then
-  bash "$BITPIN_SCRIPTS_DIR/check.sh" --backup "$id" --no-wal
   dump="$backup/$(info_get "$info_file" dump)"
+  if [[ -n "${RESTORE_DUMP:-}" ]]; then
+    [[ -s "$RESTORE_DUMP" ]] || die "RESTORE_DUMP ${RESTORE_DUMP} does not exist or is empty"
+    dump=$RESTORE_DUMP
+    pg_restore --list "$dump" >/dev/null || die "RESTORE_DUMP ${dump} is not a readable pg_dump archive"
+  else
+    bash "$BITPIN_SCRIPTS_DIR/check.sh" --backup "$id" --no-wal
+  fi
   db=${RESTORE_DBNAME:-$PGDATABASE}
   role_opt=()
   [[ -z "${RESTORE_ROLE:-}" ]] || role_opt=(--role="$RESTORE_ROLE")
   t0=$(date +%s)
   pg_restore --dbname="$db" --clean --if-exists --no-owner --no-privileges --single-transaction \
     --exit-on-error --no-password "${role_opt[@]}" "$dump" || die "pg_restore of ${dump} into ${db} failed"
-  info "pg_restore of backup ${id} into ${PGHOST:-local}/${db} took $(($(date +%s) - t0))s"
-  PGDATABASE=$db compare_counts "$backup/counts.tsv"
+  info "pg_restore of ${dump} into ${PGHOST:-local}/${db} took $(($(date +%s) - t0))s"
+  [[ -n "${RESTORE_DUMP:-}" ]] || PGDATABASE=$db compare_counts "$backup/counts.tsv"
   exit 0
 fi
 
@@ -190,7 +198,8 @@ info "recovery of ${id} finished (${state}) in $(($(date +%s) - t0))s"
 
 if [[ "$state" != shutdown ]]; then
   if [[ -n "${RESTORE_EXPORT_DUMP:-}" ]]; then
-    pg_dump -F custom -d "$(info_get "$info_file" database)" -f "$RESTORE_EXPORT_DUMP"
+    mkdir -p "$(dirname "$RESTORE_EXPORT_DUMP")"
+    pg_dump -F custom --exclude-schema="$BACKUP_SENTINEL_SCHEMA" -d "$(info_get "$info_file" database)" -f "$RESTORE_EXPORT_DUMP"
     info "exported $(info_get "$info_file" database) at the target to ${RESTORE_EXPORT_DUMP}"
   fi
 fi

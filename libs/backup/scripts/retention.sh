@@ -9,6 +9,7 @@
 #     files are kept; they are tiny and every restore may need them); with no good backup at all,
 #     no WAL is deleted;
 #   - directories of failed runs (full/.partial-*) are deleted once older than a day.
+set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 require_backup_dir
 require_number BACKUP_KEEP_FULL "$BACKUP_KEEP_FULL"

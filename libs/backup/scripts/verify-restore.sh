@@ -11,6 +11,7 @@
 #      counts taken in the dump's snapshot.
 # The report goes to $BACKUP_DIR/verify/<run>.txt; a failure ends with
 # "RESTORE VERIFICATION FAILED" and a non-zero status, so the Job fails and alerts fire.
+set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 require_backup_dir
 

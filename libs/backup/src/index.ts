@@ -1,3 +1,11 @@
+export { BackupChart } from './backup-chart.js';
+export type { BackupChartProps } from './backup-chart.js';
+export { Backups } from './backups.js';
+export type { BackupsProps, SwitchWal } from './backups.js';
+export { RestoreJob } from './restore-job.js';
+export type { RestoreJobProps, RestoreMode } from './restore-job.js';
+export { restoreJobYaml } from './cli.js';
+export { MOUNTS, POSTGRES_UID } from './pod.js';
 export { SCRIPT_FILES, SCRIPTS_DIR, readScripts, scriptPath } from './scripts.js';
 export type { ScriptFile } from './scripts.js';
 export { backupDatabaseAccess, backupRoleSetupSql } from './access.js';

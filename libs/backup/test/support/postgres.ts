@@ -155,12 +155,19 @@ export class Primary {
         'local all all trust',
         `hostssl replication ${opts.backupRole} 127.0.0.1/32 scram-sha-256`,
         `hostssl all ${opts.backupRole} 127.0.0.1/32 scram-sha-256`,
+        // The application's owner, which a restore Job uses to load a dump.
+        'hostssl all app 127.0.0.1/32 scram-sha-256',
         'host all all all reject',
         '',
       ].join('\n'),
     );
     p.ctl('start');
     return p;
+  }
+
+  /** libpq variables for the application owner `app` (password `app-pw`). */
+  appEnv(): Record<string, string> {
+    return { ...this.backupEnv(), PGUSER: 'app', PGPASSWORD: 'app-pw' };
   }
 
   /** libpq variables for the backup role: TLS verify-full against localhost. */

@@ -1,0 +1,186 @@
+import { ENV_NAMES, loadEnvConfig, SEED } from '@bitpin/config';
+import { PlatformChart } from '@bitpin/k8s';
+import { Testing } from 'cdk8s';
+import { describe, expect, it } from 'vitest';
+import { BackupChart, Backups, backupDatabaseAccess, readScripts, restoreJobYaml, SCRIPT_FILES, type BackupsProps, type RestoreJobProps } from '../src/index.js';
+
+type Obj = { kind: string; metadata: { name: string; namespace?: string; labels?: Record<string, string> }; spec?: any; data?: Record<string, string>; automountServiceAccountToken?: boolean };
+
+function synth(envName = 'dev', props: BackupsProps = {}): Obj[] {
+  const app = Testing.app();
+  const chart = new BackupChart(app, 'backup', { env: loadEnvConfig(envName), backups: props });
+  return Testing.synth(chart) as Obj[];
+}
+const find = (objs: Obj[], kind: string, name: string) => {
+  const o = objs.find((x) => x.kind === kind && x.metadata.name === name);
+  if (!o) throw new Error(`no ${kind}/${name}`);
+  return o;
+};
+const podOf = (cj: Obj) => cj.spec.jobTemplate.spec.template.spec;
+const envOf = (pod: any): Record<string, any> => Object.fromEntries(pod.containers[0].env.map((e: any) => [e.name, e.value ?? e.valueFrom]));
+
+function restoreJob(props: RestoreJobProps, envName = 'dev'): Obj {
+  const chart = new PlatformChart(Testing.app(), 'r', { env: loadEnvConfig(envName) });
+  new Backups(chart, 'Backups').addRestoreJob('Restore', props);
+  return find(Testing.synth(chart) as Obj[], 'Job', props.name ?? 'bitpin-restore');
+}
+
+describe('BackupChart', () => {
+  it.each(ENV_NAMES)('%s: the seed CronJobs with their schedules in UTC, in bitpin-task', (envName) => {
+    const env = loadEnvConfig(envName);
+    const objs = synth(envName);
+    expect(objs.map((o) => `${o.kind}/${o.metadata.name}`).sort()).toEqual([
+      'ConfigMap/bitpin-backup-scripts',
+      'CronJob/bitpin-backup-verify',
+      'CronJob/bitpin-full-backup',
+      'CronJob/bitpin-incremental-backup',
+      'PersistentVolumeClaim/bitpin-backup',
+      'ServiceAccount/bitpin-backup',
+    ]);
+    expect(objs.every((o) => o.metadata.namespace === 'bitpin-task')).toBe(true);
+    const full = find(objs, 'CronJob', 'bitpin-full-backup');
+    const incr = find(objs, 'CronJob', 'bitpin-incremental-backup');
+    expect([full.spec.schedule, full.spec.timeZone]).toEqual(['0 2 * * *', 'Etc/UTC']);
+    expect([incr.spec.schedule, incr.spec.timeZone]).toEqual(['*/15 * * * *', 'Etc/UTC']);
+    expect(envOf(podOf(full))['BACKUP_KEEP_FULL']).toBe(String(env.backup.full.keep));
+    expect(envOf(podOf(full))['BACKUP_RETENTION_DAYS']).toBe(String(env.backup.retentionDays));
+    expect(find(objs, 'PersistentVolumeClaim', 'bitpin-backup').spec.resources.requests.storage).toBe(env.backup.storageSize);
+  });
+
+  it('every CronJob forbids overlap, bounds its start and run, keeps history and fails without retry storms', () => {
+    const objs = synth();
+    for (const [name, deadline, backoff] of [
+      ['bitpin-full-backup', 21_600, 1],
+      ['bitpin-incremental-backup', 780, 0],
+      ['bitpin-backup-verify', 14_400, 0],
+    ] as const) {
+      const cj = find(objs, 'CronJob', name);
+      expect(cj.spec).toMatchObject({ concurrencyPolicy: 'Forbid', successfulJobsHistoryLimit: 3, failedJobsHistoryLimit: 3, suspend: false });
+      expect(cj.spec.startingDeadlineSeconds).toBeGreaterThan(0);
+      expect(cj.spec.jobTemplate.spec).toMatchObject({ activeDeadlineSeconds: deadline, backoffLimit: backoff });
+    }
+    // An incremental run ends before the next one is due, and pg_receivewal before the run.
+    const incr = podOf(find(objs, 'CronJob', 'bitpin-incremental-backup'));
+    expect(Number(envOf(incr)['BACKUP_RECEIVE_TIMEOUT'])).toBeLessThan(780);
+  });
+
+  it('Pods are restricted: non-root uid 26, no token, read-only root, every capability dropped, resources per env', () => {
+    const env = loadEnvConfig('prod');
+    for (const cj of synth('prod').filter((o) => o.kind === 'CronJob')) {
+      const pod = podOf(cj);
+      expect(pod).toMatchObject({ serviceAccountName: 'bitpin-backup', automountServiceAccountToken: false, restartPolicy: 'Never' });
+      expect(pod.securityContext).toMatchObject({ runAsNonRoot: true, runAsUser: 26, fsGroup: 26, seccompProfile: { type: 'RuntimeDefault' } });
+      const c = pod.containers[0];
+      expect(c.securityContext).toMatchObject({ allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, runAsNonRoot: true, capabilities: { drop: ['ALL'] } });
+      expect(c.image).toBe(env.images.backup);
+      expect(c.resources).toEqual({ requests: env.backup.resources.requests, limits: { memory: env.backup.resources.limits.memory } });
+      expect(pod.volumes.some((v: any) => v.hostPath)).toBe(false);
+    }
+    expect(find(synth(), 'ServiceAccount', 'bitpin-backup').automountServiceAccountToken).toBe(false);
+  });
+
+  it('backup Pods reach bitpin-cluster-rw with TLS verify-full as the dedicated role; verification needs no credentials', () => {
+    const objs = synth();
+    for (const name of ['bitpin-full-backup', 'bitpin-incremental-backup']) {
+      const pod = podOf(find(objs, 'CronJob', name));
+      const env = envOf(pod);
+      expect(env).toMatchObject({ PGHOST: 'bitpin-cluster-rw', PGPORT: '5432', PGDATABASE: 'app', PGSSLMODE: 'verify-full', PGSSLROOTCERT: '/etc/bitpin-backup/ca/ca.crt', BACKUP_SLOT: 'bitpin_backup' });
+      expect(env['PGUSER']).toEqual({ secretKeyRef: { name: SEED.backup.credentialsSecret, key: 'username' } });
+      expect(env['PGPASSWORD']).toEqual({ secretKeyRef: { name: SEED.backup.credentialsSecret, key: 'password' } });
+      // Only the CA certificate of bitpin-cluster-ca is mounted, never its private key.
+      expect(pod.volumes.find((v: any) => v.name === 'ca').secret).toEqual({ secretName: 'bitpin-cluster-ca', items: [{ key: 'ca.crt', path: 'ca.crt' }], defaultMode: 0o440 });
+    }
+    const verify = JSON.stringify(podOf(find(objs, 'CronJob', 'bitpin-backup-verify')));
+    expect(verify).not.toMatch(/secret/i);
+    expect(verify).not.toContain('PGPASSWORD');
+  });
+
+  it('the ConfigMap carries every script byte for byte, and each CronJob runs one of them', () => {
+    const objs = synth();
+    const cm = find(objs, 'ConfigMap', 'bitpin-backup-scripts');
+    expect(Object.keys(cm.data!).sort()).toEqual([...SCRIPT_FILES].sort());
+    expect(cm.data).toEqual(readScripts());
+    for (const s of Object.values(cm.data!)) expect(s).toMatch(/set -euo pipefail/);
+    const commands = objs.filter((o) => o.kind === 'CronJob').map((cj) => podOf(cj).containers[0].command);
+    expect(commands).toEqual([
+      ['bash', '/opt/bitpin-backup/scripts/full-backup.sh'],
+      ['bash', '/opt/bitpin-backup/scripts/incremental-backup.sh'],
+      ['bash', '/opt/bitpin-backup/scripts/verify-restore.sh'],
+    ]);
+    expect(podOf(objs.find((o) => o.kind === 'CronJob')!).volumes[0]).toEqual({ name: 'scripts', configMap: { name: 'bitpin-backup-scripts', defaultMode: 0o555 } });
+  });
+
+  it('tells the database what to grant: a replication role reading all data, a TLS-only pg_hba rule, one-off grants', () => {
+    const access = backupDatabaseAccess(loadEnvConfig('prod'));
+    expect(access.roles).toEqual([
+      expect.objectContaining({ name: 'bitpin_backup', login: true, replication: true, superuser: false, inRoles: ['pg_read_all_data'], passwordSecret: { name: 'bitpin-backup-credentials' } }),
+    ]);
+    expect(access.pgHba).toEqual(['hostssl replication bitpin_backup all scram-sha-256']);
+    expect(access.setupSql).toContain('GRANT EXECUTE ON FUNCTION pg_catalog.pg_switch_wal() TO bitpin_backup;');
+    expect(access.setupSql).toContain('GRANT CREATE ON DATABASE "app" TO bitpin_backup;');
+    expect(new BackupChart(Testing.app(), 'b', { env: loadEnvConfig('dev') }).backups.databaseAccess).toEqual(backupDatabaseAccess(loadEnvConfig('dev')));
+  });
+
+  it('matches the dev snapshot (scripts abbreviated)', () => {
+    const objs = synth('dev').map((o) => (o.kind === 'ConfigMap' ? { ...o, data: Object.fromEntries(Object.keys(o.data!).map((k) => [k, '<script>'])) } : o));
+    expect(objs).toMatchSnapshot();
+  });
+
+  it.each<[string, BackupsProps, RegExp]>([
+    ['an incremental deadline past the schedule', { incrementalActiveDeadlineSeconds: 900 }, /'incrementalActiveDeadlineSeconds' \(900\) must stay below the 15-minute schedule/],
+    ['a broken verify schedule', { verifySchedule: '0 4 * *' }, /'verifySchedule' \("0 4 \* \*"\) is not a valid cron expression: expected 5 fields/],
+    ['an unknown compression', { compression: 'brotli' }, /'compression' \("brotli"\) must be none, gzip, lz4 or zstd/],
+    ['a fractional deadline', { fullActiveDeadlineSeconds: 1.5 }, /'fullActiveDeadlineSeconds' \(1.5\) must be a whole number from 600 to 86400/],
+    ['root', { runAsUser: 0 }, /'runAsUser' \(0\) must be a whole number from 1/],
+  ])('fails on %s, naming the prop and the value', (_what, props, message) => {
+    expect(() => synth('dev', props)).toThrowError(message);
+  });
+});
+
+describe('RestoreJob', () => {
+  it('PITR to a time: replays in scratch, exports a dump to the volume, and holds no database credentials', () => {
+    const job = restoreJob({ targetTime: '2026-01-31T14:05:00Z', name: 'restore-jan31' });
+    const pod = job.spec.template.spec;
+    expect(job.spec).toMatchObject({ backoffLimit: 0, activeDeadlineSeconds: 21_600 });
+    expect(envOf(pod)).toMatchObject({ RESTORE_TARGET_TIME: '2026-01-31T14:05:00Z', PGDATABASE: 'app' });
+    expect(pod.containers[0].command.at(-1)).toContain('RESTORE_MODE=pitr RESTORE_PGDATA=/scratch/pgdata RESTORE_EXPORT_DUMP=/backup/restores/restore-jan31/app.dump');
+    expect(JSON.stringify(pod)).not.toMatch(/secretKeyRef|PGPASSWORD/);
+    expect(job.metadata.labels).toMatchObject({ 'app.kubernetes.io/name': 'bitpin-backup', 'app.kubernetes.io/instance': 'restore-jan31' });
+  });
+
+  it('PITR with load: then restores the export into the cluster as the app owner over verify-full', () => {
+    const pod = restoreJob({ targetTime: '2026-01-31T14:05:00+03:30', load: true }).spec.template.spec;
+    const script = pod.containers[0].command.at(-1) as string;
+    expect(script.split('\n')).toHaveLength(3);
+    expect(script).toContain('env -u RESTORE_TARGET_TIME -u RESTORE_TARGET_LSN RESTORE_MODE=logical RESTORE_DUMP=/backup/restores/bitpin-restore/app.dump RESTORE_DBNAME=app');
+    expect(envOf(pod)).toMatchObject({ PGHOST: 'bitpin-cluster-rw', PGSSLMODE: 'verify-full', PGUSER: { secretKeyRef: { name: 'bitpin-cluster-app', key: 'username' } } });
+  });
+
+  it('logical: loads the newest (or a named) full backup dump', () => {
+    const pod = restoreJob({ mode: 'logical', backupId: '20260131T020000Z' }).spec.template.spec;
+    expect(pod.containers[0].command.at(-1)).toContain('RESTORE_MODE=logical RESTORE_DBNAME=app bash /opt/bitpin-backup/scripts/restore.sh');
+    expect(envOf(pod)['RESTORE_BACKUP_ID']).toBe('20260131T020000Z');
+  });
+
+  it.each<[string, RestoreJobProps, RegExp]>([
+    ['a time without a zone', { targetTime: '2026-01-31 14:05' }, /'targetTime' \("2026-01-31 14:05"\) must be an ISO 8601 time with a zone/],
+    ['a time and an LSN', { targetTime: '2026-01-31T14:05:00Z', targetLsn: '0/3000060' }, /set 'targetTime' or 'targetLsn', not both/],
+    ['a logical restore with a target', { mode: 'logical', targetTime: '2026-01-31T14:05:00Z' }, /need mode 'pitr'/],
+    ['a logical restore without load', { mode: 'logical', load: false }, /would do nothing/],
+    ['a bad backup id', { backupId: 'latest' }, /'backupId' \("latest"\) must name a full backup directory/],
+    ['a bad name', { name: 'Restore_1' }, /'name' \("Restore_1"\) must be a DNS label/],
+  ])('fails on %s', (_what, props, message) => {
+    expect(() => restoreJob(props)).toThrowError(message);
+  });
+
+  it('the CLI prints the Job as YAML and refuses bad input in one line', () => {
+    const yaml = restoreJobYaml(['restore-job', '--env', 'prod', '--target-time', '2026-01-31T14:05:00Z', '--load']);
+    expect(yaml).toMatch(/^kind: Job$/m);
+    expect(yaml).toMatch(/bitpin\.io\/restore-target: "?2026-01-31T14:05:00Z"?/);
+    expect(yaml).toMatch(/bitpin\.io\/env: prod/);
+    expect(() => restoreJobYaml(['restore-job', '--env', 'qa'])).toThrowError(/unknown env "qa"/);
+    expect(restoreJobYaml(['restore-job', '--environment=dev', '--mode=logical'])).toMatch(/bitpin\.io\/restore-mode: logical/);
+    expect(restoreJobYaml(['restore-job', '--environment=dev', '--targetTime=2026-01-31T14:05:00Z'])).toMatch(/RESTORE_TARGET_TIME/);
+    expect(() => restoreJobYaml(['restore-job'])).toThrowError(/--env is required/);
+  });
+});
