@@ -1,1 +1,2 @@
-export {};
+export { buildRuleFiles } from './rules/index.js';
+export * from './rules/builder.js';

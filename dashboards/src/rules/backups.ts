@@ -1,0 +1,138 @@
+import { SEED, type EnvConfig } from '@bitpin/config';
+import { JOBS, anyOf, pgSizeBytes, sel } from '../promql.js';
+import { alert, durationSeconds, ruleFile, ruleGroup, type PromDuration, type PrometheusRuleFile } from './builder.js';
+
+const ksm = JOBS.kubeStateMetrics;
+const B = SEED.backup;
+
+/**
+ * How old the newest successful run of each backup CronJob may be. The full backup runs daily
+ * (02:00 UTC): 26h allows one late run. The incremental (WAL) backup runs every 15 minutes: 30
+ * minutes means one run was missed, which is the recovery-point objective. The restore
+ * verification runs weekly: 8 days allow one late run.
+ */
+export const BACKUP_OBJECTIVES = {
+  full: { cronJob: B.fullCronJob, maxAge: '26h' },
+  incremental: { cronJob: B.incrementalCronJob, maxAge: '30m' },
+  verify: { cronJob: B.verifyCronJob, maxAge: '8d' },
+} as const satisfies Record<string, { cronJob: string; maxAge: PromDuration }>;
+
+export const BACKUP_CRONJOBS: readonly string[] = Object.values(BACKUP_OBJECTIVES).map((o) => o.cronJob);
+
+/** Share of `max_slot_wal_keep_size` the backup slot may retain before the alert fires. */
+export const BACKUP_SLOT_RETENTION_WARN_RATIO = 0.5;
+
+/**
+ * Seconds since the CronJob's last successful run; when it never succeeded, seconds since it was
+ * created (so a CronJob that never worked is caught too).
+ */
+export function secondsSinceLastSuccessExpr(cronJob: string): string {
+  const m = { job: ksm, cronjob: cronJob };
+  return `(
+  time() - max by (namespace, cronjob) (${sel('kube_cronjob_status_last_successful_time', m)})
+  or
+  (
+    time() - max by (namespace, cronjob) (${sel('kube_cronjob_created', m)})
+    unless on (namespace, cronjob) ${sel('kube_cronjob_status_last_successful_time', m)}
+  )
+)`;
+}
+
+/** Start time of the newest failed Job of each backup CronJob (label `cronjob`). */
+function lastFailedStartExpr(): string {
+  return `max by (namespace, cronjob) (
+  label_replace(
+    ${sel('kube_job_status_start_time', { job: ksm })}
+      * on (namespace, job_name) group_left (owner_name)
+        ${sel('kube_job_owner', { job: ksm, owner_kind: 'CronJob', owner_name: anyOf(BACKUP_CRONJOBS) })}
+      and on (namespace, job_name)
+        (${sel('kube_job_failed', { job: ksm, condition: 'true' })} > 0),
+    "cronjob", "$1", "owner_name", "(.+)"
+  )
+)`;
+}
+
+/**
+ * Backups (libs/backup): the CronJobs' last success from kube-state-metrics, failed runs, the
+ * backup volume and the WAL slot the incremental backup streams from.
+ */
+export function backupRules(env: EnvConfig): PrometheusRuleFile {
+  const staleness = (key: keyof typeof BACKUP_OBJECTIVES, o: { name: string; for: PromDuration; severity: 'critical' | 'warning'; what: string; impact: string }) => {
+    const { cronJob, maxAge } = BACKUP_OBJECTIVES[key];
+    return alert({
+      name: o.name,
+      expr: `${secondsSinceLastSuccessExpr(cronJob)} > ${durationSeconds(maxAge)}`,
+      for: o.for,
+      severity: o.severity,
+      summary: `No successful ${o.what} for {{ $value | humanizeDuration }} in {{ $labels.namespace }}`,
+      description: `CronJob ${cronJob} has not completed successfully for more than ${maxAge} (objective). ${o.impact}`,
+    });
+  };
+  const lastSuccess = sel('kube_cronjob_status_last_successful_time', { job: ksm });
+  const slot = sel('cnpg_pg_replication_slots_pg_wal_lsn_diff', { job: JOBS.database, slot_name: B.walSlot });
+  const keep = env.database.maxSlotWalKeepSize;
+  const slotLimit = BACKUP_SLOT_RETENTION_WARN_RATIO * pgSizeBytes(keep);
+  const pvc = { job: JOBS.kubelet, persistentvolumeclaim: B.claimName };
+
+  const alerts = [
+    staleness('full', {
+      name: 'BackupFullTooOld',
+      for: '10m',
+      severity: 'critical',
+      what: 'full backup',
+      impact: 'A restore would have to replay more WAL than planned, and a gap in the WAL archive would lose data back to the previous full backup.',
+    }),
+    staleness('incremental', {
+      name: 'BackupIncrementalTooOld',
+      for: '2m',
+      severity: 'critical',
+      what: 'incremental (WAL) backup',
+      impact: 'The recovery point objective is missed: a disaster now loses every transaction since the last archived WAL segment.',
+    }),
+    staleness('verify', {
+      name: 'BackupVerifyTooOld',
+      for: '1h',
+      severity: 'warning',
+      what: 'restore verification',
+      impact: 'Nobody has proven for over a week that the newest backup restores.',
+    }),
+    alert({
+      name: 'BackupJobFailed',
+      expr: `(
+  ${lastFailedStartExpr().replace(/\n/g, '\n  ')}
+  > on (namespace, cronjob)
+  max by (namespace, cronjob) (${lastSuccess})
+)
+or
+(
+  ${lastFailedStartExpr().replace(/\n/g, '\n  ')}
+  unless on (namespace, cronjob)
+  ${lastSuccess}
+)`,
+      severity: 'warning',
+      summary: 'The last run of CronJob {{ $labels.cronjob }} failed',
+      description:
+        'A Job of {{ $labels.namespace }}/{{ $labels.cronjob }} failed and no run has succeeded since. The alert resolves with the next successful run.',
+    }),
+    alert({
+      name: 'BackupVolumeFillingUp',
+      expr: `max by (namespace, persistentvolumeclaim) (${sel('kubelet_volume_stats_used_bytes', pvc)})
+/
+max by (namespace, persistentvolumeclaim) (${sel('kubelet_volume_stats_capacity_bytes', pvc)})
+> ${env.backup.volumeWarnRatio}`,
+      for: '15m',
+      severity: 'warning',
+      summary: 'Backup volume {{ $labels.persistentvolumeclaim }} is {{ $value | humanizePercentage }} full',
+      description: `The backup volume in {{ $labels.namespace }} has been above ${Math.round(env.backup.volumeWarnRatio * 100)}% (env ${env.name}: backup.volumeWarnRatio) for 15 minutes. Backups fail when it is full; grow it (backup.storageSize) or shorten retention (backup.retentionDays = ${env.backup.retentionDays}).`,
+    }),
+    alert({
+      name: 'BackupWALSlotRetentionHigh',
+      expr: `max by (namespace, slot_name) (${slot}) > ${slotLimit}`,
+      for: '15m',
+      severity: 'warning',
+      summary: 'Backup slot {{ $labels.slot_name }} retains {{ $value | humanize1024 }}B of WAL',
+      description: `The WAL slot the incremental backup streams from holds more than ${Math.round(BACKUP_SLOT_RETENTION_WARN_RATIO * 100)}% of max_slot_wal_keep_size (${keep}, env ${env.name}) for 15 minutes. At 100% PostgreSQL invalidates the slot and the WAL archive gets a gap: point-in-time recovery past it becomes impossible.`,
+    }),
+  ];
+  return ruleFile('backup.rules.yaml', [ruleGroup('backup', alerts)]);
+}

@@ -1,0 +1,147 @@
+import { SEED, type EnvConfig } from '@bitpin/config';
+import { JOBS, re, sel } from '../promql.js';
+import { alert, ruleFile, ruleGroup, type AlertingRule, type PrometheusRuleFile } from './builder.js';
+
+const job = JOBS.database;
+const cluster = SEED.database.clusterName;
+/** The cluster's data and WAL volumes: `bitpin-cluster-1`, `bitpin-cluster-1-wal`, … */
+export const CNPG_PVC_PATTERN = `${cluster}-[0-9]+(-wal)?`;
+/** The user CloudNativePG standbys replicate as. Other replication clients (pg_receivewal of the backup) use their own role. */
+export const STANDBY_REPLICATION_USER = 'streaming_replica';
+
+const volumeUsedRatio = (pvc: string) => `max by (namespace, persistentvolumeclaim) (${sel('kubelet_volume_stats_used_bytes', { job: JOBS.kubelet, persistentvolumeclaim: re(pvc) })})
+/
+max by (namespace, persistentvolumeclaim) (${sel('kubelet_volume_stats_capacity_bytes', { job: JOBS.kubelet, persistentvolumeclaim: re(pvc) })})`;
+
+/** Standbys streaming from the primary, as the primary sees them (0 when it sees none). */
+export function streamingStandbysExpr(): string {
+  return `(
+  count by (namespace) (${sel('cnpg_pg_stat_replication_replay_lag_seconds', { job, usename: STANDBY_REPLICATION_USER })})
+  or
+  0 * count by (namespace) (${sel('cnpg_pg_replication_in_recovery', { job })} == 0)
+)`;
+}
+
+/**
+ * CloudNativePG cluster `bitpin-cluster` (metrics of the instance exporter, port 9187) and its
+ * volumes (kubelet volume stats).
+ */
+export function databaseRules(env: EnvConfig): PrometheusRuleFile {
+  const expectedStandbys = env.database.instances - 1;
+  const alerts: AlertingRule[] = [
+    alert({
+      name: 'CNPGInstanceDown',
+      expr: `(min by (namespace, pod) (${sel('up', { job })}) == 0)
+or
+(min by (namespace, pod) (${sel('cnpg_collector_up', { job })}) == 0)`,
+      for: '5m',
+      severity: 'critical',
+      summary: 'PostgreSQL instance {{ $labels.pod }} is down',
+      description:
+        'For 5 minutes either Prometheus could not scrape the exporter of {{ $labels.namespace }}/{{ $labels.pod }} or the exporter could not reach PostgreSQL (cnpg_collector_up == 0).',
+    }),
+    alert({
+      name: 'CNPGNoPrimary',
+      expr: `count by (namespace) (${sel('cnpg_pg_replication_in_recovery', { job })})
+unless on (namespace)
+(${sel('cnpg_pg_replication_in_recovery', { job })} == 0)`,
+      for: '2m',
+      severity: 'critical',
+      summary: `${cluster} has no primary in {{ $labels.namespace }}`,
+      description:
+        'All {{ $value }} reporting instances are in recovery for 2 minutes: no instance accepts writes. A failover is stuck or the primary is fenced.',
+    }),
+    alert({
+      name: 'CNPGReplicationLag',
+      expr: `max by (namespace, pod) (${sel('cnpg_pg_replication_lag', { job })}) > 30`,
+      for: '5m',
+      severity: 'warning',
+      summary: 'Standby {{ $labels.pod }} replays WAL {{ $value | humanizeDuration }} behind the primary',
+      description:
+        'Standby {{ $labels.namespace }}/{{ $labels.pod }} has been more than 30s behind the primary for 5 minutes; reads from the -ro service are stale and a failover would lose that much.',
+    }),
+  ];
+
+  if (expectedStandbys >= 1) {
+    const common = {
+      name: 'CNPGStreamingReplicasMissing',
+      summary: `${cluster} has {{ $value }} of ${expectedStandbys} expected streaming standby(s) in {{ $labels.namespace }}`,
+    } as const;
+    if (expectedStandbys >= 2) {
+      alerts.push(
+        alert({
+          ...common,
+          expr: `${streamingStandbysExpr()} < ${expectedStandbys}`,
+          for: '5m',
+          severity: 'warning',
+          description: `The primary sees fewer than ${expectedStandbys} standbys streaming as ${STANDBY_REPLICATION_USER} for 5 minutes (env ${env.name}: ${env.database.instances} instances). High availability is reduced.`,
+        }),
+      );
+    }
+    alerts.push(
+      alert({
+        ...common,
+        expr: `${streamingStandbysExpr()} < 1`,
+        for: '5m',
+        severity: 'critical',
+        description: `The primary sees no standby streaming as ${STANDBY_REPLICATION_USER} for 5 minutes (env ${env.name}: ${env.database.instances} instances, so ${expectedStandbys} expected). There is no failover target: losing the primary now means downtime and possibly data loss. The backup's pg_receivewal is not counted.`,
+      }),
+    );
+  }
+
+  alerts.push(
+    alert({
+      name: 'CNPGConnectionsNearMax',
+      expr: `sum by (namespace, pod) (${sel('cnpg_backends_total', { job })})
+/ on (namespace, pod)
+max by (namespace, pod) (${sel('cnpg_pg_settings_setting', { job, name: 'max_connections' })})
+> 0.8`,
+      for: '5m',
+      severity: 'warning',
+      summary: 'PostgreSQL {{ $labels.pod }} uses {{ $value | humanizePercentage }} of max_connections',
+      description: `{{ $labels.namespace }}/{{ $labels.pod }} has used more than 80% of max_connections for 5 minutes (env ${env.name} configures ${env.database.maxConnections}). New connections will soon be refused.`,
+    }),
+    alert({
+      name: 'CNPGWALArchiveFailing',
+      expr: `max by (namespace, pod) (${sel('cnpg_pg_stat_archiver_last_failed_time', { job })})
+> on (namespace, pod)
+max by (namespace, pod) (${sel('cnpg_pg_stat_archiver_last_archived_time', { job })})`,
+      for: '5m',
+      severity: 'critical',
+      summary: 'WAL archiving fails on {{ $labels.pod }}',
+      description:
+        "The last archive_command attempt on {{ $labels.namespace }}/{{ $labels.pod }} failed and nothing has been archived since, for 5 minutes. PostgreSQL keeps every unarchived WAL segment, so pg_wal grows until the volume is full.",
+    }),
+    alert({
+      name: 'CNPGXIDAgeHigh',
+      expr: `max by (namespace, datname) (${sel('cnpg_pg_database_xid_age', { job })}) > 300000000`,
+      for: '10m',
+      severity: 'warning',
+      summary: 'Database {{ $labels.datname }} is {{ $value | humanize }} transactions from its frozen XID',
+      description:
+        'The oldest unfrozen transaction ID of {{ $labels.datname }} in {{ $labels.namespace }} is more than 300M transactions old. At about 2 billion PostgreSQL stops accepting writes to prevent wraparound; autovacuum is not keeping up.',
+    }),
+    alert({
+      name: 'CNPGVolumeFillingUp',
+      expr: `${volumeUsedRatio(CNPG_PVC_PATTERN)}
+> 0.8`,
+      for: '5m',
+      severity: 'warning',
+      summary: 'PostgreSQL volume {{ $labels.persistentvolumeclaim }} is {{ $value | humanizePercentage }} full',
+      description:
+        'Volume {{ $labels.namespace }}/{{ $labels.persistentvolumeclaim }} has been more than 80% full for 5 minutes. Grow it (storage.size; resizeInUseVolumes is on) before PostgreSQL stops.',
+    }),
+    alert({
+      name: 'CNPGVolumeFillingUp',
+      expr: `${volumeUsedRatio(CNPG_PVC_PATTERN)}
+> 0.9`,
+      for: '5m',
+      severity: 'critical',
+      summary: 'PostgreSQL volume {{ $labels.persistentvolumeclaim }} is {{ $value | humanizePercentage }} full',
+      description:
+        'Volume {{ $labels.namespace }}/{{ $labels.persistentvolumeclaim }} has been more than 90% full for 5 minutes. When it is full PostgreSQL shuts down; grow it now.',
+    }),
+  );
+
+  return ruleFile('cnpg.rules.yaml', [ruleGroup('cnpg', alerts)]);
+}

@@ -1,0 +1,14 @@
+import type { EnvConfig } from '@bitpin/config';
+import { appRules } from './app.js';
+import { backupRules } from './backups.js';
+import { databaseRules } from './database.js';
+import { kubernetesRules } from './kubernetes.js';
+import { loggingRules } from './logging.js';
+import { metaRules } from './meta.js';
+import { nodeRules } from './nodes.js';
+import type { PrometheusRuleFile } from './builder.js';
+
+/** Every rule file for an env, in a stable order. */
+export function buildRuleFiles(env: EnvConfig): PrometheusRuleFile[] {
+  return [appRules, databaseRules, backupRules, kubernetesRules, nodeRules, loggingRules, metaRules].map((f) => f(env));
+}

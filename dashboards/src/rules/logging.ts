@@ -1,0 +1,38 @@
+import type { EnvConfig } from '@bitpin/config';
+import { JOBS, re, sel } from '../promql.js';
+import { alert, ruleFile, ruleGroup, type PrometheusRuleFile } from './builder.js';
+
+/** Counter of log entries the agent gave up on after its retries, per agent kind. */
+export const LOG_AGENT_DROPPED_METRIC = {
+  promtail: 'promtail_dropped_entries_total',
+  alloy: 'loki_write_dropped_entries_total',
+} as const satisfies Record<string, string>;
+
+/** Loki and the log agent (Promtail or Alloy, per env). */
+export function loggingRules(env: EnvConfig): PrometheusRuleFile {
+  const requests = (extra = {}) => sel('loki_request_duration_seconds_count', { job: JOBS.loki, ...extra });
+  const dropped = LOG_AGENT_DROPPED_METRIC[env.logging.agent];
+  const alerts = [
+    alert({
+      name: 'LokiRequestErrors',
+      expr: `sum by (namespace, route) (rate(${requests({ status_code: re('5..') })}[2m]))
+/
+sum by (namespace, route) (rate(${requests()}[2m]))
+> 0.1`,
+      for: '15m',
+      severity: 'critical',
+      summary: 'Loki fails {{ $value | humanizePercentage }} of {{ $labels.route }} requests',
+      description:
+        'More than 10% of Loki requests on route {{ $labels.route }} in {{ $labels.namespace }} have ended with a 5xx for 15 minutes: logs are being lost (push) or cannot be read (query).',
+    }),
+    alert({
+      name: 'LogAgentDroppingLines',
+      expr: `sum by (namespace, pod) (rate(${sel(dropped, { job: JOBS.logAgent })}[5m])) > 0`,
+      for: '10m',
+      severity: 'warning',
+      summary: 'Log agent {{ $labels.pod }} drops log lines',
+      description: `The ${env.logging.agent} agent {{ $labels.namespace }}/{{ $labels.pod }} has been dropping entries it could not send to Loki after its retries (${dropped}) for 10 minutes, at {{ $value | printf "%.2f" }} lines/s. Those lines are lost.`,
+    }),
+  ];
+  return ruleFile('logging.rules.yaml', [ruleGroup('logging', alerts)]);
+}

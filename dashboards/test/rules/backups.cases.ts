@@ -1,0 +1,180 @@
+import type { EnvConfig } from '@bitpin/config';
+import { pgSizeBytes } from '../../src/promql.js';
+import { firing, series, silent, type PromtoolCase, type RuleIndex } from '../promtool.js';
+
+const ns = 'bitpin-task';
+const ksm = (metric: string, labels: Record<string, string>, values: string) =>
+  series(metric, { job: 'kube-state-metrics', instance: '10.0.0.3:8080', namespace: ns, ...labels }, values);
+const lastSuccess = (cronjob: string, values: string) => ksm('kube_cronjob_status_last_successful_time', { cronjob }, values);
+const created = (cronjob: string, values: string) => ksm('kube_cronjob_created', { cronjob }, values);
+/** A Job of a CronJob: owner, start time and Failed condition. */
+const job = (cronjob: string, jobName: string, start: string, failed: string) => [
+  // kube_job_owner is 1 whenever the Job exists, i.e. whenever it has a start time.
+  ksm('kube_job_owner', { job_name: jobName, owner_kind: 'CronJob', owner_name: cronjob, owner_is_controller: 'true' }, start.replace(/(^|\s)-?\d+(?=x|\s|$)/g, '$11')),
+  ksm('kube_job_status_start_time', { job_name: jobName }, start),
+  ksm('kube_job_failed', { job_name: jobName, condition: 'true' }, failed),
+];
+
+/*
+ * promtool starts the clock at 0 (1970-01-01), so "last success" timestamps are negative: a
+ * value of -93000 is 93000s (25h50m) before the test starts.
+ */
+export function backupCases(env: EnvConfig, r: RuleIndex): PromtoolCase[] {
+  const stale = (name: string, cronjob: string, what: string, maxAge: string, impact: string, age: string) =>
+    r.fired(name, name === 'BackupVerifyTooOld' ? 'warning' : 'critical', { namespace: ns, cronjob }, {
+      summary: `No successful ${what} for ${age} in ${ns}`,
+      description: `CronJob ${cronjob} has not completed successfully for more than ${maxAge} (objective). ${impact}`,
+    });
+  const fullImpact =
+    'A restore would have to replay more WAL than planned, and a gap in the WAL archive would lose data back to the previous full backup.';
+  const incImpact =
+    'The recovery point objective is missed: a disaster now loses every transaction since the last archived WAL segment.';
+  const failed = (cronjob: string) =>
+    r.fired('BackupJobFailed', 'warning', { namespace: ns, cronjob }, {
+      summary: `The last run of CronJob ${cronjob} failed`,
+      description: `A Job of ${ns}/${cronjob} failed and no run has succeeded since. The alert resolves with the next successful run.`,
+    });
+  const keep = pgSizeBytes(env.database.maxSlotWalKeepSize);
+  const slot = (name: string, values: string) =>
+    series('cnpg_pg_replication_slots_pg_wal_lsn_diff', { job: 'cnpg', namespace: ns, pod: 'bitpin-cluster-1', slot_name: name, slot_type: 'physical', database: '' }, values);
+  const pvc = (metric: string, values: string) =>
+    series(metric, { job: 'kubelet', namespace: ns, persistentvolumeclaim: 'bitpin-backup', node: 'node-1' }, values);
+  const ratioPct = Math.round(env.backup.volumeWarnRatio * 100);
+  const above = Math.min(0.99, env.backup.volumeWarnRatio + 0.1);
+
+  return [
+    {
+      name: 'BackupFullTooOld: last success 26h ago fires 10m later',
+      // Succeeded 25h50m before the test: older than 26h from 10m on (pending at 11m), firing at 21m.
+      input_series: [lastSuccess('bitpin-full-backup', '-93000x30'), created('bitpin-full-backup', '-900000x30')],
+      alert_rule_test: [
+        silent('BackupFullTooOld', '20m'),
+        firing('BackupFullTooOld', '21m', stale('BackupFullTooOld', 'bitpin-full-backup', 'full backup', '26h', fullImpact, '1d 2h 11m 0s')),
+      ],
+    },
+    {
+      name: 'BackupFullTooOld: a CronJob that never succeeded, created 26h ago, fires too',
+      input_series: [created('bitpin-full-backup', '-93000x30')],
+      alert_rule_test: [
+        silent('BackupFullTooOld', '20m'),
+        firing('BackupFullTooOld', '21m', stale('BackupFullTooOld', 'bitpin-full-backup', 'full backup', '26h', fullImpact, '1d 2h 11m 0s')),
+      ],
+    },
+    {
+      name: 'BackupFullTooOld: a daily success stays silent (and other CronJobs do not count)',
+      input_series: [
+        lastSuccess('bitpin-full-backup', '-93000x10 600x30'),
+        created('bitpin-full-backup', '-900000x40'),
+        lastSuccess('some-other-job', '-900000x40'),
+      ],
+      alert_rule_test: [silent('BackupFullTooOld', '40m')],
+    },
+    {
+      name: 'BackupIncrementalTooOld: last success 31 minutes ago pages 2m later',
+      input_series: [lastSuccess('bitpin-incremental-backup', '0x40'), created('bitpin-incremental-backup', '-900000x40')],
+      alert_rule_test: [
+        silent('BackupIncrementalTooOld', '32m'),
+        firing(
+          'BackupIncrementalTooOld',
+          '33m',
+          stale('BackupIncrementalTooOld', 'bitpin-incremental-backup', 'incremental (WAL) backup', '30m', incImpact, '33m 0s'),
+        ),
+      ],
+    },
+    {
+      name: 'BackupIncrementalTooOld: a success every 15 minutes stays silent',
+      input_series: [lastSuccess('bitpin-incremental-backup', '0x14 900x14 1800x14 2700x20'), created('bitpin-incremental-backup', '-900000x65')],
+      alert_rule_test: [silent('BackupIncrementalTooOld', '65m')],
+    },
+    {
+      name: 'BackupVerifyTooOld: no verified restore for 8 days warns after 1h',
+      // 8d = 691200s; succeeded 687600s (7d23h) before: older than 8d from 1h on (pending at 1h1m), firing at 2h1m.
+      input_series: [lastSuccess('bitpin-backup-verify', '-687600x130')],
+      alert_rule_test: [
+        silent('BackupVerifyTooOld', '2h'),
+        firing(
+          'BackupVerifyTooOld',
+          '2h1m',
+          stale('BackupVerifyTooOld', 'bitpin-backup-verify', 'restore verification', '8d', 'Nobody has proven for over a week that the newest backup restores.', '8d 1h 1m 0s'),
+        ),
+      ],
+    },
+    {
+      name: 'BackupVerifyTooOld: verified 7 days ago stays silent',
+      input_series: [lastSuccess('bitpin-backup-verify', '-604800x130')],
+      alert_rule_test: [silent('BackupVerifyTooOld', '2h10m')],
+    },
+    {
+      name: 'BackupJobFailed: a failed run after the last success fires at once and resolves with the next success',
+      input_series: [
+        lastSuccess('bitpin-full-backup', '-1000x29 1800x20'),
+        ...job('bitpin-full-backup', 'bitpin-full-backup-29000000', '_x10 600x40', '_x10 0x4 1x35'),
+        // A failed Job of some other CronJob is not a backup failure.
+        ...job('cleanup', 'cleanup-29000000', '600x50', '1x50'),
+      ],
+      alert_rule_test: [
+        silent('BackupJobFailed', '14m'),
+        firing('BackupJobFailed', '15m', failed('bitpin-full-backup')),
+        firing('BackupJobFailed', '29m', failed('bitpin-full-backup')),
+        silent('BackupJobFailed', '30m'),
+      ],
+    },
+    {
+      name: 'BackupJobFailed: a CronJob that never succeeded and whose Job failed fires',
+      input_series: [...job('bitpin-incremental-backup', 'bitpin-incremental-backup-29000015', '60x10', '0 0 1x8')],
+      alert_rule_test: [silent('BackupJobFailed', '1m'), firing('BackupJobFailed', '2m', failed('bitpin-incremental-backup'))],
+    },
+    {
+      name: 'BackupJobFailed: an old failure followed by a success stays silent',
+      input_series: [
+        lastSuccess('bitpin-incremental-backup', '1000x10'),
+        ...job('bitpin-incremental-backup', 'bitpin-incremental-backup-1', '100x10', '1x10'),
+        ...job('bitpin-incremental-backup', 'bitpin-incremental-backup-2', '900x10', '0x10'),
+      ],
+      alert_rule_test: [silent('BackupJobFailed', '10m')],
+    },
+    {
+      name: `BackupVolumeFillingUp: above ${ratioPct}% (env ${env.name}) for 15m`,
+      input_series: [pvc('kubelet_volume_stats_capacity_bytes', '100x30'), pvc('kubelet_volume_stats_used_bytes', `50 50 ${Math.round(above * 100)}x30`)],
+      alert_rule_test: [
+        silent('BackupVolumeFillingUp', '16m'),
+        firing(
+          'BackupVolumeFillingUp',
+          '17m',
+          r.fired('BackupVolumeFillingUp', 'warning', { namespace: ns, persistentvolumeclaim: 'bitpin-backup' }, {
+            summary: `Backup volume bitpin-backup is ${Math.round(above * 100)}% full`,
+            description: `The backup volume in ${ns} has been above ${ratioPct}% (env ${env.name}: backup.volumeWarnRatio) for 15 minutes. Backups fail when it is full; grow it (backup.storageSize) or shorten retention (backup.retentionDays = ${env.backup.retentionDays}).`,
+          }),
+        ),
+      ],
+    },
+    {
+      name: 'BackupVolumeFillingUp: below the ratio stays silent',
+      input_series: [pvc('kubelet_volume_stats_capacity_bytes', '100x30'), pvc('kubelet_volume_stats_used_bytes', `${Math.round((env.backup.volumeWarnRatio - 0.1) * 100)}x30`)],
+      alert_rule_test: [silent('BackupVolumeFillingUp', '30m')],
+    },
+    {
+      name: `BackupWALSlotRetentionHigh: the backup slot holds 75% of max_slot_wal_keep_size (${env.database.maxSlotWalKeepSize}) for 15m`,
+      input_series: [
+        slot('bitpin_backup', `0 0 ${keep * 0.75}x30`),
+        slot('_cnpg_bitpin_cluster_2', `${keep * 0.9}x32`),
+      ],
+      alert_rule_test: [
+        silent('BackupWALSlotRetentionHigh', '16m'),
+        firing(
+          'BackupWALSlotRetentionHigh',
+          '17m',
+          r.fired('BackupWALSlotRetentionHigh', 'warning', { namespace: ns, slot_name: 'bitpin_backup' }, {
+            summary: `Backup slot bitpin_backup retains ${(keep * 0.75) / 1024 ** 3}GiB of WAL`,
+            description: `The WAL slot the incremental backup streams from holds more than 50% of max_slot_wal_keep_size (${env.database.maxSlotWalKeepSize}, env ${env.name}) for 15 minutes. At 100% PostgreSQL invalidates the slot and the WAL archive gets a gap: point-in-time recovery past it becomes impossible.`,
+          }),
+        ),
+      ],
+    },
+    {
+      name: 'BackupWALSlotRetentionHigh: a quarter of the limit stays silent',
+      input_series: [slot('bitpin_backup', `${keep * 0.25}x30`)],
+      alert_rule_test: [silent('BackupWALSlotRetentionHigh', '30m')],
+    },
+  ];
+}
