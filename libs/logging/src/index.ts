@@ -1,1 +1,36 @@
-export {};
+export { LoggingChart, LOGGING_POD_SECURITY_REASON, loggingScrapeTargets } from './logging-chart.js';
+export type { LoggingChartProps, ScrapeTarget } from './logging-chart.js';
+export { Loki, LOKI_UID, SCRAPE_JOB_LABEL } from './loki.js';
+export type { LokiProps } from './loki.js';
+export { LogAgent } from './log-agent.js';
+export type { LogAgentKind, LogAgentProps } from './log-agent.js';
+export { LoggingGrafana, GRAFANA_CONTAINER_PORT, GRAFANA_UID } from './logging-grafana.js';
+export type { LoggingGrafanaProps } from './logging-grafana.js';
+export {
+  LOKI_CONFIG_DIR,
+  LOKI_CONFIG_FILE,
+  LOKI_DATA_DIR,
+  LOKI_REMOVED_LIMITS,
+  LOKI_SCHEMA_FROM,
+  lokiConfig,
+  lokiLimits,
+  lokiPushUrl,
+  lokiUrl,
+} from './loki-config.js';
+export type { LokiConfig, LokiConfigOptions, LokiLimits } from './loki-config.js';
+export {
+  PROMTAIL_CONFIG_DIR,
+  PROMTAIL_CONFIG_FILE,
+  PROMTAIL_POD_JOB,
+  PROMTAIL_PORT,
+  PROMTAIL_POSITIONS_DIR,
+  promtailConfig,
+} from './promtail-config.js';
+export type { PromtailConfigOptions } from './promtail-config.js';
+export { ALLOY_CONFIG_DIR, ALLOY_CONFIG_FILE, ALLOY_PORT, ALLOY_STORAGE_DIR, alloyConfig, alloyString } from './alloy-config.js';
+export type { AlloyConfigOptions } from './alloy-config.js';
+export { POD_LOGS_DIR, POD_LOG_LABELS, podLogRelabelRules, toPromtailRelabel } from './pod-logs.js';
+export type { PodLogLabel, RelabelRule } from './pod-logs.js';
+export { grafanaDatasourcesFile, lokiDatasource } from './datasource.js';
+export type { GrafanaDatasource, LokiDatasourceOptions } from './datasource.js';
+export { contentHash, toYaml } from './render.js';

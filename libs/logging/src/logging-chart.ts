@@ -1,0 +1,78 @@
+import { SEED } from '@bitpin/config';
+import { PlatformChart, PlatformNamespace, type PlatformChartProps } from '@bitpin/k8s';
+import type { Construct } from 'constructs';
+import { LogAgent, type LogAgentProps } from './log-agent.js';
+import { LoggingGrafana, type LoggingGrafanaProps } from './logging-grafana.js';
+import { Loki, SCRAPE_JOB_LABEL, type LokiProps } from './loki.js';
+
+export interface LoggingChartProps extends PlatformChartProps {
+  /**
+   * Create the `logging` Namespace (Pod Security `privileged`, for the agent's hostPath mounts).
+   * @default true
+   */
+  readonly createNamespace?: boolean;
+  /** @default - the env's Loki */
+  readonly loki?: LokiProps;
+  /** @default - the env's agent (`logging.agent`) on every node */
+  readonly agent?: LogAgentProps;
+  /**
+   * Used only when `logging.grafana.separate` is true.
+   * @default - admin credentials from Secret `grafana-admin`
+   */
+  readonly grafana?: LoggingGrafanaProps;
+}
+
+/** Why the logging namespace cannot run under `baseline` or `restricted`. */
+export const LOGGING_POD_SECURITY_REASON =
+  'the log agent DaemonSet mounts /var/log/pods and its positions directory as hostPath volumes and reads root-owned log files as UID 0; Pod Security baseline forbids hostPath';
+
+/**
+ * The logging tier as one chart (the deployer's `logging.yaml`): namespace `logging`, Loki,
+ * the log agent (Promtail or Alloy, `logging.agent`) and — when `logging.grafana.separate` — the
+ * logging Grafana on NodePort 30030. With `separate: false` no Grafana is created here; the
+ * monitoring Grafana provisions {@link lokiDatasource} instead.
+ */
+export class LoggingChart extends PlatformChart {
+  readonly loki: Loki;
+  readonly agent: LogAgent;
+  readonly grafana?: LoggingGrafana;
+  readonly platformNamespace?: PlatformNamespace;
+
+  constructor(scope: Construct, id: string, props: LoggingChartProps) {
+    super(scope, id, props);
+    if (props.createNamespace ?? true) {
+      this.platformNamespace = new PlatformNamespace(this, 'Namespace', {
+        name: SEED.namespaces.logging,
+        podSecurity: 'privileged',
+        podSecurityReason: LOGGING_POD_SECURITY_REASON,
+      });
+    }
+    this.loki = new Loki(this, 'Loki', props.loki);
+    this.agent = new LogAgent(this, 'Agent', props.agent);
+    if (this.env.logging.grafana.separate) {
+      this.grafana = new LoggingGrafana(this, 'Grafana', props.grafana);
+    }
+  }
+}
+
+/** One Prometheus scrape target of this tier: pods in `namespace` whose `SCRAPE_JOB_LABEL` is `job`. */
+export interface ScrapeTarget {
+  readonly job: string;
+  readonly namespace: string;
+  /** Pod label (name → value) to keep targets by. */
+  readonly podLabel: { readonly name: string; readonly value: string };
+  /** Container port name. */
+  readonly port: string;
+  readonly path: string;
+}
+
+/**
+ * What Prometheus scrapes in this tier (job names from SEED.monitoring.jobs). The pods carry the
+ * label `bitpin.io/scrape-job=<job>` and the usual `prometheus.io/{scrape,port,path}` annotations;
+ * the deployer can hand this list to the monitoring library.
+ */
+export function loggingScrapeTargets(): ScrapeTarget[] {
+  const ns = SEED.namespaces.logging;
+  const t = (job: string): ScrapeTarget => ({ job, namespace: ns, podLabel: { name: SCRAPE_JOB_LABEL, value: job }, port: 'http-metrics', path: '/metrics' });
+  return [t(SEED.monitoring.jobs.loki), t(SEED.monitoring.jobs.logAgent)];
+}

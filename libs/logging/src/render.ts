@@ -1,0 +1,17 @@
+import { createHash } from 'node:crypto';
+import { stringify } from 'yaml';
+
+/** Deterministic YAML for a config file (no line folding, no anchors). */
+export function toYaml(value: unknown): string {
+  return stringify(value, { lineWidth: 0, aliasDuplicateObjects: false });
+}
+
+/** Short content hash for a pod-template annotation, so a config change rolls the pods. */
+export function contentHash(text: string): string {
+  return createHash('sha256').update(text).digest('hex').slice(0, 16);
+}
+
+/** Pod annotations for annotation-based Prometheus discovery (`prometheus.io/*`). */
+export function scrapeAnnotations(port: number, path = '/metrics'): Record<string, string> {
+  return { 'prometheus.io/scrape': 'true', 'prometheus.io/port': String(port), 'prometheus.io/path': path };
+}
