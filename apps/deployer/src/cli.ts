@@ -1,34 +1,73 @@
-import { ConfigError, ENV_NAMES } from '@bitpin/config';
+import { ConfigError, ENV_NAMES, loadEnvConfig, parseDuration } from '@bitpin/config';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { ExitCode } from './exit-codes.js';
+import { PreflightError } from './kube/errors.js';
+import type { KubeObject } from './manifest.js';
+import { makeReporter, type Reporter } from './reporter.js';
 import { parseImageOverrides, summarize, synthesize, writeSynthOutput, type SynthSummary } from './synth.js';
+
+const COMMANDS = ['synth', 'diff', 'apply', 'status', 'destroy'] as const;
+type Command = (typeof COMMANDS)[number];
 
 const USAGE = `Usage: deployer <command> --env=<name> [options]
 
 Commands:
   synth      Render every manifest for an env to YAML, one file per library
+  diff       Show what apply would change (server-side dry run; nothing is written)
+  apply      Server-side apply in waves, then wait until everything is ready
+  status     Health of every object the env owns in the cluster
+  destroy    Delete every object the env owns (guarded: needs --confirm=<env>)
 
 Options:
-  --env <name>          Environment: ${ENV_NAMES.join(' | ')} (required)
-  --out <dir>           Output directory (default: dist/manifests/<env>)
-  --image <key=ref>     Override a catalog image, e.g. app=repo/app@sha256:<digest> (repeatable)
-  --output <text|json>  Output format (default: text)
-  -h, --help            Show this help
+  --env <name>              Environment: ${ENV_NAMES.join(' | ')} (required)
+  --output <text|json>      Output format (default: text)
+  --image <key=ref>         Override a catalog image, e.g. app=repo/app@sha256:<digest> (repeatable)
+  --out <dir>               synth: output directory (default: dist/manifests/<env>)
+  --from <dir>              diff/apply/status: use a synth output directory instead of synthesizing
+  --kubeconfig <file>       Kubeconfig (default: $KUBECONFIG, then ~/.kube/config; never localhost:8080)
+  --context <name>          Kube context (default: the env's own; another one is refused…)
+  --allow-context-mismatch  …unless this is given
+  --prune                   apply: delete objects that left the set (shown in the plan first)
+  --prune-allow <ref>       apply: also prune this protected object, e.g. PersistentVolumeClaim/ns/name (repeatable)
+  --force-conflicts         apply: take over fields another field manager owns
+  --timeout <duration>      apply: how long to wait for readiness (default: 5m)
+  --no-wait                 apply: do not wait for readiness
+  --concurrency <n>         Parallel API requests (default: 8)
+  --confirm <env>           destroy: must repeat the env name
+  --include-data            destroy: also delete PersistentVolumeClaims and namespaces
+  -h, --help                Show this help
 
-Exit codes: 0 ok, 1 failure, 2 bad input (nothing changed).
-Through Nx: npx nx run deployer:synth --env=dev`;
+Exit codes: 0 ok; 1 failure (or, for diff, an error); 2 bad input, nothing changed (for diff: changes pending).
+Through Nx: npx nx run deployer:<command> --env=<name> [options]`;
 
 const OPTIONS = {
   env: { type: 'string' },
   out: { type: 'string' },
+  from: { type: 'string' },
   image: { type: 'string', multiple: true },
   output: { type: 'string', default: 'text' },
+  kubeconfig: { type: 'string' },
+  context: { type: 'string' },
+  'allow-context-mismatch': { type: 'boolean' },
+  prune: { type: 'boolean' },
+  'prune-allow': { type: 'string', multiple: true },
+  'force-conflicts': { type: 'boolean' },
+  timeout: { type: 'string', default: '5m' },
+  wait: { type: 'boolean', default: true },
+  'no-wait': { type: 'boolean' },
+  concurrency: { type: 'string', default: '8' },
+  confirm: { type: 'string' },
+  'include-data': { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
 } satisfies ParseArgsConfig['options'];
+
+type Values = { [K in keyof typeof OPTIONS]?: (typeof OPTIONS)[K] extends { multiple: true } ? string[] : (typeof OPTIONS)[K]['type'] extends 'boolean' ? boolean : string };
 
 export interface Io {
   readonly stdout: (line: string) => void;
   readonly stderr: (line: string) => void;
+  /** Live progress line on stderr. @default process.stderr.isTTY */
+  readonly tty?: boolean;
 }
 
 const processIo: Io = {
@@ -40,10 +79,10 @@ class UsageError extends Error {}
 
 /** Runs the CLI and returns its exit code; never calls process.exit (tests call this directly). */
 export async function run(argv: readonly string[], io: Io = processIo): Promise<ExitCode> {
-  let values: { env?: string; out?: string; image?: string[]; output?: string; help?: boolean };
+  let values: Values;
   let positionals: string[];
   try {
-    ({ values, positionals } = parseArgs({ args: [...argv], options: OPTIONS, allowPositionals: true, strict: true }));
+    ({ values, positionals } = parseArgs({ args: [...argv], options: OPTIONS, allowPositionals: true, strict: true }) as { values: Values; positionals: string[] });
   } catch (e) {
     io.stderr(`error: ${(e as Error).message.split('. ')[0]}; run with --help for usage`);
     return ExitCode.Usage;
@@ -52,38 +91,113 @@ export async function run(argv: readonly string[], io: Io = processIo): Promise<
     io.stdout(USAGE);
     return ExitCode.Ok;
   }
+  const command = positionals[0] as Command | undefined;
+  // diff follows terraform's -detailed-exitcode: 0 no changes, 2 changes, 1 any error.
+  const usageExit = command === 'diff' ? ExitCode.Failure : ExitCode.Usage;
+  const json = values.output === 'json';
+  const report = makeReporter({ json, stdout: io.stdout, stderr: io.stderr, tty: io.tty ?? (io === processIo && Boolean(process.stderr.isTTY)) });
+  let engine: { client: { close(): Promise<void> } } | undefined;
   try {
-    const [command, ...rest] = positionals;
-    if (!command) throw new UsageError('no command given; expected one of: synth (run with --help for usage)');
-    if (rest.length) throw new UsageError(`unexpected argument "${rest[0]}"; run with --help for usage`);
-    if (values.output !== 'text' && values.output !== 'json') {
-      throw new UsageError(`--output "${values.output}" is not supported; use text or json`);
-    }
+    if (!command) throw new UsageError(`no command given; expected one of: ${COMMANDS.join(', ')} (run with --help for usage)`);
+    if (!COMMANDS.includes(command)) throw new UsageError(`unknown command "${command}"; expected one of: ${COMMANDS.join(', ')}`);
+    if (positionals.length > 1) throw new UsageError(`unexpected argument "${positionals[1]}"; run with --help for usage`);
+    if (values.output !== 'text' && values.output !== 'json') throw new UsageError(`--output "${values.output}" is not supported; use text or json`);
     if (!values.env) throw new UsageError(`--env is required; known envs: ${ENV_NAMES.join(', ')}`);
+    const concurrency = Number(values.concurrency);
+    if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 64) throw new UsageError(`--concurrency "${values.concurrency}" must be an integer from 1 to 64`);
+    const timeoutSec = parseDuration(values.timeout ?? '5m');
+    if (timeoutSec === undefined) throw new UsageError(`--timeout "${values.timeout}" is not a duration such as 90s or 5m`);
+
+    if (command === 'synth') {
+      return await synthCommand({ env: values.env, out: values.out, images: values.image ?? [], json }, io);
+    }
+
+    // Cluster commands. Build (or read) the desired set first: bad input fails before any connection.
+    const images = parseImageOverrides(values.image ?? []);
+    let env = loadEnvConfig(values.env, Object.keys(images).length ? { overrides: { images }, overridesSource: '--image' } : {});
+    let desired: readonly KubeObject[];
+    if (values.from) {
+      const { readManifestDir } = await import('./commands.js');
+      desired = readManifestDir(values.from);
+    } else {
+      const result = synthesize(values.env, { images });
+      env = result.env;
+      desired = result.objects;
+      for (const w of result.warnings) report.warn(w);
+    }
+    if (command === 'destroy' && values.confirm !== env.name) {
+      throw new UsageError(`destroy deletes every object of env ${env.name}; re-run with --confirm=${env.name}`);
+    }
+    const cmds = await import('./commands.js');
+    const eng = await cmds.connect(
+      env,
+      {
+        ...(values.kubeconfig ? { kubeconfig: values.kubeconfig } : {}),
+        ...(values.context ? { context: values.context } : {}),
+        allowContextMismatch: values['allow-context-mismatch'] ?? false,
+        concurrency,
+        forceConflicts: values['force-conflicts'] ?? false,
+      },
+      report,
+    );
+    engine = eng;
     switch (command) {
-      case 'synth':
-        return await synthCommand({ env: values.env, out: values.out, images: values.image ?? [], json: values.output === 'json' }, io);
-      default:
-        throw new UsageError(`unknown command "${command}"; expected one of: synth`);
+      case 'apply': {
+        const r = await cmds.applyCommand(
+          eng,
+          env,
+          desired,
+          {
+            prune: values.prune ?? false,
+            pruneAllow: new Set(values['prune-allow'] ?? []),
+            wait: !(values['no-wait'] ?? false) && (values.wait ?? true),
+            timeoutMs: timeoutSec * 1000,
+          },
+          report,
+        );
+        if (json) io.stdout(JSON.stringify({ command, ...r }));
+        return r.ok ? ExitCode.Ok : ExitCode.Failure;
+      }
+      case 'diff': {
+        const r = await cmds.diffCommand(eng, env, desired, report);
+        if (json) io.stdout(JSON.stringify({ command, ...r }));
+        return r.changed ? ExitCode.Usage /* 2 = changes pending */ : ExitCode.Ok;
+      }
+      case 'status': {
+        const r = await cmds.statusCommand(eng, env, desired, report);
+        if (json) io.stdout(JSON.stringify({ command, ...r }));
+        return r.ok ? ExitCode.Ok : ExitCode.Failure;
+      }
+      case 'destroy': {
+        const r = await cmds.destroyCommand(eng, env, values['include-data'] ?? false, report, timeoutSec * 1000);
+        if (json) io.stdout(JSON.stringify({ command, env: env.name, ...r }));
+        return ExitCode.Ok;
+      }
     }
   } catch (e) {
+    report.done();
     if (e instanceof UsageError) {
       io.stderr(`error: ${e.message}`);
-      return ExitCode.Usage;
+      return usageExit;
     }
     if (e instanceof ConfigError) {
       for (const line of e.lines) io.stderr(`error: ${line}`);
-      return ExitCode.Usage;
+      return usageExit;
     }
-    io.stderr(`error: ${(e as Error).message}`);
+    if (e instanceof PreflightError) {
+      io.stderr(`error: ${e.message}`);
+      return command === 'diff' ? ExitCode.Failure : ExitCode.Usage;
+    }
+    const lines = (e as { lines?: string[] }).lines ?? [(e as Error).message];
+    for (const l of lines) io.stderr(`error: ${l}`);
     return ExitCode.Failure;
+  } finally {
+    await engine?.client.close();
   }
+  return ExitCode.Ok;
 }
 
-async function synthCommand(
-  opts: { env: string; out: string | undefined; images: string[]; json: boolean },
-  io: Io,
-): Promise<ExitCode> {
+async function synthCommand(opts: { env: string; out: string | undefined; images: string[]; json: boolean }, io: Io): Promise<ExitCode> {
   const result = synthesize(opts.env, { images: parseImageOverrides(opts.images) });
   const dir = await writeSynthOutput(result, opts.out ?? `dist/manifests/${result.env.name}`);
   const summary = summarize(result);
@@ -109,3 +223,5 @@ export function formatSummary(s: SynthSummary, dir: string): string[] {
   lines.push(`  files: ${s.files.map((f) => `${f.name} (${f.objects})`).join(', ')}`);
   return lines;
 }
+
+export type { Reporter };

@@ -7,6 +7,8 @@ export interface KubeObject {
     readonly namespace?: string;
     readonly labels?: Readonly<Record<string, string>>;
     readonly annotations?: Readonly<Record<string, string>>;
+    /** Set on objects read from the cluster. */
+    readonly resourceVersion?: string;
   };
   readonly [key: string]: unknown;
 }

@@ -2,6 +2,7 @@ import { ConfigError, IMAGE_KEYS, isMutableImageRef, loadEnvConfig, type EnvConf
 import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { stringify } from 'yaml';
+import { withMembership } from './inventory.js';
 import { objectRef, sortForApply, type KubeObject } from './manifest.js';
 import { buildPlatform } from './platform.js';
 
@@ -54,7 +55,9 @@ export function synthesize(envName: string, options: SynthOptions = {}): SynthRe
   const all: KubeObject[] = [];
   const seen = new Map<string, string>();
   for (const part of parts) {
-    const objects = sortForApply(part.chart.toJson() as KubeObject[]);
+    // Every object carries the inventory label, so the YAML is exactly what is applied (and
+    // kubectl's ApplySet prune recognises the set too).
+    const objects = sortForApply((part.chart.toJson() as KubeObject[]).map((o) => withMembership(o, env.name)));
     for (const o of objects) {
       const ref = objectRef(o);
       const other = seen.get(ref);

@@ -20,7 +20,8 @@ export function httpProbe(props: HttpProbeProps): k8s.Probe {
       path: props.path,
       port: typeof props.port === 'number' ? k8s.IntOrString.fromNumber(props.port) : k8s.IntOrString.fromString(props.port),
     },
-    initialDelaySeconds: props.initialDelaySeconds ?? 0,
+    // 0 is the API default and is not stored (omitempty): leave it out so what we send is what is stored.
+    ...(props.initialDelaySeconds ? { initialDelaySeconds: props.initialDelaySeconds } : {}),
     periodSeconds: props.periodSeconds ?? 10,
     timeoutSeconds: props.timeoutSeconds ?? 3,
     failureThreshold: props.failureThreshold ?? 3,

@@ -1,0 +1,253 @@
+import type { EnvConfig } from '@bitpin/config';
+import { readFileSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { parseAllDocuments } from 'yaml';
+import { diff, type DiffEntry } from './diff.js';
+import { ApplyError, Engine, plan, type Change } from './engine.js';
+import { healthCheckFor } from './health.js';
+import { parentName, stateOf, unionState } from './inventory.js';
+import { KubeClient } from './kube/client.js';
+import { loadKubeAccess } from './kube/config.js';
+import { resourcePath } from './kube/discovery.js';
+import { PreflightError } from './kube/errors.js';
+import { objectRef, sortForApply, type KubeObject } from './manifest.js';
+import { contextFor, preflight } from './preflight.js';
+import type { Reporter } from './reporter.js';
+import { waitForReady, type WaitResult } from './wait.js';
+
+export interface ClusterOptions {
+  readonly kubeconfig?: string;
+  readonly context?: string;
+  readonly allowContextMismatch?: boolean;
+  readonly concurrency?: number;
+  readonly forceConflicts?: boolean;
+}
+
+/** Reads a synth output directory (every *.yaml, in file order) instead of synthesizing. */
+export function readManifestDir(dir: string): KubeObject[] {
+  const files = readdirSync(dir).filter((f) => f.endsWith('.yaml')).sort();
+  if (!files.length) throw new PreflightError(`--from ${dir}: no .yaml files; run synth first`);
+  return sortForApply(
+    files.flatMap((f) =>
+      parseAllDocuments(readFileSync(join(dir, f), 'utf8'))
+        .map((d) => d.toJS() as KubeObject)
+        .filter(Boolean),
+    ),
+  );
+}
+
+/** Connects to the env's cluster; for an embedded env, starts (or reuses) the local control plane first. */
+export async function connect(env: EnvConfig, opts: ClusterOptions, report: Reporter): Promise<Engine> {
+  const context = contextFor(env, opts.context, opts.allowContextMismatch ?? false);
+  let kubeconfig = opts.kubeconfig;
+  if (env.kube.embedded && !kubeconfig) {
+    report.progress('control plane', 'starting the embedded control plane (tools/k8s-testenv)…');
+    const testenv = await import('@bitpin/k8s-testenv');
+    const cp = await testenv.up({ startedBy: 'manual', log: (l) => report.progress('control plane', l) });
+    const client = new testenv.KubeClient(cp.kubeconfigPath);
+    await testenv.installCrds(client, testenv.cnpgCrdPaths());
+    report.progress('control plane', `ready at ${cp.server}${cp.reused ? ' (reused)' : ''}`);
+    kubeconfig = cp.kubeconfigPath;
+  }
+  const access = await loadKubeAccess({ ...(kubeconfig ? { kubeconfig } : {}), context });
+  const client = new KubeClient(access, { connections: opts.concurrency ?? 8 });
+  return new Engine(client, {
+    env: env.name,
+    concurrency: opts.concurrency ?? 8,
+    forceConflicts: opts.forceConflicts ?? false,
+    progress: (e) => report.progress(e.phase, e.total !== undefined ? `${e.done ?? 0}/${e.total}${e.message ? ` — ${e.message}` : ''}` : (e.message ?? '')),
+  });
+}
+
+export interface ApplyReport {
+  readonly env: string;
+  readonly context: string;
+  readonly serverVersion: string;
+  readonly changes: readonly Change[];
+  readonly pruned: readonly string[];
+  /** Left the set but kept (PVCs, namespaces): delete them by name with --prune-allow. */
+  readonly kept: readonly string[];
+  /** Would be pruned with --prune. */
+  readonly pruneCandidates: readonly string[];
+  readonly wait: readonly WaitResult[];
+  readonly ok: boolean;
+  readonly requests: number;
+  readonly durationMs: number;
+}
+
+export interface ApplyOptions {
+  readonly prune: boolean;
+  readonly pruneAllow: ReadonlySet<string>;
+  readonly wait: boolean;
+  readonly timeoutMs: number;
+}
+
+/**
+ * plan → preflight → apply (waves, SSA) → prune (opt-in, last) → record inventory → wait.
+ * The inventory parent is written twice, as kubectl's ApplySet does: before applying with the
+ * union of old and new kinds/namespaces, after pruning with exactly the new set, so an
+ * interrupted run never loses track of an object.
+ */
+export async function applyCommand(engine: Engine, env: EnvConfig, desired: readonly KubeObject[], opts: ApplyOptions, report: Reporter): Promise<ApplyReport> {
+  const started = Date.now();
+  if (!desired.length) throw new PreflightError('the desired set is empty; refusing to apply (it would prune everything)');
+  report.progress('preflight', `checking ${engine.client.server}`);
+  const pre = await preflight(engine, env, desired);
+  report.progress('plan', 'reading the inventory');
+  const p = await plan(engine, desired, opts.pruneAllow);
+  const adds = p.adds.length;
+  report.line(
+    `plan ${env.name} → ${pre.context} (${pre.serverVersion}): ${adds} to add, ${desired.length - adds} to apply, ${p.prune.length} to prune${opts.prune || !p.prune.length ? '' : ' (with --prune)'}${p.kept.length ? `, ${p.kept.length} kept` : ''}`,
+  );
+  for (const m of p.prune) report.line(`  ${opts.prune ? 'delete' : 'would delete'} ${m.ref}`);
+  for (const m of p.kept) report.line(`  keep ${m.ref} (${m.object.kind} is never pruned implicitly; --prune-allow ${m.ref} deletes it)`);
+
+  await engine.writeParent(pre.context, unionState(p.previous, p.desired));
+  const changes = await engine.applyAll(desired, p.live);
+
+  const pruned: string[] = [];
+  if (opts.prune && p.prune.length) {
+    report.progress('prune', `deleting ${p.prune.length} objects that left the set`);
+    await engine.deleteMembers(p.prune);
+    pruned.push(...p.prune.map((m) => m.ref));
+  }
+  // After pruning, the parent lists exactly what remains: the new set plus anything kept.
+  const remaining = opts.prune ? [...desired, ...p.kept.map((m) => m.object)] : [...desired, ...p.kept.map((m) => m.object), ...p.prune.map((m) => m.object)];
+  await engine.writeParent(pre.context, stateOf(remaining));
+
+  const counts = { add: 0, update: 0, noop: 0 } as Record<string, number>;
+  for (const c of changes) counts[c.kind] = (counts[c.kind] ?? 0) + 1;
+  report.line(`applied: ${counts['add']} added, ${counts['update']} updated, ${counts['noop']} unchanged${pruned.length ? `, ${pruned.length} pruned` : ''}`);
+  for (const c of changes.filter((x) => x.kind !== 'noop')) report.line(`  ${c.kind === 'add' ? 'added  ' : 'updated'} ${c.ref}`);
+
+  let wait: WaitResult[] = [];
+  if (opts.wait) {
+    wait = await waitForReady(engine, desired, {
+      timeoutMs: opts.timeoutMs,
+      onProgress: (ready, total, pending) =>
+        report.progress('wait', `${ready}/${total} ready${pending[0] ? ` — waiting for ${pending[0].ref}: ${pending[0].health.message}` : ''}`),
+    });
+    reportWait(wait, report);
+  }
+  report.done();
+  const ok = wait.every((w) => w.health.ok && w.health.done);
+  return {
+    env: env.name,
+    context: pre.context,
+    serverVersion: pre.serverVersion,
+    changes,
+    pruned,
+    kept: p.kept.map((m) => m.ref),
+    pruneCandidates: opts.prune ? [] : p.prune.map((m) => m.ref),
+    wait,
+    ok,
+    requests: engine.client.stats.requests,
+    durationMs: Date.now() - started,
+  };
+}
+
+function reportWait(wait: readonly WaitResult[], report: Reporter): void {
+  const bad = wait.filter((w) => !(w.health.ok && w.health.done));
+  for (const w of wait.filter((x) => x.skipped)) report.warn(`${w.ref} not waited for: ${w.skipped}`);
+  if (!bad.length) {
+    report.line(`ready: ${wait.filter((w) => !w.skipped).length} objects`);
+    return;
+  }
+  report.line(`not ready: ${bad.length} of ${wait.length}`);
+  for (const w of bad) {
+    report.line(`  ${w.ref}: ${w.health.done ? 'failed — ' : ''}${w.health.message}`);
+    for (const e of w.evidence ?? []) report.line(`    ${e}`);
+  }
+}
+
+export interface DiffReport {
+  readonly env: string;
+  readonly entries: readonly DiffEntry[];
+  readonly changed: number;
+}
+
+export async function diffCommand(engine: Engine, env: EnvConfig, desired: readonly KubeObject[], report: Reporter): Promise<DiffReport> {
+  const pre = await preflight(engine, env, desired);
+  const p = await plan(engine, desired, new Set());
+  const entries = await diff(engine, desired, p.prune);
+  const changed = entries.filter((e) => e.kind !== 'noop').length;
+  report.line(`diff ${env.name} → ${pre.context}: ${changed ? `${changed} changes` : 'no changes'}`);
+  for (const e of entries.filter((x) => x.kind !== 'noop')) {
+    report.line(`  ${e.kind.padEnd(6)} ${e.ref}`);
+    for (const c of e.changes.slice(0, 20)) report.line(`           ${c}`);
+    if (e.changes.length > 20) report.line(`           … ${e.changes.length - 20} more`);
+  }
+  report.done();
+  return { env: env.name, entries, changed };
+}
+
+export interface StatusReport {
+  readonly env: string;
+  readonly members: readonly { ref: string; ready: boolean | null; message: string }[];
+  readonly missing: readonly string[];
+  readonly ok: boolean;
+}
+
+/** Health of every member of the env's set, and desired objects that are missing. */
+export async function statusCommand(engine: Engine, env: EnvConfig, desired: readonly KubeObject[], report: Reporter): Promise<StatusReport> {
+  await engine.discovery.refresh();
+  const p = await plan(engine, desired, new Set());
+  const members = [...p.live.values()].map((m) => {
+    const check = healthCheckFor(m.object.apiVersion, m.object.kind);
+    if (!check) return { ref: m.ref, ready: null, message: 'stored' };
+    const h = check(m.object as never);
+    return { ref: m.ref, ready: h.done && h.ok, message: h.message };
+  });
+  const missing = desired.map(objectRef).filter((r) => !p.live.has(r));
+  report.line(`status ${env.name} (${engine.client.contextName}): ${members.length} objects, ${missing.length} missing`);
+  for (const m of members) report.line(`  ${m.ready === null ? '·' : m.ready ? '✓' : '✗'} ${m.ref}${m.ready === null ? '' : ` — ${m.message}`}`);
+  for (const r of missing) report.line(`  ? ${r} — not in the cluster`);
+  return { env: env.name, members, missing, ok: !missing.length && members.every((m) => m.ready !== false) };
+}
+
+/** Deletes every member of the set (PVCs and namespaces only with includeData), then the inventory. */
+export async function destroyCommand(
+  engine: Engine,
+  env: EnvConfig,
+  includeData: boolean,
+  report: Reporter,
+  timeoutMs = 300_000,
+): Promise<{ deleted: string[]; kept: string[] }> {
+  await engine.discovery.refresh();
+  const parent = await engine.readParent();
+  if (!parent) {
+    report.line(`destroy ${env.name}: no inventory ${parentName(env.name)} in this cluster; nothing to delete`);
+    return { deleted: [], kept: [] };
+  }
+  const p = await plan(engine, [], new Set());
+  const all = [...p.live.values()];
+  const keep = includeData ? [] : all.filter((m) => ['PersistentVolumeClaim', 'Namespace'].includes(m.object.kind));
+  const del = all.filter((m) => !keep.includes(m));
+  // Workloads first, namespaces last: the reverse of the apply order.
+  const ordered = sortForApply(del.map((m) => m.object)).reverse().map((o) => del.find((m) => m.ref === objectRef(o))!);
+  await engine.deleteMembers(ordered.filter((m) => m.object.kind !== 'Namespace'));
+  const namespaces = ordered.filter((m) => m.object.kind === 'Namespace');
+  await engine.deleteMembers(namespaces);
+  // A terminating namespace refuses new objects: finish here so a following apply works.
+  const deadline = Date.now() + timeoutMs;
+  for (const ns of namespaces) {
+    for (;;) {
+      const live = await engine.client.get(resourcePath(ns.info, undefined, ns.object.metadata.name), { allow404: true });
+      if (!live) break;
+      if (Date.now() > deadline) throw new PreflightError(`namespace ${ns.object.metadata.name} is still terminating after ${timeoutMs / 1000}s; check its finalizers`);
+      report.progress('destroy', `waiting for namespace ${ns.object.metadata.name} to terminate`);
+      await new Promise((r) => setTimeout(r, 500));
+    }
+  }
+  if (!keep.length) {
+    const info = await engine.info({ apiVersion: parent.apiVersion, kind: parent.kind });
+    await engine.client.request('DELETE', resourcePath(info, undefined, parent.metadata.name), { allow404: true });
+  } else {
+    await engine.writeParent(engine.client.contextName, stateOf(keep.map((m) => m.object)));
+  }
+  report.line(`destroy ${env.name}: deleted ${del.length} objects${keep.length ? `, kept ${keep.length} (data: PVCs and namespaces; --include-data deletes them)` : ''}`);
+  for (const m of keep) report.line(`  kept ${m.ref}`);
+  return { deleted: del.map((m) => m.ref), kept: keep.map((m) => m.ref) };
+}
+
+export { ApplyError };

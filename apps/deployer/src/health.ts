@@ -1,0 +1,115 @@
+/**
+ * Readiness of live objects, by kind, following the rules `kubectl rollout status` and Argo CD
+ * use (see research: deployer-anchors.md). Each check returns whether waiting is over, whether
+ * it succeeded, and a human message such as "2/3 replicas updated".
+ */
+export interface Health {
+  /** Waiting is over (ready, or failed for good). */
+  readonly done: boolean;
+  /** Only meaningful when done. */
+  readonly ok: boolean;
+  readonly message: string;
+}
+
+type Live = { metadata?: { generation?: number }; spec?: any; status?: any };
+
+const ready = (message = 'ready'): Health => ({ done: true, ok: true, message });
+const progressing = (message: string): Health => ({ done: false, ok: false, message });
+const failed = (message: string): Health => ({ done: true, ok: false, message });
+
+function condition(live: Live, type: string): { status?: string; reason?: string; message?: string } | undefined {
+  return (live.status?.conditions as any[] | undefined)?.find((c) => c.type === type);
+}
+
+function observed(live: Live): boolean {
+  const gen = live.metadata?.generation;
+  const obs = live.status?.observedGeneration;
+  return gen === undefined || (obs !== undefined && obs >= gen);
+}
+
+export function deploymentHealth(live: Live): Health {
+  if (live.spec?.paused) return ready('paused (not waited)');
+  if (!observed(live)) return progressing('waiting for the controller to observe the new generation');
+  const prog = condition(live, 'Progressing');
+  if (prog?.reason === 'ProgressDeadlineExceeded') return failed(`rollout exceeded its progress deadline: ${prog.message ?? ''}`.trim());
+  const rf = condition(live, 'ReplicaFailure');
+  const want = live.spec?.replicas ?? 1;
+  const st = live.status ?? {};
+  const updated = st.updatedReplicas ?? 0;
+  const total = st.replicas ?? 0;
+  const available = st.availableReplicas ?? 0;
+  const suffix = rf?.status === 'True' ? ` (ReplicaFailure: ${rf.message})` : '';
+  if (updated < want) return progressing(`${updated}/${want} replicas updated${suffix}`);
+  if (total > updated) return progressing(`${total - updated} old replicas pending termination${suffix}`);
+  if (available < updated) return progressing(`${available}/${updated} updated replicas available${suffix}`);
+  return ready(`${available}/${want} replicas available`);
+}
+
+export function statefulSetHealth(live: Live): Health {
+  if (!live.status?.observedGeneration || !observed(live)) return progressing('waiting for the controller to observe the new generation');
+  const want = live.spec?.replicas ?? 1;
+  const st = live.status ?? {};
+  if (live.spec?.updateStrategy?.type === 'OnDelete') return ready('OnDelete update strategy (not waited)');
+  const partition = live.spec?.updateStrategy?.rollingUpdate?.partition ?? 0;
+  if ((st.readyReplicas ?? 0) < want) return progressing(`${st.readyReplicas ?? 0}/${want} replicas ready`);
+  if (partition > 0) {
+    return (st.updatedReplicas ?? 0) >= want - partition ? ready(`partitioned rollout at ${partition}`) : progressing(`${st.updatedReplicas ?? 0}/${want - partition} replicas updated`);
+  }
+  if (st.updateRevision && st.currentRevision !== st.updateRevision) return progressing(`${st.updatedReplicas ?? 0}/${want} replicas on the new revision`);
+  return ready(`${st.readyReplicas}/${want} replicas ready`);
+}
+
+export function daemonSetHealth(live: Live): Health {
+  if (!observed(live)) return progressing('waiting for the controller to observe the new generation');
+  if (live.spec?.updateStrategy?.type === 'OnDelete') return ready('OnDelete update strategy (not waited)');
+  const st = live.status ?? {};
+  const desired = st.desiredNumberScheduled ?? 0;
+  if ((st.updatedNumberScheduled ?? 0) < desired) return progressing(`${st.updatedNumberScheduled ?? 0}/${desired} pods updated`);
+  if ((st.numberAvailable ?? 0) < desired) return progressing(`${st.numberAvailable ?? 0}/${desired} pods available`);
+  return ready(`${st.numberAvailable ?? 0}/${desired} pods available`);
+}
+
+export function jobHealth(live: Live): Health {
+  if (condition(live, 'Failed')?.status === 'True') return failed(`job failed: ${condition(live, 'Failed')?.message ?? condition(live, 'Failed')?.reason ?? ''}`);
+  if (condition(live, 'Complete')?.status === 'True') return ready('complete');
+  return progressing(`${live.status?.succeeded ?? 0} succeeded, ${live.status?.active ?? 0} active`);
+}
+
+export function pvcHealth(live: Live): Health {
+  const phase = live.status?.phase;
+  if (phase === 'Bound') return ready('bound');
+  if (phase === 'Lost') return failed('volume lost');
+  return progressing(`phase ${phase ?? 'unknown'}`);
+}
+
+export function crdHealth(live: Live): Health {
+  if (condition(live, 'Established')?.status === 'True') return ready('established');
+  const nac = condition(live, 'NamesAccepted');
+  if (nac?.status === 'False') return failed(`names not accepted: ${nac.message}`);
+  return progressing('not established yet');
+}
+
+/** CloudNativePG: healthy when the operator reports the healthy phase with every instance ready. */
+export function cnpgClusterHealth(live: Live): Health {
+  const st = live.status ?? {};
+  const want = live.spec?.instances ?? 1;
+  if (st.phase === 'Cluster in healthy state' && (st.readyInstances ?? 0) >= want) return ready(`${st.readyInstances}/${want} instances ready`);
+  if (!st.phase) return progressing('no status from the CloudNativePG operator yet');
+  return progressing(`${st.phase} (${st.readyInstances ?? 0}/${want} instances ready)`);
+}
+
+const CHECKS: Record<string, (live: Live) => Health> = {
+  'apps/Deployment': deploymentHealth,
+  'apps/StatefulSet': statefulSetHealth,
+  'apps/DaemonSet': daemonSetHealth,
+  'batch/Job': jobHealth,
+  '/PersistentVolumeClaim': pvcHealth,
+  'apiextensions.k8s.io/CustomResourceDefinition': crdHealth,
+  'postgresql.cnpg.io/Cluster': cnpgClusterHealth,
+};
+
+/** The health check for a kind, or undefined when the kind is ready as soon as it is stored. */
+export function healthCheckFor(apiVersion: string, kind: string): ((live: Live) => Health) | undefined {
+  const group = apiVersion.includes('/') ? apiVersion.split('/')[0] : '';
+  return CHECKS[`${group}/${kind}`];
+}

@@ -1,0 +1,109 @@
+import { existsSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { delimiter, join } from 'node:path';
+import { PreflightError } from './errors.js';
+
+/** Everything needed to talk to one API server as one user. Holds credentials: never print it. */
+export interface KubeAccess {
+  readonly contextName: string;
+  readonly server: string;
+  readonly tls: {
+    readonly ca?: string | Buffer;
+    readonly cert?: string | Buffer;
+    readonly key?: string | Buffer;
+    readonly rejectUnauthorized?: boolean;
+    readonly servername?: string;
+  };
+  /** Authorization and other headers the kubeconfig's user needs (tokens, exec plugins). */
+  readonly headers: Readonly<Record<string, string>>;
+  /** Re-reads credentials (exec plugins, token files) after a 401. */
+  readonly refresh: () => Promise<KubeAccess>;
+}
+
+export interface KubeAccessOptions {
+  /** `--kubeconfig`; otherwise $KUBECONFIG, otherwise ~/.kube/config. */
+  readonly kubeconfig?: string;
+  /** `--context`; otherwise the kubeconfig's current context. */
+  readonly context?: string;
+}
+
+/** The kubeconfig files in effect, checked to exist. Never falls back to localhost:8080. */
+export function kubeconfigFiles(opts: KubeAccessOptions = {}): string[] {
+  if (opts.kubeconfig) {
+    if (!existsSync(opts.kubeconfig)) {
+      throw new PreflightError(`kubeconfig ${opts.kubeconfig} (from --kubeconfig) does not exist; pass an existing file`);
+    }
+    return [opts.kubeconfig];
+  }
+  const fromEnv = (process.env['KUBECONFIG'] ?? '').split(delimiter).filter(Boolean);
+  if (fromEnv.length) {
+    const present = fromEnv.filter((f) => existsSync(f));
+    if (!present.length) {
+      throw new PreflightError(`no kubeconfig found: none of $KUBECONFIG (${fromEnv.join(delimiter)}) exists; fix KUBECONFIG or pass --kubeconfig`);
+    }
+    return present;
+  }
+  const home = join(homedir(), '.kube', 'config');
+  if (!existsSync(home)) {
+    throw new PreflightError(`no kubeconfig found ($KUBECONFIG is unset and ${home} does not exist); set KUBECONFIG or pass --kubeconfig`);
+  }
+  return [home];
+}
+
+/**
+ * Loads the kubeconfig with @kubernetes/client-node (which understands every auth method:
+ * client certificates, tokens, token files, exec plugins, auth providers) and extracts the TLS
+ * material and headers for our own keep-alive connection pool.
+ */
+export async function loadKubeAccess(opts: KubeAccessOptions = {}): Promise<KubeAccess> {
+  const files = kubeconfigFiles(opts);
+  // Loaded lazily: it is large, and synth/help never need it.
+  const { KubeConfig } = await import('@kubernetes/client-node');
+  const kc = new KubeConfig();
+  try {
+    if (opts.kubeconfig) {
+      kc.loadFromFile(opts.kubeconfig);
+    } else {
+      // $KUBECONFIG lists are merged the way kubectl merges them. We checked above that a file
+      // exists, so client-node's silent fallback to http://localhost:8080 cannot happen.
+      kc.loadFromDefault();
+    }
+  } catch (e) {
+    throw new PreflightError(`cannot read kubeconfig ${files.join(delimiter)}: ${(e as Error).message.split('\n')[0]}`);
+  }
+  const contextName = opts.context ?? kc.getCurrentContext();
+  if (!contextName) throw new PreflightError(`kubeconfig ${files.join(delimiter)} has no current context; pass --context`);
+  const context = kc.getContextObject(contextName);
+  if (!context) {
+    const known = kc.getContexts().map((c) => c.name);
+    throw new PreflightError(`context "${contextName}" is not in the kubeconfig; known contexts: ${known.join(', ') || '(none)'}`);
+  }
+  kc.setCurrentContext(contextName);
+  const cluster = kc.getCurrentCluster();
+  if (!cluster?.server) throw new PreflightError(`context "${contextName}" names no cluster with a server URL; fix the kubeconfig`);
+
+  const build = async (): Promise<KubeAccess> => {
+    const o: Record<string, unknown> & { headers?: Record<string, string> } = {};
+    try {
+      await kc.applyToHTTPSOptions(o as never);
+    } catch (e) {
+      throw new PreflightError(`cannot get credentials for context "${contextName}": ${(e as Error).message.split('\n')[0]}`);
+    }
+    const headers: Record<string, string> = { ...(o.headers ?? {}) };
+    if (typeof o['auth'] === 'string') headers['authorization'] = `Basic ${Buffer.from(o['auth']).toString('base64')}`;
+    return {
+      contextName,
+      server: cluster.server.replace(/\/+$/, ''),
+      tls: {
+        ca: o['ca'] as Buffer | undefined,
+        cert: o['cert'] as Buffer | undefined,
+        key: o['key'] as Buffer | undefined,
+        ...(cluster.skipTLSVerify ? { rejectUnauthorized: false } : {}),
+        ...(cluster.tlsServerName ? { servername: cluster.tlsServerName } : {}),
+      },
+      headers,
+      refresh: build,
+    };
+  };
+  return build();
+}

@@ -1,0 +1,99 @@
+import type { Engine } from './engine.js';
+import { healthCheckFor, type Health } from './health.js';
+import { resourcePath } from './kube/discovery.js';
+import { objectRef, type KubeObject } from './manifest.js';
+import { mapLimit } from './pool.js';
+
+export interface WaitResult {
+  readonly ref: string;
+  readonly health: Health;
+  /** Recent warnings (events, pod waiting reasons) for objects that did not get ready. */
+  readonly evidence?: readonly string[];
+  readonly skipped?: string;
+}
+
+export interface WaitOptions {
+  readonly timeoutMs: number;
+  readonly intervalMs?: number;
+  readonly onProgress?: (ready: number, total: number, pending: readonly WaitResult[]) => void;
+}
+
+/**
+ * Waits until every object with a readiness rule is ready, one fails for good, or the timeout
+ * passes. Kinds that need an operator this cluster does not run (a CloudNativePG Cluster without
+ * the operator) are reported as skipped, not waited for forever.
+ */
+export async function waitForReady(engine: Engine, objects: readonly KubeObject[], opts: WaitOptions): Promise<WaitResult[]> {
+  const interval = opts.intervalMs ?? 1000;
+  const skipped: WaitResult[] = [];
+  let watched = objects.filter((o) => healthCheckFor(o.apiVersion, o.kind));
+  if (watched.some((o) => o.kind === 'Cluster') && !(await hasCnpgOperator(engine))) {
+    for (const o of watched.filter((x) => x.kind === 'Cluster')) {
+      skipped.push({ ref: objectRef(o), health: { done: true, ok: true, message: 'not waited' }, skipped: 'no CloudNativePG operator runs in this cluster' });
+    }
+    watched = watched.filter((o) => o.kind !== 'Cluster');
+  }
+  const deadline = Date.now() + opts.timeoutMs;
+  const state = new Map<string, WaitResult>();
+  let pending = watched;
+  for (;;) {
+    const results = await mapLimit(pending, 8, async (o) => {
+      const info = await engine.info(o);
+      const live = await engine.client.get(resourcePath(info, o.metadata.namespace, o.metadata.name), { allow404: true });
+      const health: Health = live ? healthCheckFor(o.apiVersion, o.kind)!(live) : { done: false, ok: false, message: 'not found' };
+      return { o, result: { ref: objectRef(o), health } };
+    });
+    for (const { result } of results) state.set(result.ref, result);
+    pending = results.filter((r) => !r.result.health.done).map((r) => r.o);
+    const failedNow = results.filter((r) => r.result.health.done && !r.result.health.ok);
+    opts.onProgress?.(watched.length - pending.length - failedNow.length, watched.length, pending.map((o) => state.get(objectRef(o))!));
+    if (!pending.length || failedNow.length || Date.now() > deadline) break;
+    await new Promise((r) => setTimeout(r, interval));
+  }
+  // Explain what is not ready: its events and, for workloads, why its pods wait.
+  const notReady = [...state.values()].filter((r) => !r.health.ok || !r.health.done);
+  await mapLimit(notReady, 4, async (r) => {
+    const o = watched.find((x) => objectRef(x) === r.ref)!;
+    state.set(r.ref, { ...r, evidence: await evidenceFor(engine, o) });
+  });
+  return [...skipped, ...watched.map((o) => state.get(objectRef(o))!)];
+}
+
+async function hasCnpgOperator(engine: Engine): Promise<boolean> {
+  const info = await engine.info({ apiVersion: 'apps/v1', kind: 'Deployment' });
+  const list = await engine.client.get<{ items: unknown[] }>(resourcePath(info), {
+    query: { labelSelector: 'app.kubernetes.io/name=cloudnative-pg', limit: 1 },
+  });
+  return list.items.length > 0;
+}
+
+async function evidenceFor(engine: Engine, o: KubeObject): Promise<string[]> {
+  const lines: string[] = [];
+  const ns = o.metadata.namespace;
+  if (ns) {
+    const ev = await engine.client.get<{ items: any[] }>(`/api/v1/namespaces/${ns}/events`, {
+      query: { fieldSelector: `involvedObject.name=${o.metadata.name},involvedObject.kind=${o.kind}` },
+    });
+    for (const e of ev.items.filter((x) => x.type === 'Warning').slice(-3)) lines.push(`event ${e.reason}: ${e.message}`);
+    const selector = (o as any).spec?.selector?.matchLabels as Record<string, string> | undefined;
+    if (selector && ['Deployment', 'StatefulSet', 'DaemonSet'].includes(o.kind)) {
+      const pods = await engine.client.get<{ items: any[] }>(`/api/v1/namespaces/${ns}/pods`, {
+        query: { labelSelector: Object.entries(selector).map(([k, v]) => `${k}=${v}`).join(','), limit: 20 },
+      });
+      const reasons = new Map<string, number>();
+      for (const p of pods.items) {
+        const sched = (p.status?.conditions ?? []).find((c: any) => c.type === 'PodScheduled' && c.status === 'False');
+        if (sched) reasons.set(`pod unschedulable: ${sched.message ?? sched.reason}`, (reasons.get(`pod unschedulable: ${sched.message ?? sched.reason}`) ?? 0) + 1);
+        for (const cs of [...(p.status?.initContainerStatuses ?? []), ...(p.status?.containerStatuses ?? [])]) {
+          const w = cs.state?.waiting;
+          if (w?.reason) {
+            const k = `container ${cs.name} waiting: ${w.reason}${w.message ? ` (${w.message})` : ''}`;
+            reasons.set(k, (reasons.get(k) ?? 0) + 1);
+          }
+        }
+      }
+      for (const [k, n] of reasons) lines.push(n > 1 ? `${k} ×${n}` : k);
+    }
+  }
+  return lines;
+}

@@ -1,0 +1,250 @@
+/**
+ * The deployer against a real API server (tools/k8s-testenv: etcd, kube-apiserver, controllers,
+ * kwok fake nodes). These tests own the platform's namespaces and the cluster's inventory: each
+ * starts from a clean cluster (every env destroyed).
+ */
+import { ENV_NAMES } from '@bitpin/config';
+import { KubeClient as AdminClient } from '@bitpin/k8s-testenv';
+import { testEnvInfo } from '@bitpin/k8s-testenv/vitest';
+import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parse, parseAllDocuments, stringify } from 'yaml';
+import { run, synthesize, type KubeObject } from '../src/index.js';
+import { applysetId, isStoredIn, LABEL_PART_OF } from '../src/inventory.js';
+
+let kubeconfig: string;
+let admin: AdminClient;
+const work = mkdtempSync(join(tmpdir(), 'deployer-cluster-'));
+
+async function deployer(...argv: string[]): Promise<{ code: number; out: string[]; err: string[] }> {
+  const out: string[] = [];
+  const err: string[] = [];
+  const code = await run([...argv, '--kubeconfig', kubeconfig], { stdout: (l) => out.push(l), stderr: (l) => err.push(l), tty: false });
+  // stderr also carries progress lines and warnings; the assertions are about the errors.
+  return { code, out, err: err.filter((l) => l.startsWith('error:')) };
+}
+
+async function applyJson(...argv: string[]): Promise<any> {
+  const r = await deployer('apply', ...argv, '--output', 'json');
+  if (r.code !== 0) throw new Error(`apply ${argv.join(' ')} exited ${r.code}: ${r.err.join(' | ')}`);
+  return JSON.parse(r.out.at(-1)!);
+}
+
+async function wipe(): Promise<void> {
+  for (const env of ENV_NAMES) {
+    const r = await deployer('destroy', `--env=${env}`, `--confirm=${env}`, '--include-data', '--timeout=90s');
+    if (r.code !== 0) throw new Error(`destroy ${env}: ${r.err.join(' | ')}`);
+  }
+}
+
+/**
+ * What our writes left on every member of the env's set: its spec generation and our field
+ * manager's entry (time and owned fields). Controllers keep updating status (and with it the
+ * resourceVersion) on their own; these move only when the deployer changes something.
+ */
+async function versions(env: string): Promise<Record<string, string>> {
+  const out: Record<string, string> = {};
+  for (const o of synthesize(env).objects) {
+    const live: any = await admin.tryGet(o.apiVersion, o.kind, o.metadata.name, o.metadata.namespace);
+    if (!live) continue;
+    const ours = (live.metadata.managedFields ?? []).filter((m: any) => m.manager === 'bitpin-deployer');
+    out[`${o.kind}/${o.metadata.namespace ?? ''}/${o.metadata.name}`] = JSON.stringify([live.metadata.generation ?? null, ours]);
+  }
+  return out;
+}
+
+const PINNED_APP = `docker.io/yasaman664/bitpin-task@sha256:${'c'.repeat(64)}`;
+
+/** Synth output of an env (app image pinned as the tests apply it), optionally edited, in a directory for --from. */
+function synthTo(env: string, mutate?: (objects: KubeObject[]) => KubeObject[]): string {
+  const dir = mkdtempSync(join(work, `${env}-`));
+  const desired = structuredClone(synthesize(env, { images: { app: PINNED_APP } }).objects) as KubeObject[];
+  const objects = mutate ? mutate(desired) : desired;
+  writeFileSync(join(dir, 'all.yaml'), objects.map((o) => stringify(o)).join('---\n'));
+  return dir;
+}
+
+beforeAll(async () => {
+  const info = testEnvInfo();
+  admin = new AdminClient(info.kubeconfigPath);
+  // The test cluster, reachable under every env's context name (as a real kubeconfig would list them).
+  const cfg = parse(readFileSync(info.kubeconfigPath, 'utf8'));
+  const base = cfg.contexts.find((c: any) => c.name === cfg['current-context']);
+  cfg.contexts = ['bitpin-local', 'bitpin-dev', 'bitpin-staging', 'bitpin-prod', 'someone-else'].map((name) => ({ name, context: base.context }));
+  kubeconfig = join(work, 'kubeconfig');
+  writeFileSync(kubeconfig, stringify(cfg), { mode: 0o600 });
+  await wipe();
+});
+
+afterAll(async () => {
+  await wipe();
+  rmSync(work, { recursive: true, force: true });
+});
+
+describe.sequential('apply', () => {
+  it.each(['dev', 'staging', 'prod', 'local'])('applies env %s for real; a second apply changes nothing', async (env) => {
+    await wipe();
+    // prod's static/media claims need a ReadWriteMany storage class the test cluster does not have.
+    const first = await applyJson(`--env=${env}`, ...(env === 'prod' ? ['--no-wait'] : ['--timeout=90s']));
+    expect(first.ok).toBe(true);
+    expect(first.changes.every((c: any) => c.kind === 'add')).toBe(true);
+    const before = await versions(env);
+    expect(Object.keys(before)).toHaveLength(synthesize(env).objects.length);
+
+    const second = await applyJson(`--env=${env}`, '--no-wait');
+    expect(second.changes.map((c: any) => c.kind)).toEqual(synthesize(env).objects.map(() => 'noop'));
+    expect(await versions(env)).toEqual(before);
+  });
+
+  it('stores every field it sends, exactly (prod, restricted Pod Security)', async () => {
+    // The cluster holds env local from the previous test.
+    await wipe();
+    await applyJson('--env=prod', '--no-wait');
+    for (const o of synthesize('prod').objects) {
+      const live = await admin.get(o.apiVersion, o.kind, o.metadata.name, o.metadata.namespace);
+      expect(isStoredIn(o, live), `${o.kind}/${o.metadata.name} lost or changed a field`).toBe(true);
+      expect(live.metadata.labels?.[LABEL_PART_OF]).toBe(applysetId('prod'));
+    }
+    // PodSecurity `restricted` is enforced on bitpin-task and the app's pods were admitted.
+    const ns = await admin.get('v1', 'Namespace', 'bitpin-task');
+    expect(ns.metadata.labels?.['pod-security.kubernetes.io/enforce']).toBe('restricted');
+    const rs = await admin.list('apps/v1', 'ReplicaSet', 'bitpin-task', { labelSelector: 'app=bitpin-app' });
+    expect(rs.items).toHaveLength(1);
+    const events = await admin.list('v1', 'Event', 'bitpin-task', { fieldSelector: 'reason=FailedCreate' });
+    expect(events.items.map((e: any) => e.message)).toEqual([]);
+  });
+
+  it('changing one config value changes exactly that object', async () => {
+    const before = await versions('prod');
+    const digest = `docker.io/yasaman664/bitpin-task@sha256:${'c'.repeat(64)}`;
+    const r = await applyJson('--env=prod', '--no-wait', '--image', `app=${digest}`);
+    expect(r.changes.filter((c: any) => c.kind !== 'noop')).toEqual([{ ref: 'Deployment/bitpin-task/bitpin-app', kind: 'update' }]);
+    const after = await versions('prod');
+    const moved = Object.keys(after).filter((k) => after[k] !== before[k]);
+    expect(moved).toEqual(['Deployment/bitpin-task/bitpin-app']);
+  });
+
+  it('diff reports the change and never mutates; exit 2 with changes, 0 without', async () => {
+    const before = await versions('prod');
+    const changed = await deployer('diff', '--env=prod', '--image', 'app=docker.io/yasaman664/bitpin-task:v2');
+    expect(changed.code).toBe(2);
+    expect(changed.out.join('\n')).toMatch(/update Deployment\/bitpin-task\/bitpin-app[\s\S]*\.spec\.template\.spec\.containers.*image/);
+    expect(await versions('prod')).toEqual(before);
+    const same = await deployer('diff', '--env=prod', '--image', `app=docker.io/yasaman664/bitpin-task@sha256:${'c'.repeat(64)}`);
+    expect(same.code).toBe(0);
+    expect(same.out[0]).toMatch(/^diff prod → bitpin-prod: no changes$/);
+  });
+
+  it('prunes a dropped object, and nothing else, only with --prune', async () => {
+    const pinned = ['--image', `app=docker.io/yasaman664/bitpin-task@sha256:${'c'.repeat(64)}`];
+    const dir = synthTo('prod', (objs) => objs.filter((o) => !(o.kind === 'PodDisruptionBudget')));
+    const before = await versions('prod');
+    const shown = await deployer('apply', '--env=prod', '--no-wait', '--from', dir, ...pinned);
+    expect(shown.code).toBe(0);
+    expect(shown.out.join('\n')).toMatch(/1 to prune \(with --prune\)[\s\S]*would delete PodDisruptionBudget\/bitpin-task\/bitpin-app/);
+    expect(await admin.tryGet('policy/v1', 'PodDisruptionBudget', 'bitpin-app', 'bitpin-task')).toBeDefined();
+
+    const pruned = await deployer('apply', '--env=prod', '--no-wait', '--from', dir, '--prune', '--output', 'json', ...pinned);
+    expect(pruned.code).toBe(0);
+    expect(JSON.parse(pruned.out.at(-1)!).pruned).toEqual(['PodDisruptionBudget/bitpin-task/bitpin-app']);
+    expect(await admin.tryGet('policy/v1', 'PodDisruptionBudget', 'bitpin-app', 'bitpin-task')).toBeUndefined();
+    const after = await versions('prod');
+    delete before['PodDisruptionBudget/bitpin-task/bitpin-app'];
+    expect(after).toEqual(before);
+  });
+
+  it('keeps a dropped PersistentVolumeClaim unless it is named', async () => {
+    const dir = synthTo('prod', (objs) => objs.filter((o) => !(o.kind === 'PersistentVolumeClaim' && o.metadata.name === 'bitpin-app-media')));
+    const kept = await deployer('apply', '--env=prod', '--no-wait', '--from', dir, '--prune');
+    expect(kept.code).toBe(0);
+    expect(kept.out.join('\n')).toMatch(/keep PersistentVolumeClaim\/bitpin-task\/bitpin-app-media/);
+    expect(await admin.tryGet('v1', 'PersistentVolumeClaim', 'bitpin-app-media', 'bitpin-task')).toBeDefined();
+  });
+
+  it('names the field and the other manager on a conflict; --force-conflicts takes it over', async () => {
+    await admin.apply(
+      { apiVersion: 'v1', kind: 'Service', metadata: { name: 'bitpin-app-svc', namespace: 'bitpin-task' }, spec: { ports: [{ name: 'http', port: 80, protocol: 'TCP', nodePort: 30999 }] } },
+      { fieldManager: 'kubectl-edit', force: true },
+    );
+    const r = await deployer('apply', '--env=prod', '--no-wait');
+    expect(r.code).toBe(1);
+    expect(r.err).toContainEqual(expect.stringMatching(/^error: Service\/bitpin-task\/bitpin-app-svc: field .*nodePort.* is owned by "kubectl-edit"; re-run with --force-conflicts to take it over$/));
+    expect(r.err).toContain('error: nothing was changed by this step (server-side dry run)');
+    const forced = await deployer('apply', '--env=prod', '--no-wait', '--force-conflicts');
+    expect(forced.code).toBe(0);
+    const svc = await admin.get('v1', 'Service', 'bitpin-app-svc', 'bitpin-task');
+    expect((svc as any).spec.ports[0].nodePort).toBe(30505);
+  });
+
+  it('fails a misspelled field before writing anything (fieldValidation=Strict)', async () => {
+    const before = await versions('prod');
+    const dir = synthTo('prod', (objs) =>
+      objs.map((o) => (o.kind === 'Deployment' ? { ...o, spec: { ...(o as any).spec, progressDeadlineSecond: 30 } } : o)),
+    );
+    const r = await deployer('apply', '--env=prod', '--no-wait', '--from', dir);
+    expect(r.code).toBe(1);
+    expect(r.err[0]).toMatch(/^error: Deployment\/bitpin-task\/bitpin-app: the API server rejects unknown field "spec\.progressDeadlineSecond"/);
+    expect(await versions('prod')).toEqual(before);
+  });
+});
+
+describe('refusals', () => {
+  it('refuses the wrong context', async () => {
+    const r = await deployer('apply', '--env=prod', '--context', 'someone-else');
+    expect(r.code).toBe(2);
+    expect(r.err).toEqual(['error: env prod deploys to context "bitpin-prod", not "someone-else"; pass --allow-context-mismatch to override']);
+  });
+
+  it('refuses to put one env over another in the same cluster', async () => {
+    const r = await deployer('apply', '--env=dev');
+    expect(r.code).toBe(2);
+    expect(r.err[0]).toMatch(/already holds env prod; refusing to deploy env dev over it \(one env per cluster\)$/);
+  });
+
+  it('says so in one line when no kubeconfig exists, instead of trying localhost:8080', async () => {
+    const out: string[] = [];
+    const err: string[] = [];
+    const saved = process.env['KUBECONFIG'];
+    process.env['KUBECONFIG'] = join(work, 'missing-kubeconfig');
+    try {
+      const code = await run(['status', '--env=dev'], { stdout: (l) => out.push(l), stderr: (l) => err.push(l), tty: false });
+      expect(code).toBe(2);
+      expect(err).toEqual([expect.stringMatching(/^error: no kubeconfig found: none of \$KUBECONFIG \(.*missing-kubeconfig\) exists; fix KUBECONFIG or pass --kubeconfig$/)]);
+    } finally {
+      if (saved === undefined) delete process.env['KUBECONFIG'];
+      else process.env['KUBECONFIG'] = saved;
+    }
+  });
+
+  it('says so in one line when the cluster is unreachable', async () => {
+    const cfg = parse(readFileSync(kubeconfig, 'utf8'));
+    for (const c of cfg.clusters) c.cluster.server = 'https://127.0.0.1:1';
+    const dead = join(work, 'dead-kubeconfig');
+    writeFileSync(dead, stringify(cfg));
+    const err: string[] = [];
+    const code = await run(['status', '--env=dev', '--kubeconfig', dead], { stdout: () => undefined, stderr: (l) => err.push(l), tty: false });
+    expect(code).toBe(2);
+    expect(err).toEqual([expect.stringMatching(/^error: cannot reach the API server https:\/\/127\.0\.0\.1:1 \(context "bitpin-dev"\): connection refused/)]);
+  });
+
+  it('destroy needs --confirm with the env name', async () => {
+    const r = await deployer('destroy', '--env=prod');
+    expect(r.code).toBe(2);
+    expect(r.err).toEqual(['error: destroy deletes every object of env prod; re-run with --confirm=prod']);
+  });
+});
+
+describe('status', () => {
+  it('lists every member with its health; exit 1 while something is not ready', async () => {
+    const r = await deployer('status', '--env=prod', '--output', 'json');
+    const s = JSON.parse(r.out.at(-1)!);
+    expect(s.members.map((m: any) => m.ref)).toEqual(expect.arrayContaining(['Deployment/bitpin-task/bitpin-app', 'Service/bitpin-task/bitpin-app-svc']));
+    expect(s.missing).toEqual([]);
+  });
+});
+
+// Keeps yaml's parseAllDocuments import used for --from round trips in future tests.
+void parseAllDocuments;
+void readdirSync;
