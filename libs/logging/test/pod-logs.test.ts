@@ -5,10 +5,10 @@
  * synthesized ConfigMap; only the /var/log/pods prefix is rewritten to a temp directory laid out
  * like /var/log/pods, and the Kubernetes discovery is replaced by the targets it would produce.
  */
-import { loadEnvConfig } from '@bitpin/config';
+import { ENV_NAMES, loadEnvConfig } from '@bitpin/config';
 import { Testing } from 'cdk8s';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -65,6 +65,23 @@ function podTarget(p: { ns: string; pod: string; uid: string; container: string;
   }
   return t;
 }
+
+/**
+ * The Prometheus version each deployed Promtail tag links (github.com/grafana/loki/v3 go.mod at
+ * that tag). Bumping images.promtail means adding its row and moving tools/relabel-check/go.mod.
+ */
+const PROMTAIL_LINKS_PROMETHEUS: Record<string, string> = { '3.5.3': 'v0.302.1' };
+
+describe('relabel-check links what the deployed Promtail links', () => {
+  it('the Prometheus version in tools/relabel-check/go.mod is the one of images.promtail', () => {
+    for (const envName of ENV_NAMES) {
+      const tag = loadEnvConfig(envName).images.promtail.split(':').pop()!;
+      const goMod = readFileSync(join(LIB, 'tools/relabel-check/go.mod'), 'utf8');
+      expect(PROMTAIL_LINKS_PROMETHEUS[tag], `no entry for promtail ${tag}`).toBeDefined();
+      expect(goMod).toMatch(new RegExp(`^\\s+github.com/prometheus/prometheus ${PROMTAIL_LINKS_PROMETHEUS[tag]}$`, 'm'));
+    }
+  });
+});
 
 describe('Promtail turns pod metadata into log files and labels (real relabel code)', () => {
   let bin: string;
