@@ -4,8 +4,7 @@
  * starts from a clean cluster (every env destroyed).
  */
 import { ENV_NAMES } from '@bitpin/config';
-import { KubeClient as AdminClient } from '@bitpin/k8s-testenv';
-import { testEnvInfo } from '@bitpin/k8s-testenv/vitest';
+import type { KubeClient as AdminClient } from '@bitpin/k8s-testenv';
 import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -67,8 +66,11 @@ function synthTo(env: string, mutate?: (objects: KubeObject[]) => KubeObject[]):
 }
 
 beforeAll(async () => {
+  // Loaded lazily, as the deployer itself loads the test control plane only for embedded envs.
+  const { testEnvInfo } = await import('@bitpin/k8s-testenv/vitest');
+  const { KubeClient } = await import('@bitpin/k8s-testenv');
   const info = testEnvInfo();
-  admin = new AdminClient(info.kubeconfigPath);
+  admin = new KubeClient(info.kubeconfigPath);
   // The test cluster, reachable under every env's context name (as a real kubeconfig would list them).
   const cfg = parse(readFileSync(info.kubeconfigPath, 'utf8'));
   const base = cfg.contexts.find((c: any) => c.name === cfg['current-context']);
