@@ -2,9 +2,9 @@ import type { AddressInfo } from 'node:net';
 import { SIDECAR_PATHS } from '@bitpin/metrics-contract';
 import Fastify, { LogController, type FastifyInstance, type FastifyPluginAsync } from 'fastify';
 import fp from 'fastify-plugin';
-import { Registry, collectDefaultMetrics } from 'prom-client';
+import { collectDefaultMetrics, type Registry } from 'prom-client';
 import type { SidecarConfig } from './config.js';
-import { HttpMetrics } from './http-metrics.js';
+import { HttpMetrics, SidecarRegistry } from './http-metrics.js';
 import { createLogger, type Logger } from './logger.js';
 import { Probes } from './probes.js';
 import { ProxyServer, type DrainResult } from './proxy.js';
@@ -26,7 +26,7 @@ export interface BuildOptions {
   readonly config: SidecarConfig;
   /** @default - a JSON logger at `config.logLevel` on stdout */
   readonly logger?: Logger;
-  /** @default - a new Registry */
+  /** @default - a new {@link SidecarRegistry} */
   readonly registry?: Registry;
   /** Collect prom-client's default process metrics. @default true */
   readonly processMetrics?: boolean;
@@ -124,7 +124,7 @@ export async function buildApp(opts: BuildOptions): Promise<FastifyInstance> {
     forceCloseConnections: true,
   });
   app.decorate('sidecarConfig', config);
-  await app.register(metricsPlugin, { registry: opts.registry ?? new Registry(), config, processMetrics: opts.processMetrics ?? true });
+  await app.register(metricsPlugin, { registry: opts.registry ?? new SidecarRegistry(), config, processMetrics: opts.processMetrics ?? true });
   await app.register(proxyPlugin, { config });
   await app.register(probesPlugin, { config, start: opts.startProbes ?? true });
   await app.register(healthPlugin);

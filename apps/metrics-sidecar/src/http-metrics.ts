@@ -1,5 +1,5 @@
 import { KNOWN_METHODS, METRICS, OTHER_METHOD, UPSTREAM_FAILURE_KINDS, type UpstreamFailureKind } from '@bitpin/metrics-contract';
-import { Counter, Gauge, type Metric, type MetricValue, type Registry } from 'prom-client';
+import { Counter, Gauge, Registry, type Metric, type MetricValue } from 'prom-client';
 import type { RouteTemplates } from './route-templates.js';
 
 /** Index of each method label value: {@link KNOWN_METHODS} in order, then `_OTHER`. */
@@ -44,11 +44,53 @@ class Series {
   responseBytes = 0;
   /** Non-cumulative counts per bucket; the last slot is `+Inf`. */
   readonly buckets: Float64Array;
+  /** `method="…",route="…",status_code="…"`, escaped once. */
+  readonly labelText: string;
   constructor(
     readonly labels: HttpLabels,
     bucketCount: number,
   ) {
     this.buckets = new Float64Array(bucketCount + 1);
+    this.labelText = `method="${escapeLabel(labels.method)}",route="${escapeLabel(labels.route)}",status_code="${labels.status_code}"`;
+  }
+}
+
+/** Escaping of the Prometheus text format, as prom-client does it. */
+function escapeLabel(v: string): string {
+  return v.replace(/\\/g, '\\\\').replace(/\n/g, '\\n').replace(/"/g, '\\"');
+}
+
+function escapeHelp(v: string): string {
+  return v.replace(/\\/g, '\\\\').replace(/\n/g, '\\n');
+}
+
+function num(v: number): string {
+  if (Number.isNaN(v)) return 'Nan';
+  if (!Number.isFinite(v)) return v < 0 ? '-Inf' : '+Inf';
+  return `${v}`;
+}
+
+/** A metric that prints its own exposition text (see {@link SidecarRegistry}). */
+interface TextMetric {
+  renderText(): string;
+}
+
+function isTextMetric(m: unknown): m is TextMetric {
+  return typeof (m as Partial<TextMetric>).renderText === 'function';
+}
+
+const baseGetMetricsAsString = (Registry.prototype as unknown as { getMetricsAsString(m: unknown): Promise<string> }).getMetricsAsString;
+
+/**
+ * A prom-client Registry that lets the request metrics print their own text: the same bytes
+ * prom-client would print (a test diffs them), from label strings escaped once per series
+ * instead of label objects formatted on every scrape. Every other metric goes through
+ * prom-client unchanged; with a plain Registry the request metrics fall back to
+ * `getForPromString`, only slower.
+ */
+export class SidecarRegistry extends Registry {
+  getMetricsAsString(metric: unknown): string | Promise<string> {
+    return isTextMetric(metric) ? metric.renderText() : baseGetMetricsAsString.call(this, metric);
   }
 }
 
@@ -103,6 +145,30 @@ class SeriesMetric {
     return { name: this.name, help: this.help, type: this.type, values, aggregator: this.aggregator };
   }
 
+  renderText(): string {
+    const name = this.name;
+    let out = `# HELP ${name} ${escapeHelp(this.help)}\n# TYPE ${name} ${this.type}`;
+    const value = this.value;
+    if (value) {
+      const head = `\n${name}{`;
+      for (const s of this.store.series()) out += `${head}${s.labelText}} ${num(value(s))}`;
+      return out;
+    }
+    const le = this.store.leText;
+    const bucket = `\n${name}_bucket{le="`;
+    const sum = `\n${name}_sum{`;
+    const count = `\n${name}_count{`;
+    for (const s of this.store.series()) {
+      let acc = 0;
+      for (let i = 0; i < le.length; i++) {
+        acc += s.buckets[i] as number;
+        out += `${bucket}${le[i]}",${s.labelText}} ${num(acc)}`;
+      }
+      out += `${sum}${s.labelText}} ${num(s.sum)}${count}${s.labelText}} ${num(s.count)}`;
+    }
+    return out;
+  }
+
   /** The JSON form (`registry.getMetricsAsJSON()`): shared labels merged into each value. */
   get(): Exposition {
     const m = this.getForPromString();
@@ -126,6 +192,8 @@ class SeriesMetric {
 export class HttpMetrics {
   /** Histogram upper bounds, ascending. */
   readonly bounds: readonly number[] = METRICS.httpRequestDuration.buckets;
+  /** `le` label values, `+Inf` last. */
+  readonly leText: readonly string[] = [...METRICS.httpRequestDuration.buckets.map((b) => num(b)), '+Inf'];
   private readonly byKey = new Map<number, Series>();
   private readonly failures: Counter<'kind'>;
   /** Requests being proxied right now; a plain number read by the gauge at scrape time. */

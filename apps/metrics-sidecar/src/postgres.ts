@@ -1,6 +1,10 @@
 import type { ConnectionOptions } from 'node:tls';
-import pg from 'pg';
+import type pg from 'pg';
 import type { PgTarget } from './config.js';
+
+/** node-postgres is loaded on first use: without a database the sidecar never pays its memory. */
+let pgModule: Promise<typeof pg> | undefined;
+const loadPg = (): Promise<typeof pg> => (pgModule ??= import('pg').then((m) => m.default));
 
 /** node-postgres TLS options for a libpq-style sslmode. */
 export function sslOptions(t: PgTarget): false | ConnectionOptions {
@@ -19,7 +23,8 @@ export function sslOptions(t: PgTarget): false | ConnectionOptions {
 
 /** A connected client; the caller ends it. Errors after connect are swallowed (the caller sees them on its queries). */
 export async function connect(t: PgTarget, timeoutMs: number): Promise<pg.Client> {
-  const client = new pg.Client({
+  const { Client } = await loadPg();
+  const client = new Client({
     host: t.host,
     port: t.port,
     database: t.database,

@@ -1,5 +1,6 @@
+import { readFileSync } from 'node:fs';
 import { afterAll, describe, expect, it } from 'vitest';
-import { ConfigError, loadConfig } from '../src/index.js';
+import { ConfigError, ENV_VARS, loadConfig } from '../src/index.js';
 import { removeTempFiles, tempFile as file } from './support/files.js';
 
 afterAll(removeTempFiles);
@@ -124,5 +125,12 @@ describe('loadConfig', () => {
     expect(errorsOf({ SIDECAR_QUERIES_FILE: queries })).toEqual([
       'SIDECAR_QUERIES_FILE: business queries need the database (set DB_HOST, DB_NAME, DB_USER, DB_PASSWORD)',
     ]);
+  });
+});
+
+describe('README', () => {
+  it('documents every variable loadConfig reads', () => {
+    const readme = readFileSync(new URL('../README.md', import.meta.url), 'utf8');
+    for (const name of Object.keys(ENV_VARS)) expect(readme).toContain(`| \`${name}\` |`);
   });
 });

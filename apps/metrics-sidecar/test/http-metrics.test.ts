@@ -1,7 +1,7 @@
 import { METRICS } from '@bitpin/metrics-contract';
 import { Counter, Histogram, Registry, register as globalRegistry } from 'prom-client';
 import { beforeEach, describe, expect, it } from 'vitest';
-import { HttpMetrics, RouteTemplates, methodIndex } from '../src/index.js';
+import { HttpMetrics, RouteTemplates, SidecarRegistry, methodIndex } from '../src/index.js';
 
 describe('HttpMetrics', () => {
   let registry: Registry;
@@ -10,8 +10,12 @@ describe('HttpMetrics', () => {
     globalRegistry.clear();
   });
 
-  it("prints exactly what prom-client's own Counter and Histogram print for the same observations", async () => {
+  it.each([
+    ['SidecarRegistry (own text)', () => new SidecarRegistry()],
+    ['a plain Registry (prom-client formatting)', () => new Registry()],
+  ])("prints exactly what prom-client's own Counter and Histogram print, through %s", async (_name, make) => {
     // GIVEN the lean store and, in a second registry, stock prom-client metrics with the contract's names
+    registry = make();
     const http = new HttpMetrics(registry, new RouteTemplates(50));
     const reference = new Registry();
     const labelNames = METRICS.httpRequests.labelNames;
@@ -29,6 +33,7 @@ describe('HttpMetrics', () => {
       ['/api/users/3?x', 'GET', '/api/users/:id', 500, 0.7],
       ['/api/orders/', 'POST', '/api/orders/', 201, 12],
       ['/api/orders/', 'BREW', '/api/orders/', 200, 0.005],
+      ['/a"b\\c/', 'GET', '/a"b\\c/', 200, 0.2],
     ];
     // WHEN both record them
     for (const [url, method, route, status, seconds] of observations) {

@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify';
-import { Registry } from 'prom-client';
-import { buildApp, createLogger, listen, loadConfig } from '../../src/index.js';
+import type { Registry } from 'prom-client';
+import { SidecarRegistry, buildApp, createLogger, listen, loadConfig } from '../../src/index.js';
 
 export interface RunningSidecar {
   readonly app: FastifyInstance;
@@ -18,7 +18,7 @@ export interface RunningSidecar {
  */
 export async function startSidecar(env: Record<string, string>): Promise<RunningSidecar> {
   const config = loadConfig({ SIDECAR_LISTEN_HOST: '127.0.0.1', ...env });
-  const registry = new Registry();
+  const registry = new SidecarRegistry();
   const app = await buildApp({ config, registry, logger: createLogger('silent'), processMetrics: false, startProbes: false });
   const { proxy } = await listen(app, { metrics: 0, proxy: 0 });
   return {
