@@ -8,6 +8,10 @@ export default defineConfig({
     watch: false,
     environment: 'node',
     include: ['src/**/*.test.ts', 'test/**/*.test.ts'],
+    // The deployed Prometheus/Alertmanager versions, built from their Go modules (cached).
+    globalSetup: ['test/support/global-setup.ts'],
+    // The real-binary tests mostly wait (scrape intervals, group_wait): run the files side by side.
+    maxWorkers: 3,
     // test-results/ is the Nx `test` output: a cache hit restores it so tools/scripts/test.sh can count.
     reporters: ['default', ['json', { outputFile: 'test-results/vitest.json' }]],
     passWithNoTests: true,
