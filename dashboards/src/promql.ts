@@ -12,11 +12,15 @@ export const JOBS = SEED.monitoring.jobs;
  * Target labels the scrape configuration must attach, besides `job` and `instance`:
  * pod-discovered jobs (bitpin-app, cnpg, loki, log-agent, prometheus, alertmanager, grafana) get
  * `namespace` and `pod` from `__meta_kubernetes_namespace` / `__meta_kubernetes_pod_name`;
- * node-discovered jobs (kubelet, node-exporter) get `node` from `__meta_kubernetes_node_name`.
- * kube-state-metrics is scraped with `honor_labels: true`, so its own `namespace` / `pod` labels
- * (the objects it describes) win.
+ * node-discovered jobs (kubelet, node-exporter) get `node` from `__meta_kubernetes_node_name`;
+ * the kubelet job scrapes two paths and labels them `metrics_path` (`/metrics`, `/metrics/cadvisor`)
+ * as kubernetes-mixin expects. kube-state-metrics is scraped with `honor_labels: true`, so its own
+ * `namespace` / `pod` labels (the objects it describes) win.
  */
-export const TARGET_LABELS = { namespace: 'namespace', pod: 'pod', node: 'node' } as const;
+export const TARGET_LABELS = { namespace: 'namespace', pod: 'pod', node: 'node', metricsPath: 'metrics_path' } as const;
+
+/** Matchers of cAdvisor's container metrics (job kubelet, path /metrics/cadvisor). */
+export const CADVISOR = { job: SEED.monitoring.jobs.cadvisor, metrics_path: '/metrics/cadvisor' } as const;
 
 /** The namespaces the platform runs in (the Kubernetes dashboards and alerts watch these). */
 export const PLATFORM_NAMESPACES: readonly string[] = [...new Set(Object.values(SEED.namespaces))];
@@ -29,7 +33,7 @@ export const notRe = (pattern: string): Matcher => ({ notRe: pattern });
 export const not = (value: string): Matcher => ({ not: value });
 
 /** A regex alternative that matches exactly the given values. */
-export function anyOf(values: readonly string[]): Matcher {
+export function anyOf(values: readonly string[]): { readonly re: string } {
   return { re: values.map(escapeRegex).join('|') };
 }
 

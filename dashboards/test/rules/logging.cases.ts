@@ -1,5 +1,5 @@
 import type { EnvConfig } from '@bitpin/config';
-import { LOG_AGENT_DROPPED_METRIC } from '../../src/rules/logging.js';
+import { LOG_AGENT_DROPPED_METRIC } from '../../src/prometheus/logging.js';
 import { firing, series, silent, type PromtoolCase, type RuleIndex } from '../promtool.js';
 
 const loki = { job: 'loki', namespace: 'logging', pod: 'loki-0' };

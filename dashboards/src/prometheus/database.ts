@@ -1,5 +1,5 @@
 import { SEED, type EnvConfig } from '@bitpin/config';
-import { JOBS, re, sel } from '../promql.js';
+import { JOBS, re, sel, type Matcher } from '../promql.js';
 import { alert, ruleFile, ruleGroup, type AlertingRule, type PrometheusRuleFile } from './builder.js';
 
 const job = JOBS.database;
@@ -13,12 +13,15 @@ const volumeUsedRatio = (pvc: string) => `max by (namespace, persistentvolumecla
 /
 max by (namespace, persistentvolumeclaim) (${sel('kubelet_volume_stats_capacity_bytes', { job: JOBS.kubelet, persistentvolumeclaim: re(pvc) })})`;
 
-/** Standbys streaming from the primary, as the primary sees them (0 when it sees none). */
-export function streamingStandbysExpr(): string {
+/**
+ * Standbys streaming from the primary, as the primary sees them (0 when it sees none), per
+ * namespace. `scope` narrows the series (dashboards add their variables).
+ */
+export function streamingStandbysExpr(scope: Readonly<Record<string, Matcher>> = { job }): string {
   return `(
-  count by (namespace) (${sel('cnpg_pg_stat_replication_replay_lag_seconds', { job, usename: STANDBY_REPLICATION_USER })})
+  count by (namespace) (${sel('cnpg_pg_stat_replication_replay_lag_seconds', { ...scope, usename: STANDBY_REPLICATION_USER })})
   or
-  0 * count by (namespace) (${sel('cnpg_pg_replication_in_recovery', { job })} == 0)
+  0 * count by (namespace) (${sel('cnpg_pg_replication_in_recovery', scope)} == 0)
 )`;
 }
 

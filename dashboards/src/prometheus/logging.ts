@@ -8,6 +8,12 @@ export const LOG_AGENT_DROPPED_METRIC = {
   alloy: 'loki_write_dropped_entries_total',
 } as const satisfies Record<string, string>;
 
+/** Counter of log entries the agent delivered to Loki, per agent kind. */
+export const LOG_AGENT_SENT_METRIC = {
+  promtail: 'promtail_sent_entries_total',
+  alloy: 'loki_write_sent_entries_total',
+} as const satisfies Record<string, string>;
+
 /** Loki and the log agent (Promtail or Alloy, per env). */
 export function loggingRules(env: EnvConfig): PrometheusRuleFile {
   const requests = (extra = {}) => sel('loki_request_duration_seconds_count', { job: JOBS.loki, ...extra });

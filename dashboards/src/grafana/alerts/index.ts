@@ -1,0 +1,113 @@
+import { SEED, type EnvConfig } from '@bitpin/config';
+import { DashboardLinkBuilder, DashboardLinkType } from '@grafana/grafana-foundation-sdk/dashboard';
+import * as units from '@grafana/grafana-foundation-sdk/units';
+import { JOBS, sel, type Matcher } from '../../promql.js';
+import { SEVERITIES } from '../../prometheus/builder.js';
+import {
+  addRow,
+  customVariable,
+  platformDashboard,
+  prometheusDatasourceVariable,
+  promInstant,
+  promQuery,
+  promTable,
+  queryVariable,
+  statPanel,
+  tablePanel,
+  thresholds,
+  timeseriesPanel,
+  upperThresholds,
+  varMatch,
+} from '../common.js';
+
+const scope = { namespace: varMatch('namespace'), pod: varMatch('pod'), severity: varMatch('severity') };
+const alerts = (extra: Record<string, Matcher>) => sel('ALERTS', { ...scope, ...extra });
+const firing = (extra: Record<string, Matcher> = {}) => alerts({ alertstate: 'firing', ...extra });
+
+function summaryPanels() {
+  const count = (title: string, description: string, series: string, warnAt: number, critAt: number) =>
+    statPanel({ title, description, unit: units.Short, thresholds: upperThresholds(warnAt, critAt) }, promInstant(`count(${series}) or vector(0)`));
+  return [
+    count('Critical firing', 'Firing alerts with severity critical (they page).', firing({ severity: 'critical' }), 1, 1),
+    count('Warning firing', 'Firing alerts with severity warning.', firing({ severity: 'warning' }), 1, 5),
+    count('Pending', 'Alerts whose condition holds but whose `for` has not elapsed yet.', alerts({ alertstate: 'pending' }), 1, 10),
+    statPanel(
+      {
+        title: 'Watchdog',
+        description: 'The always-firing heartbeat. MISSING means rule evaluation is broken.',
+        unit: units.NoUnit,
+        thresholds: thresholds([null, 'red'], [1, 'green']),
+        mappings: [
+          { value: 0, text: 'MISSING', color: 'red' },
+          { value: 1, text: 'alive', color: 'green' },
+        ],
+      },
+      promInstant(`count(${sel('ALERTS', { alertname: 'Watchdog', alertstate: 'firing' })}) or vector(0)`),
+    ),
+  ];
+}
+
+function listPanels() {
+  return [
+    timeseriesPanel(
+      { title: 'Firing alerts over time', description: 'Number of firing alerts by name and severity.', unit: units.Short, min: 0, stacked: true },
+      promQuery(`count by (alertname, severity) (${firing()})`, '{{alertname}} ({{severity}})'),
+    ),
+    tablePanel({ title: 'Firing now', description: 'Every firing alert with its labels (runbooks: docs/runbooks/<alertname>.md).', unit: units.Short }, promTable(firing())),
+    tablePanel({ title: 'Pending now', description: 'Alerts that will fire when their `for` elapses.', unit: units.Short }, promTable(alerts({ alertstate: 'pending' }))),
+  ];
+}
+
+function pipelinePanels() {
+  const prom = (m: string) => sel(m, { job: JOBS.prometheus });
+  const am = (m: string) => sel(m, { job: JOBS.alertmanager });
+  return [
+    timeseriesPanel(
+      { title: 'Rule evaluation failures', description: 'Failed rule evaluations per second by group (alert PrometheusRuleFailures).', unit: units.OpsPerSecond, min: 0, thresholds: upperThresholds(0.001, 0.01) },
+      promQuery(`sum by (rule_group) (rate(${prom('prometheus_rule_evaluation_failures_total')}[$__rate_interval]))`, '{{rule_group}}'),
+    ),
+    timeseriesPanel(
+      { title: 'Rule group duration', description: 'Time the last evaluation of each rule group took; it must stay well below the evaluation interval.', unit: units.Seconds, min: 0 },
+      promQuery(`max by (rule_group) (${prom('prometheus_rule_group_last_duration_seconds')})`, '{{rule_group}}'),
+    ),
+    timeseriesPanel(
+      { title: 'Alerts sent to Alertmanager', description: 'Alerts Prometheus sent and failed to send per second (alert PrometheusErrorSendingAlerts).', unit: units.OpsPerSecond, min: 0 },
+      promQuery(`sum(rate(${prom('prometheus_notifications_sent_total')}[$__rate_interval]))`, 'sent'),
+      promQuery(`sum(rate(${prom('prometheus_notifications_errors_total')}[$__rate_interval]))`, 'errors'),
+    ),
+    timeseriesPanel(
+      { title: 'Notifications by integration', description: 'Notifications Alertmanager sent and failed per integration (alert AlertmanagerFailedToSendAlerts).', unit: units.OpsPerSecond, min: 0 },
+      promQuery(`sum by (integration) (rate(${am('alertmanager_notifications_total')}[$__rate_interval]))`, 'sent {{integration}}'),
+      promQuery(`sum by (integration) (rate(${am('alertmanager_notifications_failed_total')}[$__rate_interval]))`, 'failed {{integration}}'),
+    ),
+  ];
+}
+
+/** What is firing now, over time, and whether the alerting pipeline itself works. */
+export function alertsDashboard(env: EnvConfig) {
+  const amUid = SEED.grafana.datasources.alertmanager.uid;
+  const b = platformDashboard({
+    key: 'alerts',
+    description: `Prometheus alerts of env ${env.name} (the ALERTS series) and the health of rule evaluation and notification delivery. Silences and routing live in Alertmanager.`,
+    tags: ['alerts'],
+    from: 'now-24h',
+    variables: [
+      prometheusDatasourceVariable(),
+      queryVariable('namespace', 'Namespace', 'label_values(ALERTS, namespace)'),
+      queryVariable('pod', 'Pod', 'label_values(ALERTS{namespace=~"$namespace"}, pod)'),
+      customVariable('severity', 'Severity', SEVERITIES),
+    ],
+    extraLinks: [
+      new DashboardLinkBuilder('Alertmanager: groups and silences')
+        .type(DashboardLinkType.Link)
+        .url(`/alerting/groups?alertmanager=${amUid}`)
+        .icon('bell')
+        .tooltip(`Grafana's view of the Alertmanager data source (uid ${amUid})`)
+        .targetBlank(false),
+    ],
+  });
+  addRow(b, 'Now', summaryPanels(), 6, 4);
+  addRow(b, 'Alerts', listPanels(), 24, 9);
+  addRow(b, 'Alerting pipeline', pipelinePanels(), 12);
+  return b;
+}
