@@ -9,6 +9,7 @@ export type { GrafanaProps } from './grafana.js';
 export { NodeExporter } from './node-exporter.js';
 export type { NodeExporterProps } from './node-exporter.js';
 export { KubeStateMetrics, KUBE_STATE_METRICS_RESOURCES } from './kube-state-metrics.js';
+export { MonitoringNetworkPolicies } from './network-policies.js';
 export type { KubeStateMetricsProps } from './kube-state-metrics.js';
 export { JOBS, prometheusConfig, podLabelMeta } from './prometheus-config.js';
 export type {

@@ -5,6 +5,7 @@ import { Alertmanager, type AlertmanagerProps } from './alertmanager.js';
 import { Grafana } from './grafana.js';
 import type { DashboardInput, RuleFileInput } from './inputs.js';
 import { KubeStateMetrics, type KubeStateMetricsProps } from './kube-state-metrics.js';
+import { MonitoringNetworkPolicies } from './network-policies.js';
 import { NodeExporter, type NodeExporterProps } from './node-exporter.js';
 import { Prometheus } from './prometheus.js';
 
@@ -45,7 +46,8 @@ export const MONITORING_POD_SECURITY_REASON =
 /**
  * The monitoring stack of the seed, in namespace `monitoring`: Prometheus (15s scrape, retention
  * per env), Alertmanager, Grafana on :3000 with the Prometheus and Loki data sources,
- * node-exporter on :9100 on every node, and kube-state-metrics. One chart = one synthesized file
+ * node-exporter on :9100 on every node, and kube-state-metrics; ingress NetworkPolicies when the
+ * env turns `features.networkPolicies` on. One chart = one synthesized file
  * (`monitoring.yaml`).
  */
 export class MonitoringChart extends PlatformChart {
@@ -56,6 +58,8 @@ export class MonitoringChart extends PlatformChart {
   readonly grafana: Grafana;
   readonly nodeExporter: NodeExporter;
   readonly kubeStateMetrics: KubeStateMetrics;
+  /** Present when the env turns `features.networkPolicies` on. */
+  readonly networkPolicies?: MonitoringNetworkPolicies;
 
   constructor(scope: Construct, id: string, props: MonitoringChartProps) {
     super(scope, id, props);
@@ -74,5 +78,8 @@ export class MonitoringChart extends PlatformChart {
     this.grafana = new Grafana(this, 'Grafana', { dashboards: props.dashboards });
     this.nodeExporter = new NodeExporter(this, 'NodeExporter', props.nodeExporter);
     this.kubeStateMetrics = new KubeStateMetrics(this, 'KubeStateMetrics', props.kubeStateMetrics);
+    if (props.env.features.networkPolicies) {
+      this.networkPolicies = new MonitoringNetworkPolicies(this, 'NetworkPolicies');
+    }
   }
 }

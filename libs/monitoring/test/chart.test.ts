@@ -280,6 +280,31 @@ describe('env-dependent shape', () => {
     ).toEqual(['monitoring']);
   });
 
+  it('staging/prod: deny ingress by default, then allow Grafana→Prometheus, Prometheus→Alertmanager/kube-state-metrics, gossip, and Grafana to all', () => {
+    expect(synth(env('dev')).filter((o) => o.kind === 'NetworkPolicy')).toEqual([]);
+    const objs = synth(env('prod'));
+    const np = (name: string) => find(objs, 'NetworkPolicy', name).spec;
+    expect(objs.filter((o) => o.kind === 'NetworkPolicy').map((o) => o.metadata.name)).toEqual([
+      'default-deny-ingress',
+      'prometheus',
+      'alertmanager',
+      'grafana',
+      'kube-state-metrics',
+    ]);
+    expect(np('default-deny-ingress')).toEqual({ podSelector: {}, policyTypes: ['Ingress'], ingress: [] });
+    const from = (spec: any, i = 0) => spec.ingress[i].from.map((p: any) => p.podSelector.matchLabels['app.kubernetes.io/name']);
+    expect(from(np('prometheus'))).toEqual(['grafana', 'prometheus']);
+    expect(np('prometheus').ingress[0].ports).toEqual([{ protocol: 'TCP', port: 9090 }]);
+    expect(from(np('alertmanager'))).toEqual(['prometheus', 'grafana']);
+    expect(np('alertmanager').ingress[1].ports).toContainEqual({ protocol: 'UDP', port: 9094 });
+    expect(np('grafana').ingress).toEqual([{ ports: [{ protocol: 'TCP', port: 3000 }] }]);
+    expect(from(np('kube-state-metrics'))).toEqual(['prometheus']);
+    // Every pod of the namespace but node-exporter (host network: policies do not apply) is selected.
+    for (const name of ['prometheus', 'alertmanager', 'grafana', 'kube-state-metrics']) {
+      expect(np(name).podSelector.matchLabels).toEqual({ 'app.kubernetes.io/name': name, 'app.kubernetes.io/instance': name });
+    }
+  });
+
   it('can leave the namespace to someone else', () => {
     expect(synth(env('dev'), { createNamespace: false }).filter((o) => o.kind === 'Namespace')).toEqual([]);
   });
