@@ -1,3 +1,5 @@
+import { GENERATE_ANNOTATION } from '@bitpin/k8s';
+import { randomBytes } from 'node:crypto';
 import type { KubeClient } from './kube/client.js';
 import { Discovery, resourcePath, type ResourceInfo } from './kube/discovery.js';
 import { ApiError } from './kube/errors.js';
@@ -164,9 +166,17 @@ export class Engine {
   async applyAll(objects: readonly KubeObject[], live: ReadonlyMap<string, LiveMember>): Promise<Change[]> {
     const changes = new Map<string, Change>();
     const toSend: KubeObject[] = [];
+    const toGenerate: KubeObject[] = [];
     for (const o of objects) {
-      if (isUpToDate(o, live.get(objectRef(o))?.object)) changes.set(objectRef(o), { ref: objectRef(o), kind: 'noop' });
-      else toSend.push(o);
+      if (o.kind === 'Secret' && o.metadata.annotations?.[GENERATE_ANNOTATION]) {
+        // Generated once, never overwritten: an existing one (ours or made by hand) is left alone.
+        if (live.has(objectRef(o)) || (await this.exists(o))) changes.set(objectRef(o), { ref: objectRef(o), kind: 'noop' });
+        else toGenerate.push(o);
+      } else if (isUpToDate(o, live.get(objectRef(o))?.object)) {
+        changes.set(objectRef(o), { ref: objectRef(o), kind: 'noop' });
+      } else {
+        toSend.push(o);
+      }
     }
     const kindOf = (o: KubeObject): ChangeKind => (live.has(objectRef(o)) ? 'update' : 'add');
     const foundation = toSend.filter((o) => o.kind === 'Namespace' || o.kind === 'CustomResourceDefinition');
@@ -178,8 +188,11 @@ export class Engine {
       for (const o of foundation) changes.set(objectRef(o), { ref: objectRef(o), kind: kindOf(o) });
       for (const crd of foundation.filter((o) => o.kind === 'CustomResourceDefinition')) await this.waitEstablished(crd.metadata.name);
     }
-    if (rest.length) {
+    if (rest.length || toGenerate.length) {
       await this.runWave(rest, 'validate', true);
+      await this.generateSecrets(toGenerate, true);
+      await this.generateSecrets(toGenerate, false);
+      for (const o of toGenerate) changes.set(objectRef(o), { ref: objectRef(o), kind: 'add' });
       const waves = toWaves(rest);
       let done = foundation.length;
       for (const [w, wave] of waves.entries()) {
@@ -191,6 +204,36 @@ export class Engine {
       }
     }
     return objects.map((o) => changes.get(objectRef(o))!);
+  }
+
+  private async exists(o: KubeObject): Promise<boolean> {
+    const info = await this.info(o);
+    return Boolean(await this.client.get(resourcePath(info, o.metadata.namespace, o.metadata.name), { allow404: true }));
+  }
+
+  /** Creates generated Secrets (values from their recipe; never logged). An existing one wins a race. */
+  private async generateSecrets(secrets: readonly KubeObject[], dryRun: boolean): Promise<void> {
+    const failures: string[] = [];
+    await mapLimit(secrets, this.concurrency, async (o) => {
+      const recipe = JSON.parse(o.metadata.annotations![GENERATE_ANNOTATION]!) as Record<string, string>;
+      const data: Record<string, string> = {};
+      for (const [key, how] of Object.entries(recipe)) {
+        const value = how.startsWith('literal:') ? how.slice('literal:'.length) : randomBytes(Number(how.slice('random:'.length))).toString('base64url');
+        data[key] = Buffer.from(value).toString('base64');
+      }
+      const info = await this.info(o);
+      try {
+        await this.client.request('POST', resourcePath(info, o.metadata.namespace), {
+          body: { ...o, data },
+          query: { fieldManager: FIELD_MANAGER, fieldValidation: 'Strict', dryRun: dryRun ? 'All' : undefined },
+        });
+      } catch (e) {
+        if (e instanceof ApiError && e.status === 409) return; // created meanwhile: keep theirs
+        // Only the reason: the request body held the generated values.
+        failures.push(`${objectRef(o)}: cannot create the generated Secret: ${e instanceof ApiError ? `${e.status} ${e.reason}` : (e as Error).message.split('\n')[0]}`);
+      }
+    });
+    if (failures.length) throw new ApplyError(failures.sort());
   }
 
   /** Applies (or dry-runs) one wave in parallel; collects every failure into one ApplyError. */

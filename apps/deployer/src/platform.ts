@@ -1,6 +1,8 @@
 import { AppChart } from '@bitpin/app';
+import { BackupChart } from '@bitpin/backup';
 import type { EnvConfig } from '@bitpin/config';
 import { DatabaseChart } from '@bitpin/database';
+import { LoggingChart } from '@bitpin/logging';
 import { App, type Chart } from 'cdk8s';
 
 /** One library's share of the platform: one chart, one file in the synthesized output. */
@@ -12,14 +14,18 @@ export interface PlatformPart {
 
 /**
  * The whole platform for one env, composed from the libraries. Libraries never import each
- * other; anything one needs from another (the backup role the database must create, the
- * dashboards monitoring provisions) is passed here.
+ * other; anything one needs from another is passed here: the backup role and its pg_hba rule go
+ * into the database, the dashboards and rules into monitoring.
  */
 export function buildPlatform(env: EnvConfig): { app: App; parts: PlatformPart[] } {
   const app = new App();
+  const backup = new BackupChart(app, 'backup', { env });
+  const access = backup.backups.databaseAccess;
   const parts: PlatformPart[] = [
     { file: 'app', chart: new AppChart(app, 'app', { env }) },
-    { file: 'database', chart: new DatabaseChart(app, 'database', { env }) },
+    { file: 'database', chart: new DatabaseChart(app, 'database', { env, cluster: { roles: access.roles, pgHba: access.pgHba } }) },
+    { file: 'backup', chart: backup },
+    { file: 'logging', chart: new LoggingChart(app, 'logging', { env }) },
   ];
   return { app, parts };
 }

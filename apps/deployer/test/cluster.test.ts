@@ -88,8 +88,7 @@ afterAll(async () => {
 describe.sequential('apply', () => {
   it.each(['dev', 'staging', 'prod', 'local'])('applies env %s for real; a second apply changes nothing', async (env) => {
     await wipe();
-    // prod's static/media claims need a ReadWriteMany storage class the test cluster does not have.
-    const first = await applyJson(`--env=${env}`, ...(env === 'prod' ? ['--no-wait'] : ['--timeout=90s']));
+    const first = await applyJson(`--env=${env}`, '--no-wait');
     expect(first.ok).toBe(true);
     expect(first.changes.every((c: any) => c.kind === 'add')).toBe(true);
     const before = await versions(env);

@@ -9,3 +9,5 @@ export { httpProbe } from './probes.js';
 export type { HttpProbeProps } from './probes.js';
 export { PlatformNamespace } from './namespace.js';
 export type { PlatformNamespaceProps } from './namespace.js';
+export { GENERATE_ANNOTATION, GeneratedSecret } from './generated-secret.js';
+export type { GeneratedSecretProps, SecretValueSpec } from './generated-secret.js';

@@ -2,6 +2,8 @@ import { loadEnvConfig } from '@bitpin/config';
 import { Testing } from 'cdk8s';
 import { describe, expect, it } from 'vitest';
 import {
+  GENERATE_ANNOTATION,
+  GeneratedSecret,
   PlatformChart,
   PlatformNamespace,
   restrictedContainerSecurity,
@@ -68,5 +70,28 @@ describe('shared constructs', () => {
       'bitpin.io/env': 'dev',
       app: 'loki',
     });
+  });
+});
+
+describe('GeneratedSecret', () => {
+  it('renders only the recipe, never a value', () => {
+    const chart = new PlatformChart(Testing.app(), 'Test', { env: loadEnvConfig('dev') });
+    new GeneratedSecret(chart, 'Admin', {
+      name: 'grafana-admin',
+      namespace: 'monitoring',
+      keys: { 'admin-user': { literal: 'admin' }, 'admin-password': { randomBytes: 24 } },
+    });
+    const [secret] = Testing.synth(chart);
+    expect(secret).toMatchObject({ kind: 'Secret', type: 'Opaque', metadata: { name: 'grafana-admin', namespace: 'monitoring' } });
+    expect(secret.data).toBeUndefined();
+    expect(secret.stringData).toBeUndefined();
+    expect(JSON.parse(secret.metadata.annotations[GENERATE_ANNOTATION])).toEqual({ 'admin-user': 'literal:admin', 'admin-password': 'random:24' });
+  });
+
+  it('fails on too few random bytes', () => {
+    const chart = new PlatformChart(Testing.app(), 'Test', { env: loadEnvConfig('dev') });
+    expect(() => new GeneratedSecret(chart, 'X', { name: 'x', namespace: 'y', keys: { p: { randomBytes: 8 } } })).toThrowError(
+      "GeneratedSecret x: key 'p' randomBytes (8) must be an integer from 16 to 256",
+    );
   });
 });

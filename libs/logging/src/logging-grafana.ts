@@ -1,5 +1,6 @@
 import { SEED } from '@bitpin/config';
 import {
+  GeneratedSecret,
   httpProbe,
   restrictedContainerSecurity,
   restrictedPodSecurity,
@@ -20,11 +21,17 @@ export const GRAFANA_CONTAINER_PORT = 3000;
 
 export interface LoggingGrafanaProps {
   /**
-   * Secret (created out of band, never in the repo) with keys `admin-user` and `admin-password`.
-   * The pod does not start without it: Grafana's built-in admin/admin is never used.
+   * Secret with keys `admin-user` and `admin-password`. Grafana's built-in admin/admin is never used.
    * @default 'grafana-admin'
    */
   readonly adminSecretName?: string;
+  /**
+   * Declare the admin Secret as generated: the deployer creates it once with a random password
+   * (never in the repo, never printed) when it is missing. Disable when an operator or an
+   * external secret store provides it.
+   * @default true
+   */
+  readonly generateAdminSecret?: boolean;
 }
 
 /**
@@ -59,6 +66,14 @@ export class LoggingGrafana extends Construct {
     this.datasourcesYaml = toYaml(grafanaDatasourcesFile([lokiDatasource(env, { isDefault: true })]));
 
     new k8s.KubeServiceAccount(this, 'ServiceAccount', { metadata: meta(this.name), automountServiceAccountToken: false });
+    if (props.generateAdminSecret ?? true) {
+      new GeneratedSecret(this, 'AdminSecret', {
+        name: this.adminSecretName,
+        namespace: this.namespace,
+        labels,
+        keys: { 'admin-user': { literal: 'admin' }, 'admin-password': { randomBytes: 24 } },
+      });
+    }
     new k8s.KubeConfigMap(this, 'Datasources', {
       metadata: meta(`${this.name}-datasources`),
       data: { 'datasources.yaml': this.datasourcesYaml },
