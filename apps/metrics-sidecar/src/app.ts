@@ -67,7 +67,13 @@ const proxyPluginFn: FastifyPluginAsync<{ readonly config: SidecarConfig }> = as
     app.decorate('proxy', null);
     return;
   }
-  const proxy = new ProxyServer({ upstream: config.upstream, metrics: app.httpMetrics, logger: app.log as Logger, accessLog: config.accessLog });
+  const proxy = new ProxyServer({
+    upstream: config.upstream,
+    clientKeepAliveMs: config.clientKeepAliveMs,
+    metrics: app.httpMetrics,
+    logger: app.log as Logger,
+    accessLog: config.accessLog,
+  });
   app.decorate('proxy', proxy);
   app.addHook('preClose', async () => {
     if (!proxy.listening) return;

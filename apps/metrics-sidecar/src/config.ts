@@ -59,6 +59,8 @@ export interface SidecarConfig {
     readonly timeoutMs: number;
     readonly keepAliveMs: number;
   };
+  /** Idle keep-alive time of client connections on the proxy port. */
+  readonly clientKeepAliveMs: number;
   readonly healthPath: string;
   readonly routes: { readonly cap: number; readonly rules: readonly RouteRule[] };
   readonly probes: { readonly intervalMs: number; readonly timeoutMs: number };
@@ -183,6 +185,11 @@ export const ENV_VARS = {
     doc: 'Wait for response headers, and the longest pause inside a body (→ 504, or a cut body).',
   },
   SIDECAR_UPSTREAM_KEEPALIVE_MS: { schema: intIn(1, 600_000), default: '4000', doc: 'Idle upstream connections are closed after this.' },
+  SIDECAR_CLIENT_KEEPALIVE_SECONDS: {
+    schema: intIn(1, 3600),
+    default: '65',
+    doc: 'Idle client connections on the proxy port are closed after this; keep it above any load balancer idle timeout (60 s is common).',
+  },
   SIDECAR_HEALTH_PATH: { schema: absPath, default: '/healthz/', doc: "The app's health path, probed every interval." },
   SIDECAR_ROUTE_CARDINALITY_CAP: {
     schema: intIn(1, 10_000),
@@ -301,6 +308,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): SidecarConfig 
       timeoutMs: p.SIDECAR_UPSTREAM_TIMEOUT_MS,
       keepAliveMs: p.SIDECAR_UPSTREAM_KEEPALIVE_MS,
     },
+    clientKeepAliveMs: p.SIDECAR_CLIENT_KEEPALIVE_SECONDS * 1000,
     healthPath: p.SIDECAR_HEALTH_PATH,
     routes: { cap: p.SIDECAR_ROUTE_CARDINALITY_CAP, rules },
     probes: { intervalMs: p.SIDECAR_PROBE_INTERVAL_SECONDS * 1000, timeoutMs: p.SIDECAR_PROBE_TIMEOUT_MS },

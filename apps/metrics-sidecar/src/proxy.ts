@@ -17,6 +17,8 @@ import { methodIndex, type HttpMetrics } from './http-metrics.js';
 
 export interface ProxyOptions {
   readonly upstream: SidecarConfig['upstream'];
+  /** Idle keep-alive time of client connections. @default 65 000 */
+  readonly clientKeepAliveMs?: number;
   readonly metrics: HttpMetrics;
   readonly logger: Logger;
   /** Log every request. @default false */
@@ -60,7 +62,13 @@ export class ProxyServer {
       connect: { timeout: u.connectTimeoutMs },
     });
     this.server = http.createServer<typeof IncomingMessage, typeof ProxyResponse>(
-      { ServerResponse: ProxyResponse, keepAliveTimeout: 5_000, requestTimeout: 0 },
+      {
+        ServerResponse: ProxyResponse,
+        keepAliveTimeout: opts.clientKeepAliveMs ?? 65_000,
+        // Headers must still arrive within a minute; a body may take as long as it streams.
+        headersTimeout: Math.max(60_000, (opts.clientKeepAliveMs ?? 65_000) + 1_000),
+        requestTimeout: 0,
+      },
       (req, res) => this.handle(req, res),
     );
   }

@@ -24,6 +24,7 @@ describe('loadConfig', () => {
       proxyPort: 8080,
       metricsPort: 9102,
       upstream: { origin: 'http://127.0.0.1:8000', connections: 64, timeoutMs: 60_000 },
+      clientKeepAliveMs: 65_000,
       healthPath: '/healthz/',
       routes: { cap: 200, rules: [] },
       probes: { intervalMs: 10_000, timeoutMs: 2_000 },
