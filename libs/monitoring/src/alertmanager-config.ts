@@ -31,6 +31,21 @@ export const ALERTMANAGER_RECEIVERS = {
 } as const;
 
 /**
+ * A receivers.yaml that defines every routed-to receiver with no integration: alerts are accepted,
+ * grouped, inhibited and visible in Alertmanager's UI and API, but sent nowhere. For envs without
+ * real receivers (local, a developer's dev): the deployer may create the receivers Secret from it
+ * when the Secret is missing — never in an env whose alerts someone must see.
+ */
+export function placeholderReceivers(): string {
+  return [
+    '# Placeholder: no integrations, alerts go nowhere. Replace with real receivers (libs/monitoring/README.md).',
+    'receivers:',
+    ...Object.values(ALERTMANAGER_RECEIVERS).map((name) => `  - name: ${name}`),
+    '',
+  ].join('\n');
+}
+
+/**
  * Labels that must be equal for a critical alert to silence the warning (and a warning the info)
  * of the same alert on the same target. A label missing from both counts as equal, so the list
  * may be long: it only narrows inhibition to true pairs. Give both severities of a condition the

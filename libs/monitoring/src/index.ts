@@ -21,7 +21,13 @@ export type {
   ScrapeConfig,
   TlsConfig,
 } from './prometheus-config.js';
-export { ALERTMANAGER_RECEIVERS, INHIBIT_EQUAL_LABELS, alertmanagerAssembleScript, alertmanagerConfig } from './alertmanager-config.js';
+export {
+  ALERTMANAGER_RECEIVERS,
+  INHIBIT_EQUAL_LABELS,
+  alertmanagerAssembleScript,
+  alertmanagerConfig,
+  placeholderReceivers,
+} from './alertmanager-config.js';
 export type { AlertmanagerRoute, AlertmanagerRoutingConfig, AssembleScriptOptions, InhibitRule } from './alertmanager-config.js';
 export { datasourceUrls, grafanaDashboardProviders, grafanaDatasources } from './grafana-provisioning.js';
 export type {
