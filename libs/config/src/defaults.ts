@@ -79,7 +79,7 @@ export const SEED_DEFAULTS: Omit<EnvConfig, 'name' | 'description' | 'kube'> = {
       storageClass: undefined,
       resources: small('250m', '1Gi', '2Gi'),
     },
-    alertmanager: { replicas: 1, storageSize: '1Gi', resources: small('25m', '64Mi', '128Mi'), receiversSecret: 'alertmanager-receivers' },
+    alertmanager: { replicas: 1, storageSize: '1Gi', resources: small('25m', '64Mi', '128Mi'), receiversSecret: 'alertmanager-receivers', placeholderReceivers: false },
     grafana: { port: 3000, storageSize: '1Gi', resources: small('50m', '128Mi', '256Mi') },
     nodeExporter: { port: 9100, resources: small('25m', '32Mi', '64Mi') },
     kubeStateMetrics: { resources: small('25m', '64Mi', '256Mi') },

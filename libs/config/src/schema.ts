@@ -185,6 +185,11 @@ export const envConfigSchema = z
         resources: resourcesSchema,
         /** Secret (created by the operator, never in the repo) holding the receivers' config. */
         receiversSecret: dnsLabel,
+        /**
+         * When the receivers Secret is missing, let the deployer create it with receivers that send
+         * nowhere, so Alertmanager starts (envs nobody is paged from: local, dev). Never in staging/prod.
+         */
+        placeholderReceivers: z.boolean(),
       }),
       grafana: z.strictObject({ port, storageSize: storage, resources: resourcesSchema }),
       nodeExporter: z.strictObject({ port, resources: resourcesSchema }),

@@ -64,6 +64,11 @@ describe('environments', () => {
     expect(prod.kube.context).toBe('bitpin-prod');
     expect(prod.imagePolicy.requireImmutable).toBe(true);
     expect(prod.monitoring.alertmanager.replicas).toBe(2);
+    expect(prod.monitoring.alertmanager.placeholderReceivers).toBe(false);
+  });
+
+  it('lets only local and dev start Alertmanager with placeholder receivers', () => {
+    expect(loadAllEnvConfigs().filter((e) => e.monitoring.alertmanager.placeholderReceivers).map((e) => e.name)).toEqual(['local', 'dev']);
   });
 
   it('keeps Prometheus retentionSize within 90% of its volume in every env (sizes are powers of 2)', () => {

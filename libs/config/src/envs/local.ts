@@ -10,7 +10,10 @@ export const local = defineEnv({
   description: 'The embedded local control plane (tools/k8s-testenv), started on demand',
   kube: { context: 'bitpin-local', embedded: true },
   app: { startupProbe: { failureThreshold: 36 } },
-  monitoring: { prometheus: { retentionTime: '1d', retentionSize: '1GB', storageSize: '2Gi' } },
+  monitoring: {
+    prometheus: { retentionTime: '1d', retentionSize: '1GB', storageSize: '2Gi' },
+    alertmanager: { placeholderReceivers: true },
+  },
   logging: { loki: { storageSize: '2Gi', retentionPeriod: '24h' } },
   backup: { full: { keep: 1 }, retentionDays: 1, storageSize: '5Gi' },
 });
