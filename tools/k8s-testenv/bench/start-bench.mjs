@@ -7,7 +7,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { request } from 'node:http';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { binDir, down, up, VERSIONS } from '../dist/index.js';
+import { binDir, down, KubeClient, up, VERSIONS } from '../dist/index.js';
 
 const rounds = Number(process.env.ROUNDS ?? 3);
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
@@ -46,7 +46,7 @@ async function etcdAlone() {
 
 const dir = mkdtempSync(join(tmpdir(), 'k8s-testenv-bench-'));
 const env = { ...process.env, BITPIN_TESTENV_DIR: dir };
-const anchor = [], readyz = [], total = [], mem = [];
+const anchor = [], readyz = [], total = [], mem = [], bind = [], reclaim = [];
 try {
   for (let i = 0; i < rounds; i++) {
     anchor.push(await etcdAlone());
@@ -55,6 +55,23 @@ try {
     total.push(te.timings.total);
     await sleep(10_000); // settle, then measure resident memory
     mem.push(Object.values(te.pids).reduce((s, pid) => s + rssMb(pid), 0));
+    // Storage: a class-less PVC → default StorageClass → hostPath PV provisioned and Bound; delete → PV gone.
+    const client = new KubeClient(te.kubeconfigPath);
+    try {
+      const name = `bench-${i}`;
+      let t = Date.now();
+      await client.create({ apiVersion: 'v1', kind: 'PersistentVolumeClaim', metadata: { name, namespace: 'default' },
+        spec: { accessModes: ['ReadWriteOnce'], resources: { requests: { storage: '1Gi' } } } });
+      let claim;
+      while ((claim = await client.get('v1', 'PersistentVolumeClaim', name, 'default')).status?.phase !== 'Bound') await sleep(10);
+      bind.push(Date.now() - t);
+      t = Date.now();
+      await client.delete('v1', 'PersistentVolumeClaim', name, 'default');
+      while (await client.tryGet('v1', 'PersistentVolume', claim.spec.volumeName)) await sleep(10);
+      reclaim.push(Date.now() - t);
+    } finally {
+      client.close();
+    }
     await down({ env });
   }
 } finally {
@@ -70,5 +87,7 @@ console.log('|---|---|---|');
 console.log(`| etcd alone: start → /health (anchor) | ${a} | 1.0 |`);
 console.log(`| up → kube-apiserver /readyz | ${median(readyz)} | ${(median(readyz) / a).toFixed(1)} |`);
 console.log(`| up → fully up (2 kwok nodes Ready, ${'CNPG'} CRDs Established, controllers working) | ${median(total)} | ${(median(total) / a).toFixed(1)} |`);
+console.log(`| PVC create → Bound (default StorageClass, hostPath provisioner) | ${median(bind)} | ${(median(bind) / a).toFixed(2)} |`);
+console.log(`| PVC delete → its PV deleted (reclaimPolicy Delete) | ${median(reclaim)} | ${(median(reclaim) / a).toFixed(2)} |`);
 console.log('');
 console.log(`resident memory of the 5 processes 10 s after start: median ${Math.round(median(mem))} MB`);

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Builds (or reuses) the pinned control-plane binaries for tools/k8s-testenv:
 #   kube-apiserver, kube-controller-manager, kube-scheduler  (k8s.io/kubernetes, go/kubernetes wrapper module)
+#   kubectl                                                   (k8s.io/kubernetes/cmd/kubectl, same module and ldflags)
 #   etcd                                                      (go.etcd.io/etcd/server/v3, go/etcd wrapper module)
 #   kwok                                                      (sigs.k8s.io/kwok/cmd/kwok, go install @tag)
 # Versions come from tools/k8s-testenv/versions.json. Binaries are cached OUTSIDE the repo in
@@ -69,26 +70,37 @@ trap 'rm -rf "$TMP"' EXIT
 start_all=$(date +%s)
 built=0
 
-if fresh "$K8S_STAMP" kube-apiserver kube-controller-manager kube-scheduler; then
-  log "kube-apiserver/kube-controller-manager/kube-scheduler $K8S_VERSION: cached"
+# One stamp per binary (same content): only stale ones are built, all of them in one `go build`
+# (shared compilation). Adding kubectl changed go.mod/go.sum, so the first build after that re-links
+# the three servers too (their packages come from GOCACHE) and compiles kubectl's own packages.
+K8S_BINS=(kube-apiserver kube-controller-manager kube-scheduler kubectl)
+stale=()
+for b in "${K8S_BINS[@]}"; do fresh "$K8S_STAMP" "$b" || stale+=("$b"); done
+if [ ${#stale[@]} -eq 0 ]; then
+  log "${K8S_BINS[*]} $K8S_VERSION: cached"
 else
-  log "building kube-apiserver, kube-controller-manager, kube-scheduler $K8S_VERSION (nice $NICE; 4-8 min cold on 2 cores)"
+  log "building ${stale[*]} $K8S_VERSION (nice $NICE; 4-8 min cold on 2 cores)"
   t0=$(date +%s)
   LDFLAGS="-s -w"
-  LDFLAGS+=" -X k8s.io/component-base/version.gitVersion=$K8S_VERSION"
-  LDFLAGS+=" -X k8s.io/component-base/version.gitMajor=1"
-  LDFLAGS+=" -X k8s.io/component-base/version.gitMinor=$K8S_MINOR"
-  LDFLAGS+=" -X k8s.io/component-base/version.gitTreeState=clean"
-  LDFLAGS+=" -X k8s.io/component-base/version.buildDate=$(date -u +%Y-%m-%dT%H:%M:%SZ)"
-  (cd "$HERE/go/kubernetes" && CGO_ENABLED=0 nice -n "$NICE" go build -trimpath -ldflags "$LDFLAGS" -o "$TMP/" \
-      k8s.io/kubernetes/cmd/kube-apiserver \
-      k8s.io/kubernetes/cmd/kube-controller-manager \
-      k8s.io/kubernetes/cmd/kube-scheduler) || die "go build of k8s.io/kubernetes $K8S_VERSION failed"
-  for b in kube-apiserver kube-controller-manager kube-scheduler; do
+  # The same version variables as upstream's hack/lib/version.sh: component-base (what --version and
+  # `kubectl version` print) and client-go (the User-Agent of every client).
+  for pkg in k8s.io/component-base/version k8s.io/client-go/pkg/version; do
+    LDFLAGS+=" -X $pkg.gitVersion=$K8S_VERSION"
+    LDFLAGS+=" -X $pkg.gitMajor=1"
+    LDFLAGS+=" -X $pkg.gitMinor=$K8S_MINOR"
+    LDFLAGS+=" -X $pkg.gitTreeState=clean"
+    LDFLAGS+=" -X $pkg.buildDate=$(date -u +%Y-%m-%dT%H:%M:%SZ)"
+  done
+  pkgs=()
+  for b in "${stale[@]}"; do pkgs+=("k8s.io/kubernetes/cmd/$b"); done
+  if [ ${#pkgs[@]} -eq 1 ]; then out="$TMP/${stale[0]}"; else out="$TMP/"; fi # -o DIR/ needs 2+ packages
+  (cd "$HERE/go/kubernetes" && CGO_ENABLED=0 nice -n "$NICE" go build -trimpath -ldflags "$LDFLAGS" -o "$out" "${pkgs[@]}") \
+    || die "go build of k8s.io/kubernetes $K8S_VERSION (${stale[*]}) failed"
+  for b in "${stale[@]}"; do
     mv -f "$TMP/$b" "$BIN/$b"
     echo "$K8S_STAMP" >"$BIN/.stamp-$b"
   done
-  log "kubernetes binaries built in $(( $(date +%s) - t0 ))s"
+  log "${stale[*]} built in $(( $(date +%s) - t0 ))s"
   built=1
 fi
 
@@ -129,6 +141,9 @@ done
 # Smoke check: every binary runs and reports the pinned version.
 "$BIN/kube-apiserver" --version | grep -q "Kubernetes $K8S_VERSION" \
   || die "kube-apiserver does not report $K8S_VERSION: $("$BIN/kube-apiserver" --version 2>&1)"
+kubectl_version=$("$BIN/kubectl" version --client 2>&1 || true) # no pipe: grep -q would SIGPIPE kubectl
+[[ "$kubectl_version" == *"Client Version: $K8S_VERSION"* ]] \
+  || die "kubectl does not report $K8S_VERSION: ${kubectl_version%%$'\n'*}"
 "$BIN/etcd" --version | grep -q "etcd Version: ${ETCD_VERSION#v}" \
   || die "etcd does not report $ETCD_VERSION: $("$BIN/etcd" --version 2>&1 | head -1)"
 "$BIN/kwok" --version >/dev/null 2>&1 || die "kwok does not run"
@@ -136,5 +151,5 @@ done
 if [ "$built" = 1 ]; then
   log "done in $(( $(date +%s) - start_all ))s -> $BIN"
 else
-  log "all binaries cached (kubernetes $K8S_VERSION, etcd $ETCD_VERSION, kwok $KWOK_VERSION) -> $BIN"
+  log "all binaries cached (kubernetes $K8S_VERSION incl. kubectl, etcd $ETCD_VERSION, kwok $KWOK_VERSION) -> $BIN"
 fi

@@ -15,8 +15,8 @@ upstream_mod=$(cd /tmp && go mod download -json "k8s.io/kubernetes@$K8S" | node 
 go_directive=$(grep -m1 -E '^go [0-9]' "$upstream_mod" | cut -d' ' -f2)
 
 {
-  echo '// Wrapper module: builds kube-apiserver, kube-controller-manager and kube-scheduler from the'
-  echo '// k8s.io/kubernetes Go module. k8s.io/kubernetes itself cannot be `go install`ed (its go.mod'
+  echo '// Wrapper module: builds kube-apiserver, kube-controller-manager, kube-scheduler and kubectl from'
+  echo '// the k8s.io/kubernetes Go module (tools.go). k8s.io/kubernetes itself cannot be `go install`ed (its go.mod'
   echo '// replaces every staging module with ./staging/...; golang/go#44840), so every k8s.io staging'
   echo '// module is replaced here with its published v0.x.y tag. Keep in sync with ../../versions.json'
   echo '// (scripts/build.sh checks). Regenerate: scripts/gen-go-mod.sh'

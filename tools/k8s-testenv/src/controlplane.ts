@@ -15,9 +15,9 @@ import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
 import { cnpgCrdPaths, goModuleDir, installCrds } from './crds.js';
-import { hasCondition, KubeClient, waitFor } from './kube.js';
-import { BINARIES, binDir, BinaryName, BUILD_COMMAND, stateDir as defaultStateDir } from './paths.js';
-import { ensurePki, Pki } from './pki.js';
+import { hasCondition, KubeClient, KubeList, KubeObject, waitFor } from './kube.js';
+import { BINARIES, binDir, BinaryName, binPath, BUILD_COMMAND, stateDir as defaultStateDir } from './paths.js';
+import { ensurePki, Pki, pkiPaths } from './pki.js';
 import { KWOK_VERSION, TestEnvVersions, VERSIONS } from './versions.js';
 
 /** kubeconfig context and cluster name. */
@@ -26,6 +26,14 @@ export const CONTEXT_NAME = 'bitpin-local';
 export const KWOK_NODE_ANNOTATION = 'kwok.x-k8s.io/node';
 /** The fake nodes registered by `up` (two, so required pod anti-affinity across hostnames can be met). */
 export const FAKE_NODES = ['kwok-node-0', 'kwok-node-1'] as const;
+/** The default StorageClass `up` applies: kube-controller-manager's in-tree hostPath provisioner. */
+export const STORAGE_CLASS = 'standard';
+/**
+ * Where the in-tree hostPath provisioner creates volumes: `/tmp/hostpath_pv/<uuid>`, hard-coded in
+ * Kubernetes (pkg/volume/hostpath; no flag, `$TMPDIR` is ignored). The PV controller removes a
+ * volume's directory when its PV is reclaimed; `down` removes those of PVs still left.
+ */
+export const HOSTPATH_PV_DIR = '/tmp/hostpath_pv';
 
 /** A running control plane. */
 export interface TestEnv {
@@ -43,6 +51,13 @@ export interface TestEnv {
   readonly pids: Readonly<Record<BinaryName, number>>;
   /** Start timings in ms (only when this call started the instance). */
   readonly timings?: Readonly<{ readyz: number; total: number }>;
+  /**
+   * Set when the running instance was started with another launch configuration than this version
+   * of the package would use (e.g. before `--enable-hostpath-provisioner`); describes the difference
+   * (`+flag` / `-flag` per component). `up` restarts such an instance and returns this only when it
+   * could not, because other test runs hold leases on it; `status()` always reports it.
+   */
+  readonly outdated?: string;
 }
 
 interface ProcessRecord {
@@ -87,6 +102,16 @@ export interface DownOptions {
 export function missingBinaries(env: NodeJS.ProcessEnv = process.env): BinaryName[] {
   const dir = binDir(env);
   return BINARIES.filter((b) => !existsSync(join(dir, b)));
+}
+
+/**
+ * Path of the cached `kubectl` (same version and build as the control plane). Throws a one-line error
+ * naming the build command when it was not built (caches from before kubectl was added).
+ */
+export function kubectlPath(env: NodeJS.ProcessEnv = process.env): string {
+  const path = binPath('kubectl', env);
+  if (!existsSync(path)) throw new Error(`k8s-testenv: kubectl missing in ${binDir(env)}; build it with: ${BUILD_COMMAND}`);
+  return path;
 }
 
 /** Throws a one-line error naming the build command when binaries are missing. */
@@ -274,14 +299,52 @@ async function healthy(state: StateFile): Promise<boolean> {
   }
 }
 
+/**
+ * How the recorded command lines differ from what this version of the package would launch with the
+ * same ports, state dir and bin dir (undefined when equal). Catches every flag change, e.g. an
+ * instance started before `--enable-hostpath-provisioner` was added.
+ */
+function launchDrift(state: StateFile, env: NodeJS.ProcessEnv): string | undefined {
+  let expected: Record<BinaryName, string[]>;
+  try {
+    expected = launchArgvs(state.stateDir, binDir(env), state.ports);
+  } catch (err) {
+    return `cannot rebuild the launch configuration: ${(err as Error).message}`;
+  }
+  const diffs: string[] = [];
+  for (const name of BINARIES) {
+    const want = expected[name];
+    const rec = state.processes.find((p) => p.name === name);
+    if (!rec) {
+      diffs.push(`${name}: not recorded`);
+      continue;
+    }
+    if (rec.argv.length === want.length && rec.argv.every((a, i) => a === want[i])) continue;
+    const added = want.filter((a) => !rec.argv.includes(a));
+    const removed = rec.argv.filter((a) => !want.includes(a));
+    const parts = [...added.map((a) => `+${a}`), ...removed.map((a) => `-${a}`)];
+    diffs.push(`${name}: ${parts.length ? parts.join(' ') : 'argument order'}`);
+  }
+  return diffs.length ? diffs.join('; ') : undefined;
+}
+
+/** Live test runs other than this process holding a lease on the instance (`users/<pid>`). */
+function otherLeaseHolders(dir: string): number[] {
+  const users = join(dir, 'users');
+  if (!existsSync(users)) return [];
+  return readdirSync(users)
+    .map(Number)
+    .filter((pid) => Number.isInteger(pid) && pid !== process.pid && pidAlive(pid));
+}
+
 /** The running healthy instance of this state dir, or undefined. */
 export async function status(env: NodeJS.ProcessEnv = process.env): Promise<TestEnv | undefined> {
   const state = readState(defaultStateDir(env));
   if (!state || !(await healthy(state))) return undefined;
-  return toTestEnv(state, true);
+  return toTestEnv(state, true, undefined, launchDrift(state, env));
 }
 
-function toTestEnv(state: StateFile, reused: boolean, timings?: { readyz: number; total: number }): TestEnv {
+function toTestEnv(state: StateFile, reused: boolean, timings?: { readyz: number; total: number }, outdated?: string): TestEnv {
   const pids = Object.fromEntries(state.processes.map((p) => [p.name, p.pid])) as Record<BinaryName, number>;
   return {
     kubeconfigPath: state.kubeconfigPath,
@@ -293,7 +356,55 @@ function toTestEnv(state: StateFile, reused: boolean, timings?: { readyz: number
     startedBy: state.startedBy,
     pids,
     ...(timings ? { timings } : {}),
+    ...(outdated ? { outdated } : {}),
   };
+}
+
+// ---------------------------------------------------------------------------------------------------
+// storage: a default StorageClass served by kube-controller-manager's in-tree hostPath provisioner
+
+/** The default StorageClass (`standard`, hostPath, Delete, Immediate). */
+export function storageClass(): KubeObject {
+  return {
+    apiVersion: 'storage.k8s.io/v1',
+    kind: 'StorageClass',
+    metadata: { name: STORAGE_CLASS, annotations: { 'storageclass.kubernetes.io/is-default-class': 'true' } },
+    provisioner: 'kubernetes.io/host-path',
+    reclaimPolicy: 'Delete',
+    volumeBindingMode: 'Immediate',
+  };
+}
+
+/** Server-side applies the default StorageClass (idempotent; also on a reused instance). */
+async function ensureStorageClass(client: KubeClient): Promise<void> {
+  await client.apply(storageClass());
+}
+
+const HOSTPATH_VOLUME = new RegExp(`^${HOSTPATH_PV_DIR}/[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$`);
+
+/**
+ * Directories of the hostPath volumes this instance provisioned and still has PVs for. Only PVs of
+ * this instance's own etcd are listed, and only paths the provisioner makes (`/tmp/hostpath_pv/<uuid>`),
+ * so volumes of other instances sharing /tmp/hostpath_pv are never touched. Empty when the API does
+ * not answer.
+ */
+async function provisionedVolumeDirs(state: StateFile, log: (l: string) => void): Promise<string[]> {
+  const api = state.processes.find((p) => p.name === 'kube-apiserver');
+  if (!api || !isOurProcess(api) || !existsSync(state.kubeconfigPath)) return [];
+  const client = new KubeClient(state.kubeconfigPath);
+  try {
+    const res = await client.raw<KubeList<KubeObject>>('GET', '/api/v1/persistentvolumes', { timeoutMs: 5000 });
+    if (res.statusCode !== 200) throw new Error(`HTTP ${res.statusCode}`);
+    return res.body.items
+      .filter((pv) => pv.metadata.annotations?.['pv.kubernetes.io/provisioned-by'] === 'kubernetes.io/host-path')
+      .map((pv) => String((pv as { spec?: { hostPath?: { path?: string } } }).spec?.hostPath?.path ?? ''))
+      .filter((p) => HOSTPATH_VOLUME.test(p));
+  } catch (err) {
+    log(`could not list PersistentVolumes (${(err as Error).message}): hostPath volumes under ${HOSTPATH_PV_DIR} may be left behind`);
+    return [];
+  } finally {
+    client.close();
+  }
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -313,27 +424,154 @@ export async function up(opts: UpOptions = {}): Promise<TestEnv> {
 async function upLocked(dir: string, opts: UpOptions, env: NodeJS.ProcessEnv): Promise<TestEnv> {
   const log = opts.log ?? ((): void => undefined);
   const existing = readState(dir);
+  let startOpts = opts;
   if (existing && (await healthy(existing))) {
-    if (opts.startedBy === 'manual' && existing.startedBy !== 'manual') {
-      existing.startedBy = 'manual'; // a developer now owns it: tests must not stop it
-      writeState(existing);
+    const drift = launchDrift(existing, env);
+    const holders = drift ? otherLeaseHolders(dir) : [];
+    if (!drift || holders.length) {
+      if (opts.startedBy === 'manual' && existing.startedBy !== 'manual') {
+        existing.startedBy = 'manual'; // a developer now owns it: tests must not stop it
+        writeState(existing);
+      }
+      if (drift) {
+        log(
+          `the running control plane was started with another launch configuration (${drift}); ` +
+            `test runs (pid ${holders.join(', ')}) hold it, so it is reused unchanged and restarted by the next up when none does`,
+        );
+      }
+      log(`reusing running control plane at ${existing.server} (kubeconfig ${existing.kubeconfigPath})`);
+      const client = new KubeClient(existing.kubeconfigPath);
+      try {
+        await ensureStorageClass(client);
+      } finally {
+        client.close();
+      }
+      return toTestEnv(existing, true, undefined, drift);
     }
-    log(`reusing running control plane at ${existing.server} (kubeconfig ${existing.kubeconfigPath})`);
-    return toTestEnv(existing, true);
-  }
-  if (existing) {
+    // Only processes this state dir recorded are stopped, each checked against its command line.
+    log(`the running control plane was started with another launch configuration (${drift}): restarting it`);
+    await stopProcesses(existing, log);
+    // A developer's instance stays theirs: tests must not stop its replacement either.
+    if (existing.startedBy === 'manual') startOpts = { ...opts, startedBy: 'manual' };
+  } else if (existing) {
     log('previous control plane is not healthy: stopping what is left of it');
     await stopProcesses(existing, log);
   }
   assertBinaries(env);
   try {
-    return await start(dir, opts, env, log);
+    return await start(dir, startOpts, env, log);
   } catch (err) {
     // Free ports are picked before the processes bind them; another process may win that race.
     if (!(err instanceof Error) || !/address already in use/.test(err.message)) throw err;
     log('a port was taken in the meantime: starting again on new ports');
-    return start(dir, opts, env, log);
+    return start(dir, startOpts, env, log);
   }
+}
+
+/**
+ * Command lines (binary path first) for a state dir, bin dir and ports. Pure: `up` launches exactly
+ * these, and compares them with what a running instance recorded to detect a changed configuration.
+ */
+function launchArgvs(dir: string, bin: string, ports: Record<string, number>): Record<BinaryName, string[]> {
+  const port = (name: string): number => {
+    const p = ports[name];
+    if (!p) throw new Error(`no port '${name}' recorded`);
+    return p;
+  };
+  const pki = pkiPaths(join(dir, 'pki'));
+  const etcdUrl = `http://127.0.0.1:${port('etcdClient')}`;
+  const kubeconfigPath = join(dir, 'kubeconfig');
+  const cmKubeconfig = join(dir, 'controller-manager.kubeconfig');
+  const schedKubeconfig = join(dir, 'scheduler.kubeconfig');
+  const kwokConfig = join(dir, 'kwok.yaml');
+  const args: Record<BinaryName, string[]> = {
+    etcd: [
+      '--name=bitpin-local',
+      `--data-dir=${join(dir, 'etcd-data')}`,
+      `--listen-client-urls=${etcdUrl}`,
+      `--advertise-client-urls=${etcdUrl}`,
+      `--listen-peer-urls=http://127.0.0.1:${port('etcdPeer')}`,
+      `--initial-advertise-peer-urls=http://127.0.0.1:${port('etcdPeer')}`,
+      `--initial-cluster=bitpin-local=http://127.0.0.1:${port('etcdPeer')}`,
+      '--initial-cluster-state=new',
+      '--unsafe-no-fsync=true', // throw-away test data: no fsync, much faster on shared disks
+      '--log-level=warn',
+    ],
+    'kube-apiserver': [
+      `--etcd-servers=${etcdUrl}`,
+      '--bind-address=127.0.0.1',
+      '--advertise-address=127.0.0.1',
+      `--secure-port=${port('apiserver')}`,
+      `--cert-dir=${join(dir, 'pki')}`,
+      `--tls-cert-file=${pki.apiserverCert}`,
+      `--tls-private-key-file=${pki.apiserverKey}`,
+      `--client-ca-file=${pki.caCert}`,
+      '--anonymous-auth=false',
+      '--authorization-mode=Node,RBAC',
+      // PodSecurity is on by default since 1.25; listed explicitly so it cannot silently go away.
+      '--enable-admission-plugins=NodeRestriction,PodSecurity',
+      // Privileged pods are allowed cluster-wide (as on real clusters), so only PodSecurity rejects them.
+      '--allow-privileged=true',
+      `--service-account-key-file=${pki.saPub}`,
+      `--service-account-signing-key-file=${pki.saKey}`,
+      '--service-account-issuer=https://kubernetes.default.svc.cluster.local',
+      '--service-cluster-ip-range=10.96.0.0/16',
+      // The `kubernetes` Service would point at 127.0.0.1, which is invalid as an endpoint.
+      '--endpoint-reconciler-type=none',
+      // Fills kube-system/extension-apiserver-authentication so the controller-manager and the
+      // scheduler do not log "missing content for CA bundle" on every resync (no aggregated APIs here).
+      `--requestheader-client-ca-file=${pki.caCert}`,
+      '--requestheader-allowed-names=front-proxy-client',
+      '--requestheader-username-headers=X-Remote-User',
+      '--requestheader-group-headers=X-Remote-Group',
+      '--requestheader-extra-headers-prefix=X-Remote-Extra-',
+      '--profiling=false',
+      '--event-ttl=1h',
+    ],
+    'kube-controller-manager': [
+      `--kubeconfig=${cmKubeconfig}`,
+      `--authentication-kubeconfig=${cmKubeconfig}`,
+      `--authorization-kubeconfig=${cmKubeconfig}`,
+      '--bind-address=127.0.0.1',
+      `--secure-port=${port('controllerManager')}`,
+      `--cert-dir=${join(dir, 'controller-manager-certs')}`,
+      '--leader-elect=false',
+      // Each controller uses its own service account; without this RBAC forbids e.g. endpointslices.
+      '--use-service-account-credentials=true',
+      `--service-account-private-key-file=${pki.saKey}`,
+      `--root-ca-file=${pki.caCert}`,
+      `--cluster-signing-cert-file=${pki.caCert}`,
+      `--cluster-signing-key-file=${pki.caKey}`,
+      `--cluster-name=${CONTEXT_NAME}`,
+      // The PV controller provisions StorageClass `standard` (kubernetes.io/host-path) volumes as
+      // directories /tmp/hostpath_pv/<uuid> and deletes them on reclaim (see HOSTPATH_PV_DIR).
+      '--enable-hostpath-provisioner=true',
+      // Reclaiming races with the PV controller's own finalizer update ("the object has been
+      // modified"); the failed delete is retried only at the next resync (default 15 s).
+      '--pvclaimbinder-sync-period=5s',
+      '--profiling=false',
+    ],
+    'kube-scheduler': [
+      `--kubeconfig=${schedKubeconfig}`,
+      `--authentication-kubeconfig=${schedKubeconfig}`,
+      `--authorization-kubeconfig=${schedKubeconfig}`,
+      '--bind-address=127.0.0.1',
+      `--secure-port=${port('scheduler')}`,
+      `--cert-dir=${join(dir, 'scheduler-certs')}`,
+      '--leader-elect=false',
+      '--profiling=false',
+    ],
+    kwok: [
+      `--kubeconfig=${kubeconfigPath}`,
+      `--config=${kwokConfig}`,
+      '--manage-all-nodes=false',
+      `--manage-nodes-with-annotation-selector=${KWOK_NODE_ANNOTATION}=fake`,
+      '--node-lease-duration-seconds=40', // kwok renews node Leases so nodes are not tainted NotReady
+      '--cidr=10.244.0.0/16',
+      '--node-ip=127.0.0.1',
+    ],
+  };
+  return Object.fromEntries(BINARIES.map((name) => [name, [join(bin, name), ...args[name]]])) as Record<BinaryName, string[]>;
 }
 
 async function start(dir: string, opts: UpOptions, env: NodeJS.ProcessEnv, log: (l: string) => void): Promise<TestEnv> {
@@ -366,100 +604,21 @@ async function start(dir: string, opts: UpOptions, env: NodeJS.ProcessEnv, log: 
   const kwokConfig = join(dir, 'kwok.yaml');
   writeFileSync(kwokConfig, kwokStagesYaml());
 
-  const argvs: Record<BinaryName, string[]> = {
-    etcd: [
-      '--name=bitpin-local',
-      `--data-dir=${join(dir, 'etcd-data')}`,
-      `--listen-client-urls=${etcdUrl}`,
-      `--advertise-client-urls=${etcdUrl}`,
-      `--listen-peer-urls=http://127.0.0.1:${ports['etcdPeer']}`,
-      `--initial-advertise-peer-urls=http://127.0.0.1:${ports['etcdPeer']}`,
-      `--initial-cluster=bitpin-local=http://127.0.0.1:${ports['etcdPeer']}`,
-      '--initial-cluster-state=new',
-      '--unsafe-no-fsync=true', // throw-away test data: no fsync, much faster on shared disks
-      '--log-level=warn',
-    ],
-    'kube-apiserver': [
-      `--etcd-servers=${etcdUrl}`,
-      '--bind-address=127.0.0.1',
-      '--advertise-address=127.0.0.1',
-      `--secure-port=${ports['apiserver']}`,
-      `--cert-dir=${join(dir, 'pki')}`,
-      `--tls-cert-file=${pki.apiserverCert}`,
-      `--tls-private-key-file=${pki.apiserverKey}`,
-      `--client-ca-file=${pki.caCert}`,
-      '--anonymous-auth=false',
-      '--authorization-mode=Node,RBAC',
-      // PodSecurity is on by default since 1.25; listed explicitly so it cannot silently go away.
-      '--enable-admission-plugins=NodeRestriction,PodSecurity',
-      // Privileged pods are allowed cluster-wide (as on real clusters), so only PodSecurity rejects them.
-      '--allow-privileged=true',
-      `--service-account-key-file=${pki.saPub}`,
-      `--service-account-signing-key-file=${pki.saKey}`,
-      '--service-account-issuer=https://kubernetes.default.svc.cluster.local',
-      '--service-cluster-ip-range=10.96.0.0/16',
-      // The `kubernetes` Service would point at 127.0.0.1, which is invalid as an endpoint.
-      '--endpoint-reconciler-type=none',
-      // Fills kube-system/extension-apiserver-authentication so the controller-manager and the
-      // scheduler do not log "missing content for CA bundle" on every resync (no aggregated APIs here).
-      `--requestheader-client-ca-file=${pki.caCert}`,
-      '--requestheader-allowed-names=front-proxy-client',
-      '--requestheader-username-headers=X-Remote-User',
-      '--requestheader-group-headers=X-Remote-Group',
-      '--requestheader-extra-headers-prefix=X-Remote-Extra-',
-      '--profiling=false',
-      '--event-ttl=1h',
-    ],
-    'kube-controller-manager': [
-      `--kubeconfig=${cmKubeconfig}`,
-      `--authentication-kubeconfig=${cmKubeconfig}`,
-      `--authorization-kubeconfig=${cmKubeconfig}`,
-      '--bind-address=127.0.0.1',
-      `--secure-port=${ports['controllerManager']}`,
-      `--cert-dir=${join(dir, 'controller-manager-certs')}`,
-      '--leader-elect=false',
-      // Each controller uses its own service account; without this RBAC forbids e.g. endpointslices.
-      '--use-service-account-credentials=true',
-      `--service-account-private-key-file=${pki.saKey}`,
-      `--root-ca-file=${pki.caCert}`,
-      `--cluster-signing-cert-file=${pki.caCert}`,
-      `--cluster-signing-key-file=${pki.caKey}`,
-      `--cluster-name=${CONTEXT_NAME}`,
-      '--profiling=false',
-    ],
-    'kube-scheduler': [
-      `--kubeconfig=${schedKubeconfig}`,
-      `--authentication-kubeconfig=${schedKubeconfig}`,
-      `--authorization-kubeconfig=${schedKubeconfig}`,
-      '--bind-address=127.0.0.1',
-      `--secure-port=${ports['scheduler']}`,
-      `--cert-dir=${join(dir, 'scheduler-certs')}`,
-      '--leader-elect=false',
-      '--profiling=false',
-    ],
-    kwok: [
-      `--kubeconfig=${kubeconfigPath}`,
-      `--config=${kwokConfig}`,
-      '--manage-all-nodes=false',
-      `--manage-nodes-with-annotation-selector=${KWOK_NODE_ANNOTATION}=fake`,
-      '--node-lease-duration-seconds=40', // kwok renews node Leases so nodes are not tainted NotReady
-      '--cidr=10.244.0.0/16',
-      '--node-ip=127.0.0.1',
-    ],
-  };
+  const argvs = launchArgvs(dir, bin, ports);
 
   const processes: ProcessRecord[] = [];
   const exited = new Map<BinaryName, number | null>();
   const launch = (name: BinaryName): void => {
-    const file = join(bin, name);
+    const [file, ...args] = argvs[name];
+    if (!file) throw new Error(`k8s-testenv: no command line for ${name}`);
     const logFile = join(logs, `${name}.log`);
     const fd = openSync(logFile, 'a');
     try {
-      const child = spawn(file, argvs[name], { detached: true, stdio: ['ignore', fd, fd], cwd: dir, env: { ...env } });
+      const child = spawn(file, args, { detached: true, stdio: ['ignore', fd, fd], cwd: dir, env: { ...env } });
       if (!child.pid) throw new Error(`k8s-testenv: could not start ${file}`);
       child.on('exit', (code) => exited.set(name, code));
       child.unref();
-      processes.push({ name, pid: child.pid, argv: [file, ...argvs[name]] });
+      processes.push({ name, pid: child.pid, argv: argvs[name] });
     } finally {
       closeSync(fd);
     }
@@ -545,6 +704,8 @@ async function start(dir: string, opts: UpOptions, env: NodeJS.ProcessEnv, log: 
     log('installing CloudNativePG CRDs ' + VERSIONS.cloudnativePg);
     const crds = await installCrds(client, cnpgCrdPaths(), remaining());
     log(`installed ${crds.length} CRDs (${Date.now() - t0} ms since up)`);
+    await ensureStorageClass(client);
+    log(`default StorageClass ${STORAGE_CLASS} (kubernetes.io/host-path, volumes under ${HOSTPATH_PV_DIR})`);
 
     await waitUp('kwok', 'fake nodes Ready (kwok)', async () => {
       const nodes = await Promise.all(FAKE_NODES.map((n) => client.get('v1', 'Node', n)));
@@ -588,6 +749,8 @@ async function fetchInsecure(url: string): Promise<number> {
 
 async function stopProcesses(state: StateFile, log: (l: string) => void): Promise<string[]> {
   const stopped: string[] = [];
+  // Listed while the API still answers; removed after the controller-manager is gone.
+  const volumeDirs = await provisionedVolumeDirs(state, log);
   // Reverse start order: kwok, scheduler, controller-manager, apiserver, etcd.
   const order = [...state.processes].sort((a, b) => BINARIES.indexOf(b.name) - BINARIES.indexOf(a.name));
   for (const rec of order) {
@@ -605,6 +768,8 @@ async function stopProcesses(state: StateFile, log: (l: string) => void): Promis
     }
     stopped.push(`${rec.name}(${rec.pid})`);
   }
+  for (const d of volumeDirs) rmSync(d, { recursive: true, force: true });
+  if (volumeDirs.length) log(`removed ${volumeDirs.length} hostPath volume(s) under ${HOSTPATH_PV_DIR}`);
   rmSync(join(state.stateDir, 'state.json'), { force: true });
   return stopped;
 }

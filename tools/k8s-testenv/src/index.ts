@@ -4,11 +4,15 @@ export {
   CONTEXT_NAME,
   down,
   FAKE_NODES,
+  HOSTPATH_PV_DIR,
+  kubectlPath,
   KWOK_NODE_ANNOTATION,
   kwokStagesYaml,
   missingBinaries,
   releaseTestEnv,
   status,
+  STORAGE_CLASS,
+  storageClass,
   up,
   type DownOptions,
   type TestEnv,
@@ -27,7 +31,7 @@ export {
   type RequestOptions,
   type Response,
 } from './kube.js';
-export { BINARIES, binDir, BUILD_COMMAND, cacheRoot, stateDir, type BinaryName } from './paths.js';
+export { BINARIES, binDir, binPath, BUILD_COMMAND, cacheRoot, stateDir, TOOLS, type BinaryName, type ToolName } from './paths.js';
 export {
   CNPG_VERSION,
   ETCD_VERSION,

@@ -35,7 +35,8 @@ function openssl(args: string[]): void {
   }
 }
 
-function pkiPaths(dir: string): Pki {
+/** The PKI file paths under `dir` (nothing is created). */
+export function pkiPaths(dir: string): Pki {
   const c = (n: string): { cert: string; key: string } => ({ cert: join(dir, `${n}.crt`), key: join(dir, `${n}.key`) });
   return {
     dir,

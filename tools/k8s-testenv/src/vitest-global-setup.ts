@@ -38,6 +38,9 @@ export default async function setup(project: TestProject): Promise<() => Promise
   console.log(
     `[k8s-testenv] ${env.reused ? 'reusing' : 'started'} Kubernetes ${env.versions.kubernetes} at ${env.server} in ${Date.now() - t0} ms`,
   );
+  if (env.outdated) {
+    console.log(`[k8s-testenv] this instance predates the current launch configuration (${env.outdated}); another test run holds it, so it was not restarted`);
+  }
   return async () => {
     const stopped = await releaseTestEnv({ log });
     if (stopped) console.log('[k8s-testenv] stopped the control plane (started by tests; no other test run holds it)');
