@@ -22,9 +22,9 @@ import { toYaml, type YamlValue } from '../src/yaml.js';
 import { queriesOf, substituteVariables, type DashboardQuery } from './dashboard-queries.js';
 import { postgresAvailable, startPostgres, PG_BINDIR, type Postgres } from './support/postgres.js';
 import { freePort, startProcess, waitFor, type Proc } from './support/processes.js';
+import { releases, type PrometheusRelease } from './support/releases.js';
 import { startUpstream, type Upstream } from './support/upstream.js';
 
-const PROMETHEUS = process.env['PROMETHEUS_BIN'] ?? '/usr/bin/prometheus';
 const ALERTMANAGER = process.env['ALERTMANAGER_BIN'] ?? '/usr/bin/prometheus-alertmanager';
 const SIDECAR_MAIN = resolve(import.meta.dirname, '../../apps/metrics-sidecar/dist/main.js');
 const NAMESPACE = SEED.namespaces.app;
@@ -54,9 +54,10 @@ let dir: string;
 let upstream: Upstream;
 let pg: Postgres | undefined;
 let sidecar: Proc;
-let prometheus: Proc;
+/** Debian's Prometheus 2.42, and the deployed 3.x when libs/monitoring has built it. */
+const RELEASES: readonly PrometheusRelease[] = releases();
+const servers = new Map<string, { url: string; proc: Proc }>();
 let alertmanager: Proc;
-let promUrl: string;
 let proxyUrl: string;
 let stopTraffic = false;
 let traffic: Promise<number> | undefined;
@@ -74,7 +75,7 @@ function get(url: string): Promise<{ status: number; body: string }> {
   });
 }
 
-async function promQuery(expr: string): Promise<PromResponse> {
+async function promQuery(promUrl: string, expr: string): Promise<PromResponse> {
   const body = new URLSearchParams({ query: expr }).toString();
   return new Promise((resolveReq, reject) => {
     const req = http.request(
@@ -134,7 +135,7 @@ beforeAll(async () => {
   if (!existsSync(SIDECAR_MAIN)) {
     throw new Error(`${SIDECAR_MAIN} is missing: build the sidecar first (npx nx run metrics-sidecar:build)`);
   }
-  if (!existsSync(PROMETHEUS)) throw new Error(`${PROMETHEUS} is missing: install Debian's prometheus package (tools/scripts) or set PROMETHEUS_BIN`);
+  for (const r of RELEASES) if (!existsSync(r.prometheus)) throw new Error(`${r.prometheus} is missing: install Debian's prometheus package (tools/scripts) or set PROMETHEUS_BIN`);
   if (!existsSync(ALERTMANAGER)) throw new Error(`${ALERTMANAGER} is missing: install Debian's prometheus-alertmanager package or set ALERTMANAGER_BIN`);
   if (!postgresAvailable()) throw new Error(`PostgreSQL 15 is missing in ${PG_BINDIR}: install postgresql-15 or set PG_BINDIR`);
 
@@ -153,7 +154,7 @@ beforeAll(async () => {
       ],
     }),
   );
-  const [proxyPort, metricsPort, promPort, amPort] = [await freePort(), await freePort(), await freePort(), await freePort()];
+  const [proxyPort, metricsPort, amPort] = [await freePort(), await freePort(), await freePort()];
   proxyUrl = `http://127.0.0.1:${proxyPort}`;
   sidecar = startProcess('metrics-sidecar', process.execPath, [SIDECAR_MAIN], {
     PATH: process.env['PATH'] ?? '/usr/bin:/bin',
@@ -197,61 +198,67 @@ beforeAll(async () => {
     return (await get(`http://127.0.0.1:${amPort}/-/ready`)).status === 200 ? true : undefined;
   });
 
-  // Prometheus with the generated rules, scraping the sidecar (labelled as libs/monitoring's
-  // pod discovery would) and itself, every second.
+  // Each Prometheus release with the generated rules, scraping the sidecar (labelled as
+  // libs/monitoring's pod discovery does), Alertmanager and itself, every second.
   const rules = buildRuleFiles(loadEnvConfig('dev'));
   for (const r of rules) await writeFile(join(dir, r.fileName), r.yaml);
-  const config = {
-    global: { scrape_interval: '1s', evaluation_interval: '1s' },
-    rule_files: rules.map((r) => join(dir, r.fileName)),
-    alerting: { alertmanagers: [{ static_configs: [{ targets: [`127.0.0.1:${amPort}`] }] }] },
-    scrape_configs: [
-      {
-        job_name: SEED.monitoring.jobs.app,
-        metrics_path: SIDECAR_PATHS.metrics,
-        static_configs: [{ targets: [`127.0.0.1:${metricsPort}`], labels: { namespace: NAMESPACE, pod: POD } }],
-      },
-      {
-        job_name: SEED.monitoring.jobs.alertmanager,
-        static_configs: [{ targets: [`127.0.0.1:${amPort}`], labels: { namespace: SEED.namespaces.monitoring, pod: 'alertmanager-0' } }],
-      },
-      {
-        job_name: SEED.monitoring.jobs.prometheus,
-        static_configs: [{ targets: [`127.0.0.1:${promPort}`], labels: { namespace: SEED.namespaces.monitoring, pod: 'prometheus-0' } }],
-      },
-    ],
-  };
-  await writeFile(join(dir, 'prometheus.yml'), toYaml(config as unknown as YamlValue));
-  promUrl = `http://127.0.0.1:${promPort}`;
-  prometheus = startProcess('prometheus', PROMETHEUS, [
-    `--config.file=${join(dir, 'prometheus.yml')}`,
-    `--storage.tsdb.path=${join(dir, 'tsdb')}`,
-    `--web.listen-address=127.0.0.1:${promPort}`,
-    '--log.level=warn',
-  ], { PATH: process.env['PATH'] ?? '/usr/bin:/bin' });
-  await waitFor('Prometheus to be ready', async () => {
-    if (prometheus.child.exitCode !== null) throw new Error(`prometheus exited ${prometheus.child.exitCode}: ${prometheus.output()}`);
-    return (await get(`${promUrl}/-/ready`)).status === 200 ? true : undefined;
-  });
+  for (const [i, release] of RELEASES.entries()) {
+    const promPort = await freePort();
+    const config = {
+      global: { scrape_interval: '1s', evaluation_interval: '1s' },
+      rule_files: rules.map((r) => join(dir, r.fileName)),
+      alerting: { alertmanagers: [{ static_configs: [{ targets: [`127.0.0.1:${amPort}`] }] }] },
+      scrape_configs: [
+        {
+          job_name: SEED.monitoring.jobs.app,
+          metrics_path: SIDECAR_PATHS.metrics,
+          static_configs: [{ targets: [`127.0.0.1:${metricsPort}`], labels: { namespace: NAMESPACE, pod: POD, container: SEED.sidecar.name } }],
+        },
+        {
+          job_name: SEED.monitoring.jobs.alertmanager,
+          static_configs: [{ targets: [`127.0.0.1:${amPort}`], labels: { namespace: SEED.namespaces.monitoring, pod: 'alertmanager-0' } }],
+        },
+        {
+          job_name: SEED.monitoring.jobs.prometheus,
+          static_configs: [{ targets: [`127.0.0.1:${promPort}`], labels: { namespace: SEED.namespaces.monitoring, pod: `prometheus-${i}` } }],
+        },
+      ],
+    };
+    await writeFile(join(dir, `prometheus-${i}.yml`), toYaml(config as unknown as YamlValue));
+    const url = `http://127.0.0.1:${promPort}`;
+    const proc = startProcess(release.name, release.prometheus, [
+      `--config.file=${join(dir, `prometheus-${i}.yml`)}`,
+      `--storage.tsdb.path=${join(dir, `tsdb-${i}`)}`,
+      `--web.listen-address=127.0.0.1:${promPort}`,
+      '--log.level=warn',
+    ], { PATH: process.env['PATH'] ?? '/usr/bin:/bin' });
+    servers.set(release.name, { url, proc });
+    await waitFor(`${release.name} to be ready`, async () => {
+      if (proc.child.exitCode !== null) throw new Error(`${release.name} exited ${proc.child.exitCode}: ${proc.output()}`);
+      return (await get(`${url}/-/ready`)).status === 200 ? true : undefined;
+    });
+  }
 
   traffic = generateTraffic();
   // Enough scrapes for rate() over $__rate_interval (1m) and the recording rules to have run.
-  await waitFor(
-    'eight scrapes of the sidecar and the SLO recording rules',
-    async () => {
-      const scrapes = await promQuery(`count_over_time(up{job="${SEED.monitoring.jobs.app}"}[1m]) >= 8`);
-      const slo = await promQuery('bitpin_app:http_latency_slo_miss:ratio_rate5m');
-      return samples(scrapes).length > 0 && samples(slo).length > 0 ? true : undefined;
-    },
-    60_000,
-    500,
-  );
+  for (const [name, { url }] of servers) {
+    await waitFor(
+      `eight scrapes of the sidecar and the SLO recording rules in ${name}`,
+      async () => {
+        const scrapes = await promQuery(url, `count_over_time(up{job="${SEED.monitoring.jobs.app}"}[1m]) >= 8`);
+        const slo = await promQuery(url, 'bitpin_app:http_latency_slo_miss:ratio_rate5m');
+        return samples(scrapes).length > 0 && samples(slo).length > 0 ? true : undefined;
+      },
+      60_000,
+      500,
+    );
+  }
 }, 180_000);
 
 afterAll(async () => {
   stopTraffic = true;
   await traffic;
-  await prometheus?.stop();
+  for (const { proc } of servers.values()) await proc.stop();
   await alertmanager?.stop();
   await sidecar?.stop();
   pg?.stop();
@@ -263,18 +270,20 @@ const promql = dashboards.flatMap((d) => queriesOf(d)).filter((q) => q.language 
 const logql = dashboards.flatMap((d) => queriesOf(d)).filter((q) => q.language === 'logql');
 const label = (q: DashboardQuery) => `${q.dashboard} / ${q.panel} / ${q.refId}`;
 
-describe('dashboards on a real Prometheus scraping the real metrics sidecar', () => {
+describe.each(RELEASES)('dashboards on a real $name scraping the real metrics sidecar', (release) => {
+  const url = () => (servers.get(release.name) as { url: string }).url;
+
   it(`all ${promql.length} PromQL queries of the ${dashboards.length} dashboards parse and evaluate`, async () => {
     const failures: string[] = [];
     const withData = new Map<string, [number, number]>();
     for (const q of promql) {
-      const r = await promQuery(substituteVariables(q.expr));
+      const r = await promQuery(url(), substituteVariables(q.expr));
       if (r.status !== 'success') failures.push(`${label(q)}: ${r.errorType}: ${r.error}\n  ${q.expr}`);
       const n = withData.get(q.dashboard) ?? [0, 0];
       withData.set(q.dashboard, [n[0] + (samples(r).length > 0 ? 1 : 0), n[1] + 1]);
     }
     // Only the sidecar, Prometheus itself and the rules exist here; the rest parse but stay empty.
-    console.info(`PromQL queries with data / sent: ${[...withData].map(([d, [h, t]]) => `${d} ${h}/${t}`).join(', ')}`);
+    console.info(`${release.name}: PromQL queries with data / sent: ${[...withData].map(([d, [h, t]]) => `${d} ${h}/${t}`).join(', ')}`);
     expect(failures).toEqual([]);
   }, 120_000);
 
@@ -283,7 +292,7 @@ describe('dashboards on a real Prometheus scraping the real metrics sidecar', ()
     expect(app.length).toBeGreaterThanOrEqual(30);
     const empty: string[] = [];
     for (const q of app) {
-      const r = await promQuery(substituteVariables(q.expr));
+      const r = await promQuery(url(), substituteVariables(q.expr));
       const result = samples(r);
       const finite = result.some((x) => Number.isFinite(Number(x.value[1])));
       if (r.status !== 'success' || !finite) empty.push(`${label(q)}: ${r.status} ${JSON.stringify(result).slice(0, 200)}\n  ${q.expr}`);
@@ -297,7 +306,7 @@ describe('dashboards on a real Prometheus scraping the real metrics sidecar', ()
       const m = /^label_values\((.+), (\w+)\)$/.exec(v.query);
       expect(m, v.query).not.toBeNull();
       const [, selector, name] = m as unknown as [string, string, string];
-      const r = await get(`${promUrl}/api/v1/label/${name}/values?${new URLSearchParams({ 'match[]': substituteVariables(selector) })}`);
+      const r = await get(`${url()}/api/v1/label/${name}/values?${new URLSearchParams({ 'match[]': substituteVariables(selector) })}`);
       const values = (JSON.parse(r.body) as { data: string[] }).data;
       expect(values.length, `${v.name}: ${v.query}`).toBeGreaterThan(0);
       if (v.name === 'namespace') expect(values).toContain(NAMESPACE);
@@ -311,23 +320,25 @@ describe('dashboards on a real Prometheus scraping the real metrics sidecar', ()
     expect(pipeline.length).toBeGreaterThanOrEqual(6);
     const empty: string[] = [];
     for (const q of pipeline) {
-      const r = await promQuery(substituteVariables(q.expr));
+      const r = await promQuery(url(), substituteVariables(q.expr));
       if (samples(r).length === 0) empty.push(label(q));
     }
     expect(empty).toEqual([]);
   }, 60_000);
 
   it('the generated rules load and evaluate in Prometheus: the Watchdog fires and the Alerts overview sees it', async () => {
-    const r = await promQuery('ALERTS{alertname="Watchdog", alertstate="firing"}');
+    const r = await promQuery(url(), 'ALERTS{alertname="Watchdog", alertstate="firing"}');
     expect(samples(r)).toHaveLength(1);
-    const groups = JSON.parse((await get(`${promUrl}/api/v1/rules`)).body) as {
+    const groups = JSON.parse((await get(`${url()}/api/v1/rules`)).body) as {
       data: { groups: Array<{ name: string; rules: Array<{ health: string; name: string; lastError?: string }> }> };
     };
     const unhealthy = groups.data.groups.flatMap((g) => g.rules.filter((x) => x.health !== 'ok').map((x) => `${g.name}/${x.name}: ${x.lastError}`));
     expect(unhealthy).toEqual([]);
     expect(groups.data.groups.map((g) => g.name).sort()).toEqual(['backup', 'bitpin-app', 'cnpg', 'kubernetes', 'logging', 'meta', 'nodes']);
   }, 60_000);
+});
 
+describe('LogQL panels', () => {
   // libs/logging ships Loki's config but no Loki binary runs here (loki/v3 is AGPL and is not
   // built from the Go module on this machine), so LogQL is checked when one is provided.
   it.skipIf(!process.env['LOKI_URL'])(`all ${logql.length} LogQL queries parse on the real Loki at $LOKI_URL`, async () => {

@@ -6,9 +6,6 @@ import { promisify } from 'node:util';
 import { alertingRules, type AlertingRule, type PrometheusRuleFile, type Severity } from '../src/index.js';
 import { toYaml, type YamlValue } from '../src/yaml.js';
 
-/** promtool from the Debian `prometheus` package (tools/scripts installs it); override with PROMTOOL. */
-export const PROMTOOL = process.env['PROMTOOL'] ?? '/usr/bin/promtool';
-
 const run = promisify(execFile);
 
 /*
@@ -91,10 +88,10 @@ export interface PromtoolRun {
   readonly output: string;
 }
 
-/** Runs promtool with the given arguments (in `cwd`); never throws on a failing check. */
-export async function promtool(args: readonly string[], cwd?: string): Promise<PromtoolRun> {
+/** Runs a promtool binary with the given arguments (in `cwd`); never throws on a failing check. */
+export async function promtool(bin: string, args: readonly string[], cwd?: string): Promise<PromtoolRun> {
   try {
-    const r = await run(PROMTOOL, [...args], { cwd, maxBuffer: 64 * 1024 * 1024 });
+    const r = await run(bin, [...args], { cwd, maxBuffer: 64 * 1024 * 1024 });
     return { ok: true, output: r.stdout + r.stderr };
   } catch (e) {
     const err = e as { stdout?: string; stderr?: string; message: string };

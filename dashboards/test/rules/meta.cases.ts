@@ -90,12 +90,16 @@ export function metaCases(_env: EnvConfig, r: RuleIndex): PromtoolCase[] {
     },
     {
       name: 'PrometheusNotConnectedToAlertmanagers: none discovered for 5m, then 10m more',
-      input_series: [series('prometheus_notifications_alertmanagers_discovered', prom, '1 1 0x30')],
+      // Samples every 7s, so no sample sits exactly on a window edge: Prometheus 2 includes the
+      // left edge of a range, Prometheus 3 excludes it, and both must agree here. The last 1 is
+      // at 7s; max_over_time(…[5m]) < 1 from the 6m evaluation on (pending), firing at 16m.
+      interval: '7s',
+      input_series: [series('prometheus_notifications_alertmanagers_discovered', prom, '1 1 0x200')],
       alert_rule_test: [
-        silent('PrometheusNotConnectedToAlertmanagers', '16m'),
+        silent('PrometheusNotConnectedToAlertmanagers', '15m'),
         firing(
           'PrometheusNotConnectedToAlertmanagers',
-          '17m',
+          '16m',
           r.fired('PrometheusNotConnectedToAlertmanagers', 'warning', { namespace: 'monitoring', pod: 'prometheus-0' }, {
             summary: 'Prometheus prometheus-0 knows no Alertmanager',
             description: 'Prometheus monitoring/prometheus-0 has discovered no Alertmanager for 10 minutes: alerts fire but nobody is notified.',
