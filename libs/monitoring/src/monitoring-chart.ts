@@ -2,7 +2,7 @@ import { SEED } from '@bitpin/config';
 import { PlatformChart, PlatformNamespace, type PlatformChartProps } from '@bitpin/k8s';
 import type { Construct } from 'constructs';
 import { Alertmanager, type AlertmanagerProps } from './alertmanager.js';
-import { Grafana } from './grafana.js';
+import { Grafana, type GrafanaProps } from './grafana.js';
 import type { DashboardInput, RuleFileInput } from './inputs.js';
 import { KubeStateMetrics, type KubeStateMetricsProps } from './kube-state-metrics.js';
 import { MonitoringNetworkPolicies } from './network-policies.js';
@@ -30,6 +30,8 @@ export interface MonitoringChartProps extends PlatformChartProps {
    * @default true
    */
   readonly kubeletInsecureSkipVerify?: boolean;
+  /** @default - see {@link GrafanaProps} (the `dashboards` prop above wins over `grafana.dashboards`) */
+  readonly grafana?: Omit<GrafanaProps, 'dashboards'>;
   /** @default - see {@link AlertmanagerProps} */
   readonly alertmanager?: AlertmanagerProps;
   /** @default - see {@link NodeExporterProps} */
@@ -75,7 +77,7 @@ export class MonitoringChart extends PlatformChart {
       kubeletInsecureSkipVerify: props.kubeletInsecureSkipVerify,
     });
     this.alertmanager = new Alertmanager(this, 'Alertmanager', props.alertmanager);
-    this.grafana = new Grafana(this, 'Grafana', { dashboards: props.dashboards });
+    this.grafana = new Grafana(this, 'Grafana', { ...props.grafana, dashboards: props.dashboards });
     this.nodeExporter = new NodeExporter(this, 'NodeExporter', props.nodeExporter);
     this.kubeStateMetrics = new KubeStateMetrics(this, 'KubeStateMetrics', props.kubeStateMetrics);
     if (props.env.features.networkPolicies) {

@@ -1,5 +1,5 @@
 import { ENV_NAMES, SEED } from '@bitpin/config';
-import { PlatformChart } from '@bitpin/k8s';
+import { GENERATE_ANNOTATION, PlatformChart } from '@bitpin/k8s';
 import { Testing } from 'cdk8s';
 import { describe, expect, it } from 'vitest';
 import {
@@ -11,6 +11,7 @@ import {
   Prometheus,
   Grafana,
   alertmanagerAssembleScript,
+  placeholderReceivers,
 } from '../src/index.js';
 import { SAMPLE_DASHBOARD, SAMPLE_RULES, chart, configMapYaml, containers, env, find, synth, WORKLOADS, type Obj } from './support/fixtures.js';
 
@@ -156,8 +157,20 @@ describe.each(ENV_NAMES)('monitoring in env %s keeps every seed fact', (envName)
     expect(containers(find(objs, 'StatefulSet', 'prometheus')).map((c) => c.image)).toEqual([e.images.prometheus, e.images.configReloader]);
   });
 
-  it('keeps receivers and Grafana credentials out of the repo: the chart has no Secret, only references to the operator\'s', () => {
-    expect(objs.filter((o) => o.kind === 'Secret')).toEqual([]);
+  it('keeps receivers and Grafana credentials out of the repo: Secrets are recipes for the deployer, with no values', () => {
+    const secrets = objs.filter((o) => o.kind === 'Secret');
+    for (const s of secrets) {
+      expect(s.data, s.metadata.name).toBeUndefined();
+      expect(s.stringData, s.metadata.name).toBeUndefined();
+    }
+    const recipe = (name: string) => JSON.parse(find(objs, 'Secret', name).metadata.annotations![GENERATE_ANNOTATION]!);
+    expect(recipe('grafana-admin')).toEqual({ 'admin-user': 'literal:admin', 'admin-password': 'random:24' });
+    // Placeholder receivers (send nowhere) only where nobody is paged from; elsewhere the operator's Secret.
+    if (e.monitoring.alertmanager.placeholderReceivers) {
+      expect(recipe('alertmanager-receivers')).toEqual({ 'receivers.yaml': `literal:${placeholderReceivers()}` });
+    } else {
+      expect(secrets.map((x) => x.metadata.name)).toEqual(['grafana-admin']);
+    }
     const am = find(objs, 'StatefulSet', 'alertmanager').spec.template.spec;
     expect(am.volumes).toContainEqual({ name: 'receivers', secret: { secretName: 'alertmanager-receivers', defaultMode: 0o440 } });
     const routing = configMapYaml(objs, 'alertmanager-routing', 'routing.yml');
@@ -303,6 +316,14 @@ describe('env-dependent shape', () => {
     for (const name of ['prometheus', 'alertmanager', 'grafana', 'kube-state-metrics']) {
       expect(np(name).podSelector.matchLabels).toEqual({ 'app.kubernetes.io/name': name, 'app.kubernetes.io/instance': name });
     }
+  });
+
+  it('placeholder receivers in local and dev only; the Grafana admin recipe can be left to an operator', () => {
+    const names = (objs: Obj[]) => objs.filter((o) => o.kind === 'Secret').map((o) => o.metadata.name);
+    expect(names(synth(env('local')))).toEqual(['alertmanager-receivers', 'grafana-admin']);
+    expect(names(synth(env('dev')))).toEqual(['alertmanager-receivers', 'grafana-admin']);
+    expect(names(synth(env('staging')))).toEqual(['grafana-admin']);
+    expect(names(synth(env('prod'), { grafana: { generateAdminSecret: false } }))).toEqual([]);
   });
 
   it('can leave the namespace to someone else', () => {
