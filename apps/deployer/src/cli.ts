@@ -96,7 +96,7 @@ export async function run(argv: readonly string[], io: Io = processIo): Promise<
   const usageExit = command === 'diff' ? ExitCode.Failure : ExitCode.Usage;
   const json = values.output === 'json';
   const report = makeReporter({ json, stdout: io.stdout, stderr: io.stderr, tty: io.tty ?? (io === processIo && Boolean(process.stderr.isTTY)) });
-  let engine: { client: { close(): Promise<void> } } | undefined;
+  let engine: { client: { close(): Promise<void>; stats: { writes: number } } } | undefined;
   try {
     if (!command) throw new UsageError(`no command given; expected one of: ${COMMANDS.join(', ')} (run with --help for usage)`);
     if (!COMMANDS.includes(command)) throw new UsageError(`unknown command "${command}"; expected one of: ${COMMANDS.join(', ')}`);
@@ -186,7 +186,10 @@ export async function run(argv: readonly string[], io: Io = processIo): Promise<
     }
     if (e instanceof PreflightError) {
       io.stderr(`error: ${e.message}`);
-      return command === 'diff' ? ExitCode.Failure : ExitCode.Usage;
+      // "Nothing changed" (2) only holds when no write was sent; after one, re-running converges.
+      const wrote = (engine?.client.stats.writes ?? 0) > 0;
+      if (wrote) io.stderr('error: the apply was interrupted after it had started writing; re-run it to converge');
+      return command === 'diff' || wrote ? ExitCode.Failure : ExitCode.Usage;
     }
     const lines = (e as { lines?: string[] }).lines ?? [(e as Error).message];
     for (const l of lines) io.stderr(`error: ${l}`);

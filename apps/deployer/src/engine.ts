@@ -2,7 +2,7 @@ import { GENERATE_ANNOTATION } from '@bitpin/k8s';
 import { randomBytes } from 'node:crypto';
 import type { KubeClient } from './kube/client.js';
 import { Discovery, resourcePath, type ResourceInfo } from './kube/discovery.js';
-import { ApiError } from './kube/errors.js';
+import { ApiError, PreflightError } from './kube/errors.js';
 import {
   FIELD_MANAGER,
   LABEL_PART_OF,
@@ -152,6 +152,7 @@ export class Engine {
       });
       return { object: stored };
     } catch (e) {
+      if (e instanceof PreflightError) throw e;
       throw new ApplyError([explainApplyError(o, e)]);
     }
   }
@@ -239,15 +240,19 @@ export class Engine {
   /** Applies (or dry-runs) one wave in parallel; collects every failure into one ApplyError. */
   private async runWave(wave: readonly KubeObject[], phase: string, dryRun: boolean): Promise<void> {
     const failures: string[] = [];
+    let unreachable: PreflightError | undefined;
     let done = 0;
     await mapLimit(wave, this.concurrency, async (o) => {
       try {
         await this.applyOne(o, { dryRun });
       } catch (e) {
-        failures.push(...(e instanceof ApplyError ? e.lines : [`${objectRef(o)}: ${(e as Error).message}`]));
+        // The cluster itself is gone (network, credentials): one line, not one per object.
+        if (e instanceof PreflightError) unreachable ??= e;
+        else failures.push(...(e instanceof ApplyError ? e.lines : [`${objectRef(o)}: ${(e as Error).message}`]));
       }
       this.progress(phase, { done: ++done, total: wave.length });
     });
+    if (unreachable) throw unreachable;
     if (failures.length) {
       throw new ApplyError([...failures.sort(), ...(dryRun ? ['nothing was changed by this step (server-side dry run)'] : [])]);
     }

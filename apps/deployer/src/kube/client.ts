@@ -14,6 +14,8 @@ export interface RequestOptions {
 export interface ClientStats {
   requests: number;
   retries: number;
+  /** Requests that may have changed the cluster (not GET, not dry run). */
+  writes: number;
 }
 
 export interface KubeClientOptions {
@@ -36,7 +38,7 @@ const RETRYABLE_CODES = new Set(['ECONNRESET', 'ECONNREFUSED', 'EPIPE', 'ETIMEDO
  * no model conversion, so no field is silently dropped.
  */
 export class KubeClient {
-  readonly stats: ClientStats = { requests: 0, retries: 0 };
+  readonly stats: ClientStats = { requests: 0, retries: 0, writes: 0 };
   private access: KubeAccess;
   private agent: Agent;
   private readonly attempts: number;
@@ -95,8 +97,10 @@ export class KubeClient {
     const url = new URL(`${this.access.server}${path}${qs ? `?${qs}` : ''}`);
     const body = opts.body === undefined ? undefined : typeof opts.body === 'string' ? opts.body : JSON.stringify(opts.body);
     let refreshed = false;
+    const write = method !== 'GET' && method !== 'HEAD' && opts.query?.['dryRun'] === undefined;
     for (let attempt = 1; ; attempt++) {
       this.stats.requests++;
+      if (write) this.stats.writes++;
       let res: Dispatcher.ResponseData;
       try {
         res = await this.agent.request({
@@ -114,6 +118,7 @@ export class KubeClient {
       } catch (e) {
         const code = (e as { code?: string }).code ?? '';
         if ((RETRYABLE_CODES.has(code) || e instanceof undiciErrors.SocketError) && attempt < this.attempts) {
+          this.stats.retries++;
           await this.backoff(attempt);
           continue;
         }
