@@ -208,7 +208,10 @@ describe.sequential('resilience', () => {
     let sent = 0;
     const sockets = new Set<Socket>();
     const proxy = createServer((client) => {
-      if (sent > budget) return client.destroy();
+      if (sent > budget) {
+        client.destroy();
+        return;
+      }
       const upstream = connect(Number(target.port), target.hostname);
       for (const s of [client, upstream]) {
         sockets.add(s);
