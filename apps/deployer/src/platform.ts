@@ -1,8 +1,10 @@
 import { AppChart } from '@bitpin/app';
 import { BackupChart } from '@bitpin/backup';
 import type { EnvConfig } from '@bitpin/config';
+import { buildDashboards, buildRuleFiles } from '@bitpin/dashboards';
 import { DatabaseChart } from '@bitpin/database';
 import { LoggingChart } from '@bitpin/logging';
+import { MonitoringChart } from '@bitpin/monitoring';
 import { App, type Chart } from 'cdk8s';
 
 /** One library's share of the platform: one chart, one file in the synthesized output. */
@@ -25,6 +27,7 @@ export function buildPlatform(env: EnvConfig): { app: App; parts: PlatformPart[]
     { file: 'app', chart: new AppChart(app, 'app', { env }) },
     { file: 'database', chart: new DatabaseChart(app, 'database', { env, cluster: { roles: access.roles, pgHba: access.pgHba } }) },
     { file: 'backup', chart: backup },
+    { file: 'monitoring', chart: new MonitoringChart(app, 'monitoring', { env, dashboards: buildDashboards(env), ruleFiles: buildRuleFiles(env) }) },
     { file: 'logging', chart: new LoggingChart(app, 'logging', { env }) },
   ];
   return { app, parts };

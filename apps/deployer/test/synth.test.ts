@@ -8,7 +8,7 @@ import { run, synthesize, type Io } from '../src/index.js';
 
 const work = mkdtempSync(join(tmpdir(), 'deployer-synth-'));
 /** One file per library the deployer composes. */
-const PLATFORM_FILES = ['app.yaml', 'backup.yaml', 'database.yaml', 'logging.yaml'];
+const PLATFORM_FILES = ['app.yaml', 'backup.yaml', 'database.yaml', 'logging.yaml', 'monitoring.yaml'];
 afterAll(() => rmSync(work, { recursive: true, force: true }));
 
 function capture(): Io & { out: string[]; err: string[] } {
