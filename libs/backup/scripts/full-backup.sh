@@ -2,9 +2,12 @@
 # Full backup (CronJob bitpin-full-backup, daily 02:00 UTC), run against the primary:
 #   1. makes sure the WAL slot exists first, so the WAL archive starts before this backup does;
 #   2. commits a sentinel row (restore verification checks it);
-#   3. pg_basebackup: compressed tar + backup_manifest + the WAL needed for consistency;
-#   4. extracts it into scratch space and checks it with pg_verifybackup;
-#   5. pg_dump -Fc of $PGDATABASE, with per-table row counts taken in the dump's own snapshot;
+#   3. pg_basebackup: one compressed tar on the volume (manifest and the WAL needed for
+#      consistency inside; backup_manifest also beside it), the stored bytes unpacked into
+#      scratch space on the way;
+#   4. pg_verifybackup checks that unpacked copy against the manifest;
+#   5. pg_dump -Fc of $PGDATABASE, with per-table row counts taken in the dump's own snapshot
+#      (beside steps 3-4 unless BACKUP_PARALLEL=false);
 #   6. SHA256SUMS of every file, then publishes full/<id>/ atomically and applies retention.
 # Exits non-zero on any failure and removes what the failed run wrote.
 set -euo pipefail
@@ -14,25 +17,27 @@ require_backup_dir
 run_id=$(date -u +%Y%m%dT%H%M%SZ)
 [[ ! -e "$BACKUP_DIR/full/$run_id" ]] || run_id="${run_id}-$$"
 part="$BACKUP_DIR/full/.partial-$run_id"
+# pg_basebackup wants an empty directory of its own: the dump is written beside it, moved in later.
+lpart="$BACKUP_DIR/full/.partial-$run_id.logical"
 verify_dir="$BACKUP_SCRATCH_DIR/verify-$run_id"
-snap_pid=""
+logical_pid=""
 
 cleanup() {
   local rc=$?
-  [[ -z "$snap_pid" ]] || kill "$snap_pid" 2>/dev/null || true
+  [[ -z "${logical_pid:-}" ]] || kill "$logical_pid" 2>/dev/null || true
+  [[ -z "${sum_pid:-}" ]] || kill "$sum_pid" 2>/dev/null || true
+  rm -f "$verify_dir.sum" "$verify_dir.sha"
   rm -rf "$verify_dir"
   if [[ $rc -ne 0 ]]; then
-    rm -rf "$part"
+    rm -rf "$part" "$lpart"
     log "ERROR full backup ${run_id} failed (exit ${rc}); nothing was published"
   fi
 }
 trap cleanup EXIT
 
-case "$BACKUP_COMPRESSION" in
-  gzip*) ext=.gz unpack="gzip -dc" ;;
-  lz4*) ext=.lz4 unpack="lz4 -dc" ;;
-  zstd*) ext=.zst unpack="zstd -dc" ;;
-  none) ext="" unpack="cat" ;;
+method=${BACKUP_COMPRESSION%%:*}
+case "$method" in
+  gzip) ext=.gz ;; lz4) ext=.lz4 ;; zstd) ext=.zst ;; none) ext="" ;;
   *) die "BACKUP_COMPRESSION must be gzip[:level], lz4[:level], zstd[:level] or none, got \"${BACKUP_COMPRESSION}\"" ;;
 esac
 
@@ -44,29 +49,80 @@ client_major=$(pg_basebackup --version | sed -E 's/.* ([0-9]+)[.0-9]*.*/\1/')
 
 ensure_slot
 sentinel=$(write_sentinel full "$run_id")
-mkdir -p "$part" "$verify_dir"
+mkdir -p "$part" "$lpart"   # $verify_dir: pg_basebackup creates it, mode 0700
+
+# -- logical (runs beside the physical part; BACKUP_PARALLEL=false runs it after) ---------------
+# One exported snapshot serves pg_dump and the row counts, so the counts describe the dump exactly.
+logical_backup() {
+  local snapshot="" t snap_pid dump_opt=()
+  t=$(date +%s)
+  coproc SNAP { exec psql -X -q -A -t -v ON_ERROR_STOP=1 2>&1; }
+  snap_pid=$SNAP_PID
+  trap 'kill "$snap_pid" 2>/dev/null || true' EXIT
+  printf '%s\n' "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY;" "SELECT pg_export_snapshot();" >&"${SNAP[1]}"
+  read -r -t 60 snapshot <&"${SNAP[0]}" || true
+  [[ "$snapshot" =~ ^[0-9A-F]+-[0-9A-F]+-[0-9]+$ ]] || die "cannot export a snapshot for pg_dump: ${snapshot:-no answer}"
+  [[ -z "${BACKUP_DUMP_COMPRESS_LEVEL:-}" ]] || dump_opt=(--compress="$BACKUP_DUMP_COMPRESS_LEVEL")
+  # Row counts in the same snapshot, read beside pg_dump.
+  psql -X -q -A -t -F $'\t' -v ON_ERROR_STOP=1 >"$lpart/counts.unsorted" <<SQL &
+BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY;
+SET TRANSACTION SNAPSHOT '${snapshot}';
+SELECT format('SELECT %L, count(*) FROM %I.%I', n.nspname || '.' || c.relname, n.nspname, c.relname)
+  FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+ WHERE c.relkind IN ('r', 'p') AND n.nspname NOT IN ('pg_catalog', 'information_schema')
+   AND n.nspname NOT LIKE 'pg\_%' AND n.nspname <> '${BACKUP_SENTINEL_SCHEMA}' \gexec
+COMMIT;
+SQL
+  local counts_pid=$!
+  # The sentinel schema stays out of the dump: it belongs to the backup role, and a restore as the
+  # application's owner must be able to replace everything the dump holds.
+  pg_dump -F custom "${dump_opt[@]}" --snapshot="$snapshot" --no-password --exclude-schema="$BACKUP_SENTINEL_SCHEMA" \
+    -f "$lpart/${PGDATABASE}.dump" "$PGDATABASE"
+  wait "$counts_pid" || die "counting rows in the dump's snapshot failed"
+  sort "$lpart/counts.unsorted" >"$lpart/counts.tsv" && rm "$lpart/counts.unsorted"
+  printf 'COMMIT;\n\\q\n' >&"${SNAP[1]}"
+  wait "$snap_pid" || true
+  info "pg_dump of ${PGDATABASE}: $(du -h "$lpart/${PGDATABASE}.dump" | cut -f1), $(wc -l <"$lpart/counts.tsv") tables counted, in $(($(date +%s) - t))s"
+}
+# Always a child process (its own traps); waited for at once when BACKUP_PARALLEL=false.
+logical_backup &
+logical_pid=$!
+if [[ "${BACKUP_PARALLEL:-true}" != true ]]; then
+  wait "$logical_pid" || die "the logical backup (pg_dump) failed"
+  logical_pid=""
+fi
 
 # -- physical ---------------------------------------------------------------------------------
+# One pass: pg_basebackup streams a compressed tar (its manifest appended, the WAL needed for
+# consistency fetched at the end: the WAL slot above keeps that WAL from being recycled) onto the
+# volume; on the way its SHA-256 is taken and the very bytes stored are unpacked into scratch
+# space, where pg_verifybackup then checks every file's CRC32C against the manifest and parses
+# the WAL. What is verified is what was written.
 t0=$(date +%s)
 compress_opt=()
-[[ "$BACKUP_COMPRESSION" == none ]] || compress_opt=(--compress="client-${BACKUP_COMPRESSION}")
-pg_basebackup -D "$part" -F tar -X stream "${compress_opt[@]}" --checkpoint=fast \
-  --manifest-checksums=CRC32C --label="bitpin-full-${run_id}" --no-password
+[[ "$method" == none ]] || compress_opt=(--compress="client-${BACKUP_COMPRESSION}")
+mkdir -p "$verify_dir"
+chmod 0700 "$verify_dir"
+mkfifo "$verify_dir.sum"
+sha256sum <"$verify_dir.sum" >"$verify_dir.sha" &
+sum_pid=$!
+pg_basebackup -D - -F tar -X fetch "${compress_opt[@]}" --checkpoint=fast --manifest-checksums=CRC32C \
+  --label="bitpin-full-${run_id}" --no-password | tee "$part/base.tar${ext}" "$verify_dir.sum" |
+  unpack_stream "$method" | tar -xf - -C "$verify_dir"
+wait "$sum_pid" || die "computing the SHA-256 of the base backup failed"
+sum_pid=""
+base_sum=$(cut -d' ' -f1 "$verify_dir.sha")
+rm -f "$verify_dir.sum" "$verify_dir.sha"
 # The server's clock (which also stamps the commits a recovery target is compared with), taken
 # after the backup ended: an upper bound of its consistency point.
 end=$(q "SELECT to_char(clock_timestamp() AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"') || ' ' || ceil(extract(epoch FROM clock_timestamp()))::bigint")
 read -r end_iso end_epoch <<<"$end"
 t1=$(date +%s)
-info "base backup written in $((t1 - t0))s ($(du -sh "$part" | cut -f1))"
-
-for f in "base.tar${ext}" "pg_wal.tar${ext}" backup_manifest; do
-  [[ -s "$part/$f" ]] || die "pg_basebackup did not write $f (extra tablespaces are not supported)"
-done
-mkdir -p "$verify_dir/pg_wal"
-$unpack "$part/base.tar${ext}" | tar -xf - -C "$verify_dir"
-$unpack "$part/pg_wal.tar${ext}" | tar -xf - -C "$verify_dir/pg_wal"
-pg_verifybackup --quiet -m "$part/backup_manifest" "$verify_dir" ||
-  die "pg_verifybackup rejected backup ${run_id}"
+[[ -s "$verify_dir/backup_manifest" && -s "$verify_dir/backup_label" ]] || die "the base backup holds no backup_manifest/backup_label"
+[[ -z "$(ls -A "$verify_dir/pg_tblspc" 2>/dev/null)" ]] || die "the cluster has tablespaces, which this backup does not support"
+info "base backup written in $((t1 - t0))s ($(du -sh "$part/base.tar${ext}" | cut -f1) compressed)"
+cp "$verify_dir/backup_manifest" "$part/backup_manifest"
+pg_verifybackup --quiet "$verify_dir" || die "pg_verifybackup rejected backup ${run_id}"
 label="$verify_dir/backup_label"
 start_lsn=$(sed -n 's/^START WAL LOCATION: \([0-9A-F/]*\) (file \([0-9A-F]*\)).*/\1/p' "$label")
 start_wal=$(sed -n 's/^START WAL LOCATION: .* (file \([0-9A-F]*\)).*/\1/p' "$label")
@@ -78,38 +134,18 @@ rm -rf "$verify_dir"
 t2=$(date +%s)
 info "pg_verifybackup: backup ${run_id} verified in $((t2 - t1))s (WAL ${start_lsn} .. ${end_lsn})"
 
-# -- logical ----------------------------------------------------------------------------------
-# One exported snapshot serves pg_dump and the row counts, so the counts describe the dump exactly.
-coproc SNAP { exec psql -X -q -A -t -v ON_ERROR_STOP=1 2>&1; }
-snap_pid=$SNAP_PID
-printf '%s\n' "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY;" "SELECT pg_export_snapshot();" >&"${SNAP[1]}"
-snapshot=""
-read -r -t 60 snapshot <&"${SNAP[0]}" || true
-[[ "$snapshot" =~ ^[0-9A-F]+-[0-9A-F]+-[0-9]+$ ]] || die "cannot export a snapshot for pg_dump: ${snapshot:-no answer}"
-dump_opt=()
-[[ -z "${BACKUP_DUMP_COMPRESS_LEVEL:-}" ]] || dump_opt=(--compress="$BACKUP_DUMP_COMPRESS_LEVEL")
-# The sentinel schema stays out of the dump: it belongs to the backup role, and a restore as the
-# application's owner must be able to replace everything the dump holds.
-pg_dump -F custom "${dump_opt[@]}" --snapshot="$snapshot" --no-password --exclude-schema="$BACKUP_SENTINEL_SCHEMA" \
-  -f "$part/${PGDATABASE}.dump" "$PGDATABASE"
-psql -X -q -A -t -F $'\t' -v ON_ERROR_STOP=1 >"$part/counts.unsorted" <<SQL
-BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY;
-SET TRANSACTION SNAPSHOT '${snapshot}';
-SELECT format('SELECT %L, count(*) FROM %I.%I', n.nspname || '.' || c.relname, n.nspname, c.relname)
-  FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
- WHERE c.relkind IN ('r', 'p') AND n.nspname NOT IN ('pg_catalog', 'information_schema')
-   AND n.nspname NOT LIKE 'pg\_%' AND n.nspname <> '${BACKUP_SENTINEL_SCHEMA}' \gexec
-COMMIT;
-SQL
-sort "$part/counts.unsorted" >"$part/counts.tsv" && rm "$part/counts.unsorted"
-printf 'COMMIT;\n\\q\n' >&"${SNAP[1]}"
-wait "$snap_pid" || true
-snap_pid=""
-t3=$(date +%s)
-info "pg_dump of ${PGDATABASE}: $(du -h "$part/${PGDATABASE}.dump" | cut -f1), $(wc -l <"$part/counts.tsv") tables counted, in $((t3 - t2))s"
+if [[ -n "$logical_pid" ]]; then
+  wait "$logical_pid" || die "the logical backup (pg_dump) failed"
+  logical_pid=""
+fi
+mv "$lpart/${PGDATABASE}.dump" "$lpart/counts.tsv" "$part/"
+rmdir "$lpart"
 
 # -- publish ----------------------------------------------------------------------------------
-(cd "$part" && sha256sum -- "base.tar${ext}" "pg_wal.tar${ext}" backup_manifest "${PGDATABASE}.dump" counts.tsv >SHA256SUMS)
+{
+  printf '%s  %s\n' "$base_sum" "base.tar${ext}"
+  (cd "$part" && sha256sum -- backup_manifest "${PGDATABASE}.dump" counts.tsv)
+} >"$part/SHA256SUMS"
 read -r s_id s_count s_md5 <<<"${sentinel:-- - -}"
 cat >"$part/backup.info" <<INFO
 id=${run_id}
@@ -125,7 +161,7 @@ end_time=${end_iso}
 end_epoch=${end_epoch}
 compression=${BACKUP_COMPRESSION}
 base=base.tar${ext}
-wal=pg_wal.tar${ext}
+wal=
 database=${PGDATABASE}
 dump=${PGDATABASE}.dump
 sentinel_id=${s_id}

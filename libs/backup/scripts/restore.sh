@@ -119,14 +119,10 @@ t0=$(date +%s)
 mkdir -p "$pgdata/pg_wal"
 chmod 0700 "$pgdata"
 base="$backup/$(info_get "$info_file" base)"
-walt="$backup/$(info_get "$info_file" wal)"
-unpack() {
-  case "$1" in
-    *.gz) gzip -dc -- "$1" ;; *.lz4) lz4 -dc -- "$1" ;; *.zst) zstd -dc -- "$1" ;; *) cat -- "$1" ;;
-  esac
-}
+wal_tar=$(info_get "$info_file" wal) # older layouts: WAL in its own tar
 unpack "$base" | tar -xf - -C "$pgdata"
-unpack "$walt" | tar -xf - -C "$pgdata/pg_wal"
+[[ -z "$wal_tar" ]] || unpack "$backup/$wal_tar" | tar -xf - -C "$pgdata/pg_wal"
+chmod 0700 "$pgdata" # PostgreSQL refuses a group/world-readable data directory
 pg_verifybackup --quiet -m "$backup/backup_manifest" "$pgdata" || die "pg_verifybackup rejected the restored copy of ${id}"
 seg_bytes=$(pg_controldata "$pgdata" | sed -n 's/^Bytes per WAL segment: *//p')
 [[ "$seg_bytes" =~ ^[0-9]+$ ]] || die "cannot read the WAL segment size of the restored data directory"
@@ -168,7 +164,12 @@ opts+=" -c logging_collector=off -c log_destination=stderr -c shared_buffers=${R
 opts+=" -c shared_preload_libraries='' -c cluster_name=bitpin-restore"
 export PGHOST=$sock PGPORT=$port PGUSER=${RESTORE_SUPERUSER:-postgres}
 unset PGPASSWORD PGSSLMODE PGSSLROOTCERT PGSSLCERT PGSSLKEY PGSERVICE
-pg_ctl -D "$pgdata" -l "$logf" -o "$opts" start >/dev/null
+# -W: recovery may take far longer than pg_ctl's wait; the loop below watches it.
+if ! pg_ctl -D "$pgdata" -l "$logf" -o "$opts" -W start >/dev/null; then
+  tail -n 25 "$logf" >&2 || true
+  die "PostgreSQL did not start on the restored data directory (log above, ${logf})"
+fi
+for _ in $(seq 1 100); do [[ ! -f "$pgdata/postmaster.pid" ]] || break; sleep 0.1; done
 stop_instance() { pg_ctl -D "$pgdata" -m fast -w stop >/dev/null 2>&1 || true; }
 if [[ "${RESTORE_KEEP_RUNNING:-false}" != true ]]; then trap 'stop_instance' EXIT; fi
 
