@@ -6,7 +6,7 @@ import type { KubeObject } from './manifest.js';
 import { makeReporter, type Reporter } from './reporter.js';
 import { parseImageOverrides, summarize, synthesize, writeSynthOutput, type SynthSummary } from './synth.js';
 
-const COMMANDS = ['synth', 'diff', 'apply', 'status', 'destroy'] as const;
+const COMMANDS = ['synth', 'diff', 'apply', 'status', 'destroy', 'graph'] as const;
 type Command = (typeof COMMANDS)[number];
 
 const USAGE = `Usage: deployer <command> --env=<name> [options]
@@ -17,12 +17,13 @@ Commands:
   apply      Server-side apply in waves, then wait until everything is ready
   status     Health of every object the env owns in the cluster
   destroy    Delete every object the env owns (guarded: needs --confirm=<env>)
+  graph      Write a Mermaid diagram of namespaces, workloads, services and the flows between them
 
 Options:
   --env <name>              Environment: ${ENV_NAMES.join(' | ')} (required)
   --output <text|json>      Output format (default: text)
   --image <key=ref>         Override a catalog image, e.g. app=repo/app@sha256:<digest> (repeatable)
-  --out <dir>               synth: output directory (default: dist/manifests/<env>)
+  --out <dir|file>          synth: output directory (default: dist/manifests/<env>); graph: file (default: stdout)
   --from <dir>              diff/apply/status: use a synth output directory instead of synthesizing
   --kubeconfig <file>       Kubeconfig (default: $KUBECONFIG, then ~/.kube/config; never localhost:8080)
   --context <name>          Kube context (default: the env's own; another one is refused…)
@@ -33,6 +34,7 @@ Options:
   --timeout <duration>      apply: how long to wait for readiness (default: 5m)
   --no-wait                 apply: do not wait for readiness
   --concurrency <n>         Parallel API requests (default: 8)
+  --embed <file>            graph: replace the diagram between <!-- graph:<env>:start/end --> markers in <file>
   --confirm <env>           destroy: must repeat the env name
   --include-data            destroy: also delete PersistentVolumeClaims and namespaces
   -h, --help                Show this help
@@ -58,6 +60,7 @@ const OPTIONS = {
   concurrency: { type: 'string', default: '8' },
   confirm: { type: 'string' },
   'include-data': { type: 'boolean' },
+  embed: { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } satisfies ParseArgsConfig['options'];
 
@@ -110,6 +113,31 @@ export async function run(argv: readonly string[], io: Io = processIo): Promise<
 
     if (command === 'synth') {
       return await synthCommand({ env: values.env, out: values.out, images: values.image ?? [], json }, io);
+    }
+    if (command === 'graph') {
+      const { platformGraph } = await import('./graph.js');
+      const result = synthesize(values.env, { images: parseImageOverrides(values.image ?? []) });
+      const mermaid = platformGraph(result.objects);
+      if (values.embed) {
+        const { readFile, writeFile } = await import('node:fs/promises');
+        const text = await readFile(values.embed, 'utf8').catch(() => {
+          throw new UsageError(`--embed ${values.embed}: cannot read the file`);
+        });
+        const start = `<!-- graph:${result.env.name}:start -->`;
+        const end = `<!-- graph:${result.env.name}:end -->`;
+        const a = text.indexOf(start);
+        const b = text.indexOf(end);
+        if (a === -1 || b < a) throw new UsageError(`--embed ${values.embed}: no ${start} … ${end} markers; add them where the diagram goes`);
+        await writeFile(values.embed, `${text.slice(0, a + start.length)}\n\`\`\`mermaid\n${mermaid}\`\`\`\n${text.slice(b)}`);
+        io.stdout(`graph ${result.env.name}: updated ${values.embed}`);
+      } else if (values.out) {
+        const { writeFile } = await import('node:fs/promises');
+        await writeFile(values.out, `\`\`\`mermaid\n${mermaid}\`\`\`\n`);
+        io.stdout(`graph ${result.env.name}: wrote ${values.out}`);
+      } else {
+        io.stdout(mermaid.trimEnd());
+      }
+      return ExitCode.Ok;
     }
 
     // Cluster commands. Build (or read) the desired set first: bad input fails before any connection.

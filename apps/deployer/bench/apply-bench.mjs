@@ -1,0 +1,127 @@
+// Apply benchmark: the deployer vs `kubectl apply --server-side`, same API server, same YAML.
+// Scenarios: first apply (empty cluster), no-op re-apply, one-object change, and prune of one
+// dropped object (deployer --prune vs kubectl ApplySet --prune with a cluster-scoped parent).
+// Whole-process wall time, median of BENCH_ROUNDS (default 3) rounds, ratios from the same run.
+// Usage: npx nx run deployer:bench-apply   (needs the local control plane's binaries, incl. kubectl)
+// It owns the platform's namespaces on the local control plane: do not run it next to the tests.
+import { execFileSync, spawnSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { loadavg, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { parse, parseAllDocuments, stringify } from 'yaml';
+
+const root = new URL('../../../', import.meta.url).pathname;
+const main = join(root, 'apps/deployer/dist/main.js');
+const testenv = await import(join(root, 'tools/k8s-testenv/dist/index.js'));
+const { applysetId } = await import(join(root, 'apps/deployer/dist/inventory.js'));
+const rounds = Number(process.env.BENCH_ROUNDS ?? 3);
+const work = mkdtempSync(join(tmpdir(), 'apply-bench-'));
+const ENV = 'local';
+
+const cp = await testenv.up({ startedBy: 'manual' });
+const kubectl = testenv.kubectlPath();
+// The env's context name on the test cluster.
+const cfg = parse(readFileSync(cp.kubeconfigPath, 'utf8'));
+const kubeconfig = join(work, 'kubeconfig');
+writeFileSync(kubeconfig, stringify(cfg), { mode: 0o600 });
+const KENV = { ...process.env, KUBECONFIG: kubeconfig };
+
+// Same objects for both tools. The deployer's copy keeps its inventory label; kubectl's copy
+// drops it (kubectl labels members of its own ApplySet).
+execFileSync(process.execPath, [main, 'synth', `--env=${ENV}`, '--out', join(work, 'synth'), '--output', 'json']);
+const docs = ['app', 'database', 'backup', 'monitoring', 'logging'].flatMap((f) =>
+  parseAllDocuments(readFileSync(join(work, 'synth', `${f}.yaml`), 'utf8')).map((d) => d.toJS()),
+);
+const N = docs.length;
+const write = (dir, objs) => {
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(join(dir, 'all.yaml'), objs.map((o) => stringify(o, { lineWidth: 0 })).join('---\n'));
+  return dir;
+};
+const forKubectl = (objs) =>
+  objs.map((o) => {
+    const c = structuredClone(o);
+    delete c.metadata.labels['applyset.kubernetes.io/part-of'];
+    return c;
+  });
+const changed = (objs) =>
+  objs.map((o) => (o.kind === 'Deployment' && o.metadata.name === 'bitpin-app' ? { ...o, metadata: { ...o.metadata, annotations: { ...o.metadata.annotations, 'bench/round': String(Date.now()) } } } : o));
+const dropped = (objs) => objs.filter((o) => !(o.kind === 'PodDisruptionBudget' && o.metadata.namespace === 'monitoring'));
+
+const time = (file, args, env) => {
+  const t = performance.now();
+  const r = spawnSync(file, args, { env: env ?? KENV, encoding: 'utf8' });
+  const ms = performance.now() - t;
+  if (r.status !== 0) throw new Error(`${file} ${args.join(' ')} exited ${r.status}: ${(r.stderr || r.stdout).slice(0, 400)}`);
+  return { ms, out: r.stdout };
+};
+const dep = (dir, ...extra) => time(process.execPath, [main, 'apply', `--env=${ENV}`, '--from', dir, '--kubeconfig', kubeconfig, '--no-wait', '--output', 'json', ...extra]);
+const kc = (dir, ...extra) => time(kubectl, ['apply', '--server-side', '--field-manager=kubectl-bench', '-f', dir, ...extra]);
+
+const wipe = () => {
+  // Delete everything both tools may have made, and wait for the namespaces to go.
+  spawnSync(kubectl, ['delete', '-f', join(work, 'kubectl-full'), '--ignore-not-found', '--wait=true', '--timeout=120s'], { env: KENV });
+  spawnSync(kubectl, ['delete', 'releases.deploy.bitpin.io', '--all', '--ignore-not-found'], { env: KENV });
+};
+
+const full = docs;
+const kFull = write(join(work, 'kubectl-full'), forKubectl(full));
+const results = { deployer: { first: [], noop: [], change: [], prune: [], requests: {} }, kubectl: { first: [], noop: [], change: [], prune: [] } };
+
+// kubectl's ApplySet parent, prepared as kubectl requires for a custom parent type.
+const applysetParent = () => {
+  const name = 'bench-kubectl';
+  const id = `applyset-${(await_hash(`${name}..Release.deploy.bitpin.io`))}-v1`;
+  return { apiVersion: 'deploy.bitpin.io/v1alpha1', kind: 'Release', metadata: { name, labels: { 'applyset.kubernetes.io/id': id }, annotations: { 'applyset.kubernetes.io/tooling': 'kubectl/v1.34.4', 'applyset.kubernetes.io/contains-group-kinds': '' } } };
+};
+import { createHash } from 'node:crypto';
+function await_hash(s) {
+  return createHash('sha256').update(s).digest('base64url');
+}
+
+for (let r = 0; r < rounds; r++) {
+  // deployer
+  wipe();
+  const first = dep(join(work, 'synth'));
+  results.deployer.first.push(first.ms);
+  results.deployer.requests.first = JSON.parse(first.out).requests;
+  const noop = dep(join(work, 'synth'));
+  results.deployer.noop.push(noop.ms);
+  results.deployer.requests.noop = JSON.parse(noop.out).requests;
+  const ch = dep(write(join(work, `dep-change-${r}`), changed(full)));
+  results.deployer.change.push(ch.ms);
+  results.deployer.requests.change = JSON.parse(ch.out).requests;
+  const pr = dep(write(join(work, `dep-drop-${r}`), changed(dropped(full))), '--prune');
+  results.deployer.prune.push(pr.ms);
+  results.deployer.requests.prune = JSON.parse(pr.out).requests;
+
+  // kubectl
+  wipe();
+  results.kubectl.first.push(kc(kFull).ms);
+  results.kubectl.noop.push(kc(kFull).ms);
+  results.kubectl.change.push(kc(write(join(work, `kc-change-${r}`), forKubectl(changed(full)))).ms);
+  // ApplySet prune: a cluster-scoped parent, then one full apply with the set, then the timed prune.
+  const parent = write(join(work, 'kc-parent'), [applysetParent()]);
+  execFileSync(kubectl, ['apply', '--server-side', '--field-manager=kubectl-bench', '-f', parent], { env: KENV });
+  const KA = { ...KENV, KUBECTL_APPLYSET: 'true' };
+  time(kubectl, ['apply', '--server-side', '--force-conflicts', '--prune', '--applyset=releases.deploy.bitpin.io/bench-kubectl', '-f', write(join(work, `kc-set-${r}`), forKubectl(changed(full)))], KA);
+  results.kubectl.prune.push(
+    time(kubectl, ['apply', '--server-side', '--force-conflicts', '--prune', '--applyset=releases.deploy.bitpin.io/bench-kubectl', '-f', write(join(work, `kc-drop-${r}`), forKubectl(changed(dropped(full))))], KA).ms,
+  );
+}
+wipe();
+rmSync(work, { recursive: true, force: true });
+
+const med = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+const goals = { first: 0.35, noop: 0.3, change: 0.3, prune: 0.2 };
+console.log(`apply benchmark: ${N} objects, ${rounds} rounds, median wall ms, Kubernetes ${cp.versions.kubernetes} on 127.0.0.1, node ${process.version}, load ${loadavg()[0].toFixed(2)}`);
+console.log('| scenario | kubectl --server-side | deployer | ratio | goal | deployer requests |');
+console.log('|---|---|---|---|---|---|');
+for (const s of ['first', 'noop', 'change', 'prune']) {
+  const k = med(results.kubectl[s]);
+  const d = med(results.deployer[s]);
+  const ratio = d / k;
+  console.log(`| ${s === 'prune' ? 'prune one object (kubectl: ApplySet --prune)' : s === 'first' ? 'first apply' : s === 'noop' ? 'no-op re-apply' : 'one-object change'} | ${k.toFixed(0)} | ${d.toFixed(0)} | ${ratio.toFixed(2)} | ≤ ${goals[s]} ${ratio <= goals[s] ? 'met' : 'MISSED'} | ${results.deployer.requests[s]} |`);
+}
+console.log(`(ids: deployer set ${applysetId(ENV)})`);

@@ -1,0 +1,124 @@
+import type { KubeObject } from './manifest.js';
+
+/**
+ * A diagram of the platform derived from the synthesized objects alone: namespaces, workloads
+ * and services, and three flows — requests (Service → workload, workload → database), metrics
+ * (Prometheus → every pod port named like `metrics`) and logs (log agent → Loki, Grafana → its
+ * data sources). Nothing is drawn that the objects do not say.
+ */
+const WORKLOADS = new Set(['Deployment', 'StatefulSet', 'DaemonSet', 'CronJob', 'Cluster']);
+
+interface Node {
+  id: string;
+  label: string;
+  ns: string;
+  obj: KubeObject;
+}
+
+function podTemplate(o: any): any {
+  if (o.kind === 'CronJob') return o.spec?.jobTemplate?.spec?.template;
+  return o.spec?.template;
+}
+
+function podLabels(o: any): Record<string, string> {
+  if (o.kind === 'Cluster') return { 'cnpg.io/cluster': o.metadata.name };
+  return podTemplate(o)?.metadata?.labels ?? {};
+}
+
+function containers(o: any): any[] {
+  const spec = podTemplate(o)?.spec ?? {};
+  return [...(spec.initContainers ?? []), ...(spec.containers ?? [])];
+}
+
+const id = (o: KubeObject) => `${o.kind}_${o.metadata.namespace ?? 'cluster'}_${o.metadata.name}`.replace(/[^A-Za-z0-9_]/g, '_');
+
+export function platformGraph(objects: readonly KubeObject[]): string {
+  const nodes: Node[] = objects
+    .filter((o) => WORKLOADS.has(o.kind) || o.kind === 'Service')
+    .filter((o) => !(o.kind === 'Service' && (o as any).spec?.clusterIP === 'None'))
+    .map((o) => ({
+      id: id(o),
+      label: `${o.metadata.name}<br/><small>${o.kind}${o.kind === 'Service' ? serviceSuffix(o) : ''}</small>`,
+      ns: o.metadata.namespace ?? '',
+      obj: o,
+    }));
+  const byName = new Map(nodes.map((n) => [`${n.ns}/${n.obj.metadata.name}/${n.obj.kind}`, n]));
+  const edges: string[] = [];
+  const workloads = nodes.filter((n) => WORKLOADS.has(n.obj.kind));
+  const services = nodes.filter((n) => n.obj.kind === 'Service');
+
+  // Requests: a Service sends to the workloads its selector matches.
+  for (const s of services) {
+    const sel = (s.obj as any).spec?.selector ?? {};
+    if (!Object.keys(sel).length) continue;
+    for (const w of workloads.filter((x) => x.ns === s.ns)) {
+      const labels = podLabels(w.obj);
+      if (Object.entries(sel).every(([k, v]) => labels[k] === v)) edges.push(`  ${s.id} --> ${w.id}`);
+    }
+  }
+  // NodePorts: the outside world.
+  const nodePorts = services.filter((s) => (s.obj as any).spec?.type === 'NodePort');
+  if (nodePorts.length) {
+    for (const s of nodePorts) {
+      const ports = ((s.obj as any).spec.ports ?? []).map((p: any) => p.nodePort).filter(Boolean).join(', ');
+      edges.push(`  users((users)) -->|NodePort ${ports}| ${s.id}`);
+    }
+  }
+  // Database: a workload reading a CloudNativePG app Secret talks to that cluster's -rw Service.
+  const clusters = workloads.filter((w) => w.obj.kind === 'Cluster');
+  for (const w of workloads.filter((x) => x.obj.kind !== 'Cluster')) {
+    const refs = JSON.stringify(containers(w.obj));
+    for (const c of clusters) {
+      if (refs.includes(`"${c.obj.metadata.name}-app"`) || refs.includes(`"${c.obj.metadata.name}-rw`) || refs.includes(`${c.obj.metadata.name}-credentials`)) {
+        edges.push(`  ${w.id} -->|${c.obj.metadata.name}-rw:5432| ${c.id}`);
+      }
+    }
+    if (refs.includes('bitpin-backup-credentials')) {
+      for (const c of clusters) if (!edges.includes(`  ${w.id} -->|${c.obj.metadata.name}-rw:5432| ${c.id}`)) edges.push(`  ${w.id} -->|${c.obj.metadata.name}-rw:5432| ${c.id}`);
+    }
+  }
+  // Metrics: Prometheus scrapes every workload exposing a port named like metrics.
+  const prometheus = workloads.find((w) => w.obj.metadata.name === 'prometheus');
+  if (prometheus) {
+    for (const w of workloads) {
+      if (w === prometheus) continue;
+      const ports = containers(w.obj).flatMap((c) => c.ports ?? []);
+      const metricsPort = ports.find((p: any) => /metrics/.test(p.name ?? ''));
+      if (metricsPort || w.obj.kind === 'Cluster') {
+        edges.push(`  ${prometheus.id} -. "scrape${metricsPort ? ` :${metricsPort.containerPort}` : ' :9187'}" .-> ${w.id}`);
+      }
+    }
+  }
+  // Logs and dashboards: URLs in config name the Services a workload reads from or writes to.
+  const configText = new Map<string, string>();
+  for (const o of objects.filter((x) => x.kind === 'ConfigMap')) configText.set(`${o.metadata.namespace}/${o.metadata.name}`, JSON.stringify((o as any).data ?? {}));
+  for (const w of workloads) {
+    const vols = (podTemplate(w.obj)?.spec?.volumes ?? [])
+      .flatMap((v: any) => [v.configMap?.name, ...(v.projected?.sources ?? []).map((p: any) => p.configMap?.name)])
+      .filter(Boolean);
+    const text = vols.map((n: string) => configText.get(`${w.ns}/${n}`) ?? '').join(' ') + JSON.stringify(containers(w.obj));
+    for (const s of services) {
+      if (s.ns === w.ns && s.obj.metadata.name === w.obj.metadata.name) continue;
+      const host = `${s.obj.metadata.name}.${s.ns}.svc`;
+      if (text.includes(`http://${host}`)) {
+        const kind = /loki/.test(s.obj.metadata.name) && !/grafana/.test(w.obj.metadata.name) ? 'logs' : 'query';
+        edges.push(kind === 'logs' ? `  ${w.id} == "logs" ==> ${s.id}` : `  ${w.id} -. "${kind}" .-> ${s.id}`);
+      }
+    }
+  }
+
+  const lines = ['flowchart LR'];
+  const namespaces = [...new Set(nodes.map((n) => n.ns))].sort();
+  for (const ns of namespaces) {
+    lines.push(`  subgraph ns_${ns.replace(/[^A-Za-z0-9_]/g, '_')}["namespace ${ns}"]`);
+    for (const n of nodes.filter((x) => x.ns === ns)) lines.push(`    ${n.id}["${n.label}"]`);
+    lines.push('  end');
+  }
+  lines.push(...[...new Set(edges)]);
+  return `${lines.join('\n')}\n`;
+}
+
+function serviceSuffix(o: any): string {
+  const ports = (o.spec?.ports ?? []).map((p: any) => String(p.port)).join(',');
+  return ` :${ports}`;
+}
