@@ -50,7 +50,7 @@ const metricsPluginFn: FastifyPluginAsync<MetricsPluginOptions> = async (app, op
     SIDECAR_PATHS.metrics,
     { schema: { response: { 200: { type: 'string', description: 'Prometheus text exposition format 0.0.4' } } } },
     async (_req, reply) => {
-      const body = await registry.metrics();
+      const body = registry instanceof SidecarRegistry ? await registry.metricsBuffer() : await registry.metrics();
       return reply.type(registry.contentType).send(body);
     },
   );

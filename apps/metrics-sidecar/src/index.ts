@@ -16,7 +16,7 @@ export {
   type SidecarConfig,
   type SidecarMode,
 } from './config.js';
-export { HttpMetrics, SidecarRegistry, methodIndex } from './http-metrics.js';
+export { ExpositionWriter, HttpMetrics, SidecarRegistry, methodIndex } from './http-metrics.js';
 export { createLogger } from './logger.js';
 export { Probes } from './probes.js';
 export { ProxyServer, classify, type DrainResult, type ProxyOptions } from './proxy.js';

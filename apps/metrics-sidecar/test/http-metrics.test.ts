@@ -1,7 +1,7 @@
 import { METRICS } from '@bitpin/metrics-contract';
 import { Counter, Histogram, Registry, register as globalRegistry } from 'prom-client';
 import { beforeEach, describe, expect, it } from 'vitest';
-import { HttpMetrics, RouteTemplates, SidecarRegistry, methodIndex } from '../src/index.js';
+import { ExpositionWriter, HttpMetrics, RouteTemplates, SidecarRegistry, methodIndex } from '../src/index.js';
 
 describe('HttpMetrics', () => {
   let registry: Registry;
@@ -55,6 +55,8 @@ describe('HttpMetrics', () => {
       expect(pick(ours, name)).toBe(pick(theirs, name));
       expect(pick(ours, name).length).toBeGreaterThan(100);
     }
+    // /metrics sends the Buffer form, which is the same text
+    if (registry instanceof SidecarRegistry) expect((await registry.metricsBuffer()).toString()).toBe(ours);
     // and the JSON form carries the merged labels as well
     const json = await registry.getMetricsAsJSON();
     const hist = json.find((m) => m.name === METRICS.httpRequestDuration.name);
@@ -70,5 +72,15 @@ describe('HttpMetrics', () => {
   it('fails to register twice in one registry (duplicate metric names)', () => {
     new HttpMetrics(registry, new RouteTemplates(5));
     expect(() => new HttpMetrics(registry, new RouteTemplates(5))).toThrow(/already been registered/);
+  });
+});
+
+describe('ExpositionWriter', () => {
+  it('grows past its initial size and keeps multi-byte text intact', () => {
+    const w = new ExpositionWriter(1024);
+    const parts = Array.from({ length: 500 }, (_, i) => `line ${i} → ünïcode\n`);
+    for (const p of parts) w.write(p);
+    expect(w.toBuffer().toString()).toBe(parts.join(''));
+    expect(w.length).toBe(Buffer.byteLength(parts.join('')));
   });
 });
