@@ -42,7 +42,6 @@ export function platformGraph(objects: readonly KubeObject[]): string {
       ns: o.metadata.namespace ?? '',
       obj: o,
     }));
-  const byName = new Map(nodes.map((n) => [`${n.ns}/${n.obj.metadata.name}/${n.obj.kind}`, n]));
   const edges: string[] = [];
   const workloads = nodes.filter((n) => WORKLOADS.has(n.obj.kind));
   const services = nodes.filter((n) => n.obj.kind === 'Service');
