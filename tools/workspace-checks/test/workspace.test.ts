@@ -5,7 +5,7 @@
  *  - lint rejects imports that break the module boundaries and accepts allowed ones.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
-import { appendFileSync, mkdirSync, mkdtempSync, readdirSync, readlinkSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, readlinkSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -59,28 +59,64 @@ afterAll(() => {
   if (clone) rmSync(clone, { recursive: true, force: true });
 });
 
+/**
+ * The expected answer, derived without Nx: the changed project, every project whose package.json
+ * depends on it (transitively), and workspace-checks itself (its test reads the whole workspace,
+ * so its inputs cover every project's files).
+ */
+function declaredDependents(project: string): string[] {
+  const manifests = ['apps', 'libs', 'tools']
+    .flatMap((top) => readdirSync(join(root, top)).map((d) => join(root, top, d, 'package.json')))
+    .concat(join(root, 'dashboards', 'package.json'))
+    .filter((f) => existsSync(f))
+    .map((f) => JSON.parse(readFileSync(f, 'utf8')) as { name: string; nx: { name: string }; dependencies?: Record<string, string> });
+  const byPkg = new Map(manifests.map((m) => [m.name, m.nx.name]));
+  const out = new Set([project, 'workspace-checks']);
+  for (let grew = true; grew; ) {
+    grew = false;
+    for (const m of manifests) {
+      if (out.has(m.nx.name)) continue;
+      if (Object.keys(m.dependencies ?? {}).some((d) => out.has(byPkg.get(d) ?? '') && byPkg.get(d) !== 'workspace-checks')) {
+        out.add(m.nx.name);
+        grew = true;
+      }
+    }
+  }
+  return [...out].sort();
+}
+
 describe('nx affected picks exactly what a change touches', () => {
   it('a change to libs/app affects app and the deployer that composes it, nothing else', () => {
     commitChange('libs/app/src/index.ts', '\n// touched by a test\n');
-    expect(affected()).toEqual(['app', 'deployer']);
+    expect(affected()).toEqual(['app', 'deployer', 'workspace-checks']);
+    expect(affected()).toEqual(declaredDependents('app'));
   }, 60_000);
 
-  it('a change to the metric contract affects the sidecar and the dashboards (and the deployer through them)', () => {
+  it('a change to the metric contract affects exactly its declared dependents (sidecar, dashboards, …)', () => {
     commitChange('libs/metrics-contract/src/index.ts', '\n// touched by a test\n');
-    expect(affected()).toEqual(['dashboards', 'deployer', 'metrics-contract', 'metrics-sidecar']);
+    const projects = affected();
+    expect(projects).toEqual(declaredDependents('metrics-contract'));
+    expect(projects).toEqual(expect.arrayContaining(['metrics-sidecar', 'dashboards', 'deployer']));
+    expect(projects).not.toContain('app');
   }, 60_000);
 
-  it('a change to the deployer affects only the deployer', () => {
+  it('a change to the deployer affects only the deployer (and the workspace checks)', () => {
     commitChange('apps/deployer/src/index.ts', '\n// touched by a test\n');
-    expect(affected()).toEqual(['deployer']);
+    expect(affected()).toEqual(['deployer', 'workspace-checks']);
   }, 60_000);
 
   it('a change to libs/config affects every project that reads config, and not the sidecar', () => {
     commitChange('libs/config/src/index.ts', '\n// touched by a test\n');
     const projects = affected();
+    expect(projects).toEqual(declaredDependents('config'));
     expect(projects).toEqual(expect.arrayContaining(['config', 'k8s', 'app', 'database', 'backup', 'monitoring', 'logging', 'dashboards', 'deployer']));
     expect(projects).not.toContain('metrics-sidecar');
     expect(projects).not.toContain('metrics-contract');
+  }, 60_000);
+
+  it('a change outside every project (the architecture doc) affects nothing', () => {
+    commitChange('docs/architecture.md', '\n<!-- touched by a test -->\n');
+    expect(affected()).toEqual([]);
   }, 60_000);
 });
 
