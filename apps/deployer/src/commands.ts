@@ -196,11 +196,13 @@ export async function statusCommand(engine: Engine, env: EnvConfig, desired: rea
     const check = healthCheckFor(m.object.apiVersion, m.object.kind);
     if (!check) return { ref: m.ref, ready: null, message: 'stored' };
     const h = check(m.object as never);
+    // A Cluster nobody reports on (no CloudNativePG operator, e.g. the local control plane) is unknown, not failed.
+    if (m.object.kind === 'Cluster' && !(m.object as { status?: unknown }).status) return { ref: m.ref, ready: null, message: h.message };
     return { ref: m.ref, ready: h.done && h.ok, message: h.message };
   });
   const missing = desired.map(objectRef).filter((r) => !p.live.has(r));
   report.line(`status ${env.name} (${engine.client.contextName}): ${members.length} objects, ${missing.length} missing`);
-  for (const m of members) report.line(`  ${m.ready === null ? '·' : m.ready ? '✓' : '✗'} ${m.ref}${m.ready === null ? '' : ` — ${m.message}`}`);
+  for (const m of members) report.line(`  ${m.ready === null ? '·' : m.ready ? '✓' : '✗'} ${m.ref}${m.message === 'stored' ? '' : ` — ${m.message}`}`);
   for (const r of missing) report.line(`  ? ${r} — not in the cluster`);
   return { env: env.name, members, missing, ok: !missing.length && members.every((m) => m.ready !== false) };
 }

@@ -297,10 +297,46 @@ describe('refusals', () => {
     expect(err).toEqual([expect.stringMatching(/^error: cannot reach the API server https:\/\/127\.0\.0\.1:1 \(context "bitpin-dev"\): connection refused/)]);
   });
 
+  it('says so in one line when the credentials are rejected', async () => {
+    const cfg = parse(readFileSync(kubeconfig, 'utf8'));
+    for (const u of cfg.users) u.user = { token: 'expired-or-bogus' };
+    const bad = join(work, 'bad-credentials-kubeconfig');
+    writeFileSync(bad, stringify(cfg), { mode: 0o600 });
+    const err: string[] = [];
+    const code = await run(['status', '--env=dev', '--kubeconfig', bad], { stdout: () => undefined, stderr: (l) => err.push(l), tty: false });
+    expect(code).toBe(2);
+    expect(err).toEqual([
+      'error: the API server rejected the credentials of context "bitpin-dev" (401 Unauthorized); they may have expired — log in again or fix the kubeconfig',
+    ]);
+    expect(err.join('')).not.toContain('expired-or-bogus');
+  });
+
   it('destroy needs --confirm with the env name', async () => {
     const r = await deployer('destroy', '--env=prod');
     expect(r.code).toBe(2);
     expect(r.err).toEqual(['error: destroy deletes every object of env prod; re-run with --confirm=prod']);
+  });
+});
+
+describe('wait', () => {
+  it('names what is not ready at the timeout, with the reason its pods wait', async () => {
+    // dev is applied by the resilience test; make its app unschedulable.
+    const dir = synthTo('dev', (objs) =>
+      objs.map((o: any) =>
+        o.kind === 'Deployment' && o.metadata.name === 'bitpin-app'
+          ? { ...o, spec: { ...o.spec, template: { ...o.spec.template, spec: { ...o.spec.template.spec, nodeSelector: { 'bitpin.io/pool': 'nowhere' } } } } }
+          : o,
+      ),
+    );
+    const r = await deployer('apply', '--env=dev', '--from', dir, '--timeout=8s');
+    expect(r.code).toBe(1);
+    const text = r.out.join('\n');
+    expect(text).toMatch(/not ready: 1 of \d+/);
+    expect(text).toMatch(/Deployment\/bitpin-task\/bitpin-app: .*replicas/);
+    expect(text).toMatch(/pod unschedulable: 0\/2 nodes are available: .*node affinity\/selector/);
+    expect(text).not.toMatch(/timed out waiting for the condition/);
+    // Back to the real spec for the tests that follow.
+    expect((await deployer('apply', '--env=dev', '--no-wait', '--image', `app=${PINNED_APP}`)).code).toBe(0);
   });
 });
 
