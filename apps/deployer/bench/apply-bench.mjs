@@ -36,7 +36,7 @@ const docs = ['app', 'database', 'backup', 'monitoring', 'logging'].flatMap((f) 
 const N = docs.length;
 const write = (dir, objs) => {
   mkdirSync(dir, { recursive: true });
-  writeFileSync(join(dir, 'all.yaml'), objs.map((o) => stringify(o, { lineWidth: 0 })).join('---\n'));
+  writeFileSync(join(dir, 'all.yaml'), objs.map((o) => stringify(o, { version: '1.1', lineWidth: 0 })).join('---\n'));
   return dir;
 };
 const forKubectl = (objs) =>
@@ -53,7 +53,7 @@ const time = (file, args, env) => {
   const t = performance.now();
   const r = spawnSync(file, args, { env: env ?? KENV, encoding: 'utf8' });
   const ms = performance.now() - t;
-  if (r.status !== 0) throw new Error(`${file} ${args.join(' ')} exited ${r.status}: ${(r.stderr || r.stdout).slice(0, 400)}`);
+  if (r.status !== 0) throw new Error(`${file} ${args.join(' ')} exited ${r.status}: ${(r.stderr || r.stdout).slice(-600)}`);
   return { ms, out: r.stdout };
 };
 const dep = (dir, ...extra) => time(process.execPath, [main, 'apply', `--env=${ENV}`, '--from', dir, '--kubeconfig', kubeconfig, '--no-wait', '--output', 'json', ...extra]);

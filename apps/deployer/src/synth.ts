@@ -68,7 +68,8 @@ export function synthesize(envName: string, options: SynthOptions = {}): SynthRe
     files.push({
       name: `${part.file}.yaml`,
       objects,
-      yaml: objects.map((o) => stringify(o, { lineWidth: 0, aliasDuplicateObjects: false })).join('---\n'),
+      // YAML 1.1 quoting: kubectl and other Go readers take a bare `on`/`yes`/`off` as a boolean.
+      yaml: objects.map((o) => stringify(o, { version: '1.1', lineWidth: 0, aliasDuplicateObjects: false })).join('---\n'),
     });
   }
   const warnings: string[] = [];

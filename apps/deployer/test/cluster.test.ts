@@ -62,7 +62,7 @@ function synthTo(env: string, mutate?: (objects: KubeObject[]) => KubeObject[]):
   const dir = mkdtempSync(join(work, `${env}-`));
   const desired = structuredClone(synthesize(env, { images: { app: PINNED_APP } }).objects) as KubeObject[];
   const objects = mutate ? mutate(desired) : desired;
-  writeFileSync(join(dir, 'all.yaml'), objects.map((o) => stringify(o)).join('---\n'));
+  writeFileSync(join(dir, 'all.yaml'), objects.map((o) => stringify(o, { version: '1.1' })).join('---\n'));
   return dir;
 }
 

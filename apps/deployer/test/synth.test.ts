@@ -37,6 +37,9 @@ describe.each(ENV_NAMES)('synth --env=%s', (env) => {
     for (const file of result.files) {
       const docs = parseAllDocuments(file.yaml).map((d) => d.toJS());
       expect(docs).toEqual(JSON.parse(JSON.stringify(file.objects)));
+      // kubectl reads YAML 1.1, where a bare `on` is a boolean: nothing may change type for it.
+      const asKubectlReads = parseAllDocuments(file.yaml, { version: '1.1' }).map((d) => d.toJS());
+      expect(asKubectlReads).toEqual(JSON.parse(JSON.stringify(file.objects)));
     }
     const kinds = result.objects.map((o) => o.kind);
     expect(kinds[0]).toBe('Namespace');
