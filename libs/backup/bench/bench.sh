@@ -2,13 +2,14 @@
 # nx run backup:bench — backup and restore throughput of libs/backup's scripts against the plain
 # PostgreSQL tools on the same pgbench database, in the same run; writes the "## backup" section of
 # docs/benchmarks.md. Settings: BENCH_SCALE (pgbench scale, default 200 ≈ 3 GB), BENCH_ROUNDS
-# (default 2; the best round of each tool counts), BENCH_WORKLOAD_SECONDS (default 30).
+# (default 3 for the full backup, up to 2 for the restores; rounds alternate which side goes
+# first and the best round of each side counts), BENCH_WORKLOAD_SECONDS (default 30).
 # Runs a private PostgreSQL 15 on a Unix socket in a temp dir (as `postgres` when started as root).
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 repo=$(cd "$here/../../.." && pwd)
 BIN=${PG_BINDIR:-/usr/lib/postgresql/15/bin}
-export BENCH_SCALE=${BENCH_SCALE:-200} BENCH_ROUNDS=${BENCH_ROUNDS:-2} BENCH_WORKLOAD_SECONDS=${BENCH_WORKLOAD_SECONDS:-30}
+export BENCH_SCALE=${BENCH_SCALE:-200} BENCH_ROUNDS=${BENCH_ROUNDS:-3} BENCH_WORKLOAD_SECONDS=${BENCH_WORKLOAD_SECONDS:-30}
 
 if [[ "${1:-}" != --inner ]]; then
   root=$(mktemp -d /tmp/bitpin-backup-bench.XXXXXX)
@@ -82,8 +83,9 @@ ours_dir="$root/ours" plain_dir="$root/plain"
 mkdir -p "$ours_dir" "$plain_dir"
 export BACKUP_DIR=$ours_dir BACKUP_KEEP_FULL=10 BACKUP_RETENTION_DAYS=10 BACKUP_SCRATCH_DIR="$root/scratch"
 p_phys=() p_dump=() p_full=() o_full=()
-for ((r = 1; r <= BENCH_ROUNDS; r++)); do
+plain_full() {
   rm -rf "$plain_dir"/*
+  local t t1 t2
   t=$(now)
   pg_basebackup -D "$plain_dir/base" -F tar -X stream --compress=client-gzip:1 --checkpoint=fast -l plain
   t1=$(now)
@@ -91,10 +93,16 @@ for ((r = 1; r <= BENCH_ROUNDS; r++)); do
   t2=$(now)
   p_phys+=("$(secs "$t" "$t1")") p_dump+=("$(secs "$t1" "$t2")") p_full+=("$(secs "$t" "$t2")")
   say "round $r plain: pg_basebackup ${p_phys[-1]}s + pg_dump ${p_dump[-1]}s"
+}
+ours_full() {
+  local t
   t=$(now)
   bash "$scripts/full-backup.sh" 2>"$root/full-$r.log"
   o_full+=("$(secs "$t" "$(now)")")
   say "round $r ours: full-backup.sh ${o_full[-1]}s"
+}
+for ((r = 1; r <= BENCH_ROUNDS; r++)); do
+  if ((r % 2)); then plain_full; ours_full; else ours_full; plain_full; fi
 done
 ours_id=$(ls "$ours_dir/full" | grep -v '^\.' | tail -n 1)
 ours_size=$(du -sb "$ours_dir/full/$ours_id" | cut -f1)
@@ -117,15 +125,7 @@ pg_receivewal -D "$plain_dir/wal" --slot=bench_plain --endpos="$endpos" --no-loo
 p_incr=$(secs "$t" "$(now)")
 say "WAL $(mb "$wal_bytes") MB: incremental-backup.sh ${o_incr}s, plain pg_receivewal ${p_incr}s"
 
-# ---- restores, both to the same LSN with the same archive ---------------------------------
-t=$(now)
-RESTORE_PGDATA="$root/r-ours" RESTORE_TARGET_LSN="$endpos" RESTORE_SOCKET_DIR="$root/rs-ours" bash "$scripts/restore.sh" 2>"$root/restore.log"
-o_pitr=$(secs "$t" "$(now)")
-t=$(now)
-mkdir -p "$root/r-plain/pg_wal" "$root/rs-plain"
-chmod 700 "$root/r-plain"
-tar -xzf "$plain_dir/base/base.tar.gz" -C "$root/r-plain"
-tar -xzf "$plain_dir/base/pg_wal.tar.gz" -C "$root/r-plain/pg_wal"
+# ---- restores, both to the same LSN with the same archive, alternating which goes first ------
 # The plain restore_command: gunzip a segment, or the newest .partial one padded to 16 MB.
 cat >"$root/plain-restore.sh" <<'SH'
 a=$1 f=$2 p=$3
@@ -134,30 +134,60 @@ elif [ -f "$a/$f.gz.partial" ]; then gzip -dc "$a/$f.gz.partial" >"$p" && trunca
 elif [ -f "$a/$f" ]; then cp "$a/$f" "$p"
 else exit 1; fi
 SH
-cat >>"$root/r-plain/postgresql.auto.conf" <<CONF
+ours_pitr() {
+  rm -rf "$root/r-ours" "$root/rs-ours"
+  RESTORE_PGDATA="$root/r-ours" RESTORE_TARGET_LSN="$endpos" RESTORE_SOCKET_DIR="$root/rs-ours" bash "$scripts/restore.sh" 2>"$root/restore.log"
+}
+plain_pitr() {
+  rm -rf "$root/r-plain" "$root/rs-plain"
+  mkdir -p "$root/r-plain/pg_wal" "$root/rs-plain"
+  chmod 700 "$root/r-plain"
+  tar -xzf "$plain_dir/base/base.tar.gz" -C "$root/r-plain"
+  tar -xzf "$plain_dir/base/pg_wal.tar.gz" -C "$root/r-plain/pg_wal"
+  cat >>"$root/r-plain/postgresql.auto.conf" <<CONF
 restore_command = 'sh $root/plain-restore.sh $ours_dir/wal %f %p'
 recovery_target_lsn = '$endpos'
 recovery_target_action = 'promote'
 CONF
-touch "$root/r-plain/recovery.signal"
-pg_ctl -D "$root/r-plain" -l "$root/r-plain.log" -o "-c unix_socket_directories='$root/rs-plain' -c archive_mode=off" start >/dev/null
-until [[ "$(psql -h "$root/rs-plain" -Atc 'SELECT pg_is_in_recovery()' postgres 2>/dev/null)" == f ]]; do
-  pg_ctl -D "$root/r-plain" status >/dev/null || { tail -n 5 "$root/r-plain.log" >&2; say "plain recovery failed"; exit 1; }
-  sleep 0.2
+  touch "$root/r-plain/recovery.signal"
+  pg_ctl -D "$root/r-plain" -l "$root/r-plain.log" -o "-c unix_socket_directories='$root/rs-plain' -c archive_mode=off" start >/dev/null
+  until [[ "$(psql -h "$root/rs-plain" -Atc 'SELECT pg_is_in_recovery()' postgres 2>/dev/null)" == f ]]; do
+    pg_ctl -D "$root/r-plain" status >/dev/null || { tail -n 5 "$root/r-plain.log" >&2; say "plain recovery failed"; exit 1; }
+    sleep 0.2
+  done
+  pg_ctl -D "$root/r-plain" -m fast -w stop >/dev/null
+}
+# Each into a new database named after the round ($r): the functions run in $(...) subshells.
+ours_logical() {
+  createdb "r_ours_$r"
+  RESTORE_MODE=logical RESTORE_DBNAME="r_ours_$r" RESTORE_BACKUP_ID="$ours_id" bash "$scripts/restore.sh" 2>"$root/logical.log"
+}
+plain_logical() {
+  createdb "r_plain_$r"
+  pg_restore -d "r_plain_$r" "$plain_dir/app.dump"
+}
+timed() { # prints the seconds "$@" took; exits the bench when it fails
+  local t rc=0
+  t=$(now)
+  "$@" >&2 || rc=$?
+  if [[ $rc -ne 0 ]]; then say "$* failed (exit $rc)"; kill -TERM $$; exit $rc; fi
+  secs "$t" "$(now)"
+}
+o_pitr_s=() p_pitr_s=() o_logical_s=() p_logical_s=()
+restore_rounds=$(( BENCH_ROUNDS < 2 ? BENCH_ROUNDS : 2 ))
+for ((r = 1; r <= restore_rounds; r++)); do
+  if ((r % 2)); then
+    p_pitr_s+=("$(timed plain_pitr)") o_pitr_s+=("$(timed ours_pitr)")
+    p_logical_s+=("$(timed plain_logical)") o_logical_s+=("$(timed ours_logical)")
+  else
+    o_pitr_s+=("$(timed ours_pitr)") p_pitr_s+=("$(timed plain_pitr)")
+    o_logical_s+=("$(timed ours_logical)") p_logical_s+=("$(timed plain_logical)")
+  fi
+  say "round $r PITR restore: restore.sh ${o_pitr_s[-1]}s, plain tar + recovery ${p_pitr_s[-1]}s"
+  say "round $r logical restore: restore.sh ${o_logical_s[-1]}s, plain pg_restore ${p_logical_s[-1]}s"
 done
-pg_ctl -D "$root/r-plain" -m fast -w stop >/dev/null
-p_pitr=$(secs "$t" "$(now)")
-say "PITR restore: restore.sh ${o_pitr}s, plain tar + recovery ${p_pitr}s"
-
-createdb r_ours
-createdb r_plain
-t=$(now)
-RESTORE_MODE=logical RESTORE_DBNAME=r_ours RESTORE_BACKUP_ID="$ours_id" bash "$scripts/restore.sh" 2>"$root/logical.log"
-o_logical=$(secs "$t" "$(now)")
-t=$(now)
-pg_restore -d r_plain "$plain_dir/app.dump"
-p_logical=$(secs "$t" "$(now)")
-say "logical restore: restore.sh ${o_logical}s, plain pg_restore ${p_logical}s"
+o_pitr=$(min "${o_pitr_s[@]}") p_pitr=$(min "${p_pitr_s[@]}")
+o_logical=$(min "${o_logical_s[@]}") p_logical=$(min "${p_logical_s[@]}")
 
 # ---- report ---------------------------------------------------------------------------------
 best_pf=$(min "${p_full[@]}") best_of=$(min "${o_full[@]}")
@@ -178,7 +208,8 @@ compression (\`pg_basebackup -Ft -X stream --compress=client-gzip:1\`, \`pg_dump
 Goal: within 1.2 × of the plain tools' time.
 
 Run: $(date -u +%Y-%m-%d), pgbench scale ${BENCH_SCALE} (database $(mb "$db_bytes") MB, data directory
-$(mb "$cluster_bytes") MB), best of ${BENCH_ROUNDS} rounds for the full backup, the whole bench took
+$(mb "$cluster_bytes") MB), best of ${BENCH_ROUNDS} rounds for the full backup and ${restore_rounds} for the restores
+(rounds alternate which side goes first), the whole bench took
 $(awk -v s="$SECONDS" 'BEGIN { printf "%.1f", s / 60 }') min; ${cpu} cores shared with other work, load average at the end ${load}.
 Unix socket, no TLS (the CronJobs add TLS 1.3 to bitpin-cluster-rw). Timings on this machine vary
 by ±20 % between rounds with the other work running.
@@ -196,6 +227,8 @@ Inside our full backup (last round): the one pass pg_basebackup → gzip → vol
 SHA-256 on the way, ${base_s:-?} s, with pg_dump + row counts beside it (${dump_s:-?} s, sharing the
 2 cores); then pg_verifybackup of the unpacked copy ${verify_s:-?} s. Plain rounds: pg_basebackup
 $(min "${p_phys[@]}") s, pg_dump $(min "${p_dump[@]}") s. Sizes: ours $(mb "$ours_size") MB per full backup, plain $(mb "$plain_size") MB.
+All rounds (s): full ours ${o_full[*]}, plain ${p_full[*]}; PITR ours ${o_pitr_s[*]}, plain ${p_pitr_s[*]};
+logical ours ${o_logical_s[*]}, plain ${p_logical_s[*]}.
 What the full backup adds is the verification (a second, uncompressed copy written and read back:
 PostgreSQL 15's pg_verifybackup reads only plain directories) and the row counts.
 

@@ -49,9 +49,9 @@ client_major=$(pg_basebackup --version | sed -E 's/.* ([0-9]+)[.0-9]*.*/\1/')
 
 ensure_slot
 sentinel=$(write_sentinel full "$run_id")
-mkdir -p "$part" "$lpart"   # $verify_dir: pg_basebackup creates it, mode 0700
+mkdir -p "$part" "$lpart"
 
-# -- logical (runs beside the physical part; BACKUP_PARALLEL=false runs it after) ---------------
+# -- logical (beside the physical part; with BACKUP_PARALLEL=false before it) --------------------
 # One exported snapshot serves pg_dump and the row counts, so the counts describe the dump exactly.
 logical_backup() {
   local snapshot="" t snap_pid dump_opt=()
