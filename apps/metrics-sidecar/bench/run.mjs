@@ -4,8 +4,8 @@
 // Configs are interleaved over several rounds and the median is reported. Results and the
 // command go to the `## metrics-sidecar` section of docs/benchmarks.md (other sections untouched).
 //
-// Env: BENCH_SECONDS (10), BENCH_ROUNDS (3), BENCH_WARMUP_SECONDS (3), BENCH_PACED_SECONDS (10),
-// BENCH_NO_WRITE=1 to only print.
+// Env: BENCH_SECONDS (8), BENCH_ROUNDS (5), BENCH_WARMUP_SECONDS (3), BENCH_PACED_SECONDS (10),
+// BENCH_CONNECTIONS (32), BENCH_NO_WRITE=1 to only print, BENCH_RENDER=<json> to re-render saved results.
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync, readdirSync, existsSync } from 'node:fs';
 import http from 'node:http';
@@ -17,8 +17,8 @@ import { fileURLToPath } from 'node:url';
 const HERE = dirname(fileURLToPath(import.meta.url));
 const PROJECT = join(HERE, '..');
 const ROOT = join(PROJECT, '..', '..');
-const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
-const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 8);
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
 const WARMUP = Number(process.env.BENCH_WARMUP_SECONDS ?? 3);
 const PACED = Number(process.env.BENCH_PACED_SECONDS ?? 10);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 32);
@@ -192,10 +192,17 @@ async function wrk(url, { seconds, connections = CONNECTIONS, script = 'done.lua
   let out = '';
   child.stdout.on('data', (c) => (out += c.toString()));
   child.stderr.on('data', (c) => (out += c.toString()));
+  // wrk's own CPU: its /proc entry is gone after exit, so keep the last 250 ms sample.
+  let wrkTicks = 0;
+  const sampler = setInterval(() => {
+    const t = cpuTicks([child.pid]);
+    if (t > 0) wrkTicks = t;
+  }, 250);
   const code = await new Promise((r) => child.on('exit', r));
+  clearInterval(sampler);
   const m = /RESULT (\{.*\})/.exec(out);
   if (code !== 0 || !m) throw new Error(`wrk failed (${code}): ${out}`);
-  return JSON.parse(m[1]);
+  return { ...JSON.parse(m[1]), wrkTicks };
 }
 
 /** One measured run: wrk against `url`, CPU and memory of the proxy, upstream, and the rest of the machine. */
@@ -216,9 +223,9 @@ async function measure(cfg, { seconds, paced = false }) {
   const m1 = machineTicks();
   const proxyTicks = cpuTicks(proxyPids) - p0;
   const upTicks = cpuTicks(upPids) - u0;
-  // Everything busy on the machine that is neither the proxy nor the upstream; wrk is counted in
-  // it as ~its own share, so "foreign" below subtracts a wrk estimate of (busy on core 0 − upstream).
+  // Foreign load: whatever the machine was busy with besides this run's proxy, upstream and wrk.
   const busy = m1.busy - m0.busy;
+  const foreign = Math.max(0, busy - proxyTicks - upTicks - r.wrkTicks);
   const rps = r.requests / (r.duration_us / 1e6);
   return {
     name: cfg.name,
@@ -233,6 +240,8 @@ async function measure(cfg, { seconds, paced = false }) {
     cpuUsPerReq: cfg.proc ? ((proxyTicks / CLK_TCK) * 1e6) / r.requests : 0,
     upstreamCpuPct: (upTicks / CLK_TCK / wall) * 100,
     machineBusyPct: (busy / CLK_TCK / wall) * 100,
+    foreignPct: (foreign / CLK_TCK / wall) * 100,
+    wrkCpuPct: (r.wrkTicks / CLK_TCK / wall) * 100,
     rssMb: cfg.proc ? Math.max(rssMax, memKb(proxyPids, 'VmRSS') / 1024) : 0,
     hwmMb: cfg.proc ? memKb(proxyPids, 'VmHWM') / 1024 : 0,
     load1: load,
@@ -360,7 +369,7 @@ async function main() {
       const r = await measure(c, { seconds: SECONDS });
       if (c.name === 'sidecar') wrkTotalSidecar += r.requests;
       saturation[c.name].push(r);
-      log(`round ${round} ${c.name}: ${Math.round(r.rps)} req/s, ${r.cpuUsPerReq.toFixed(1)} µs/req, p50 ${r.p50} µs, errors ${r.errors}, non2xx ${r.non2xx}, machine busy ${r.machineBusyPct.toFixed(0)}%`);
+      log(`round ${round} ${c.name}: ${Math.round(r.rps)} req/s, ${r.cpuUsPerReq.toFixed(1)} µs/req, p50 ${r.p50} µs, errors ${r.errors}, non2xx ${r.non2xx}, foreign CPU ${r.foreignPct.toFixed(0)}%`);
     }
   }
   const sidecarAfter = await sidecarCount(ports.sidecarMetrics);
@@ -376,6 +385,13 @@ async function main() {
   await stop(upstreamProc);
 
   const result = { environment, saturation, paced, scrape, sidecarCounted: sidecarAfter - sidecarBefore, wrkTotalSidecar, loadAfter: os.loadavg().map((x) => x.toFixed(2)).join(' ') };
+  const raw = join(os.tmpdir(), 'metrics-sidecar-bench.json');
+  writeFileSync(raw, JSON.stringify(result, null, 1));
+  log(`raw results: ${raw} (BENCH_RENDER=${raw} re-renders them without running)`);
+  publish(result);
+}
+
+function publish(result) {
   const md = render(result);
   process.stdout.write(`${md}\n`);
   if (!process.env.BENCH_NO_WRITE) writeSection(md);
@@ -496,6 +512,8 @@ function render(r) {
       rss: Math.max(...runs.map((x) => x.rssMb)),
       hwm: Math.max(...runs.map((x) => x.hwmMb)),
       busy: median(runs.map((x) => x.machineBusyPct)),
+      foreign: median(runs.map((x) => x.foreignPct)),
+      foreignMax: Math.max(...runs.map((x) => x.foreignPct)),
       up: median(runs.map((x) => x.upstreamCpuPct)),
       errors: runs.reduce((a, x) => a + x.errors + x.non2xx, 0),
       load: median(runs.map((x) => x.load1)),
@@ -507,15 +525,19 @@ function render(r) {
   const perCore = (s) => (s.cpu > 0 ? 1e6 / s.cpu : NaN);
   const rows = Object.entries(S).map(
     ([name, s]) =>
-      `| ${name} | ${fmt(s.rps)} [${fmt(s.rpsMin)}–${fmt(s.rpsMax)}] | ${name === 'direct' ? '–' : fmt(s.pct)} | ${name === 'direct' ? '–' : `${fmt(s.cpu, 1)} [${fmt(s.cpuMin, 1)}–${fmt(s.cpuMax, 1)}]`} | ${name === 'direct' ? '–' : fmt(perCore(s))} | ${fmt(s.p50)} | ${fmt(s.p99)} | ${name === 'direct' ? '–' : `${fmt(s.rss, 1)} / ${fmt(s.hwm, 1)}`} | ${fmt(s.up)} | ${fmt(s.busy)} | ${s.errors} |`,
+      `| ${name} | ${fmt(s.rps)} [${fmt(s.rpsMin)}–${fmt(s.rpsMax)}] | ${name === 'direct' ? '–' : fmt(s.pct)} | ${name === 'direct' ? '–' : `${fmt(s.cpu, 1)} [${fmt(s.cpuMin, 1)}–${fmt(s.cpuMax, 1)}]`} | ${name === 'direct' ? '–' : fmt(perCore(s))} | ${fmt(s.p50)} | ${fmt(s.p99)} | ${name === 'direct' ? '–' : `${fmt(s.rss, 1)} / ${fmt(s.hwm, 1)}`} | ${fmt(s.up)} | ${fmt(s.foreign)} [max ${fmt(s.foreignMax)}] | ${s.errors} |`,
   );
   const P = r.paced;
   const pacedRows = Object.entries(P).map(
     ([name, p]) =>
-      `| ${name} | ${fmt(p.rps)} | ${fmt(p.p50)} | ${name === 'direct' ? '–' : `+${fmt(p.p50 - P.direct.p50)}`} | ${fmt(p.p99)} | ${name === 'direct' ? '–' : fmt(p.proxyCpuPct, 1)} | ${name === 'direct' ? '–' : fmt(p.rssMb, 1)} | ${fmt(p.machineBusyPct)} |`,
+      `| ${name} | ${fmt(p.rps)} | ${fmt(p.p50)} | ${name === 'direct' ? '–' : `+${fmt(p.p50 - P.direct.p50)}`} | ${fmt(p.p99)} | ${name === 'direct' ? '–' : fmt(p.proxyCpuPct, 1)} | ${name === 'direct' ? '–' : fmt(p.rssMb, 1)} | ${fmt(p.foreignPct)} |`,
   );
   const cpuRatio = sc.cpu / n.cpu;
   const thrRatio = sc.rps / rf.rps;
+  // Foreign load only ever adds CPU per request (cache misses, preemption), so the lowest of the
+  // rounds is the best estimate of a config's own cost; both are shown.
+  const cpuRatioBest = sc.cpuMin / n.cpuMin;
+  const rfRatioBest = rf.cpuMin / sc.cpuMin;
   const addedP50 = (P.sidecar.p50 - P.direct.p50) / 1000;
   const A = r.scrape.A;
   const B = r.scrape.B;
@@ -525,7 +547,8 @@ function render(r) {
 Reverse proxy + RED metrics (apps/metrics-sidecar) against nginx and the reference peer, on loopback, all in one run.
 
 **Command:** \`npx nx run metrics-sidecar:bench\` (runs \`node apps/metrics-sidecar/bench/run.mjs\` after the build;
-${ROUNDS} interleaved rounds × ${SECONDS} s per config after a ${WARMUP} s warm-up each, medians with [min–max]).
+${ROUNDS} interleaved rounds × ${SECONDS} s per config (order reversed every other round) after a ${WARMUP} s warm-up each,
+medians with [min–max]).
 
 **Setup:** the upstream is nginx (1 worker, \`return 200\` with a fixed 1,038-byte JSON body) pinned to core 0 together
 with wrk (\`wrk -t1 -c${CONNECTIONS} --latency\`, GET \`${PATH}\`). Each proxy is one process pinned alone to core 1:
@@ -539,20 +562,21 @@ mark, which includes transient V8 compilation memory).
 
 **Machine and load:** ${r.environment.cpu}, ${r.environment.cores} cores, Linux ${r.environment.kernel}, Node ${r.environment.node},
 nginx ${r.environment.nginx}, ${r.environment.wrk}. ${r.environment.date}. Load average before: ${r.environment.loadBefore};
-after: ${r.loadAfter}. Other engineers' builds and tests shared this VM during the run: "machine busy" below is the whole
-machine's CPU use (200% = both cores), of which wrk + upstream + proxy account for at most ~200%; anything the run
-itself did not use is foreign load. Absolute numbers are therefore noisy; the ratios compare configs measured
+after: ${r.loadAfter}. Other engineers' builds and tests shared this VM during the run. "Foreign CPU" is the machine's
+busy time (from /proc/stat, 200% = both cores) minus what the proxy, the upstream and wrk used: load this run did not
+cause, competing for the same two cores (the proxy's core included). Absolute req/s and tail latencies are therefore
+noisy; CPU µs per request (the proxy's own time) is the steadier measure, and the ratios compare configs measured
 interleaved in the same rounds.
 
 ### Saturation (wrk -c${CONNECTIONS}, ${SECONDS} s × ${ROUNDS})
 
-| config | req/s | proxy CPU % of a core | CPU µs / req | req/s per proxy core | p50 µs | p99 µs | RSS MB / peak | upstream CPU % | machine busy % | errors + non-2xx |
+| config | req/s | proxy CPU % of a core | CPU µs / req | req/s per proxy core | p50 µs | p99 µs | RSS MB / peak | upstream CPU % | foreign CPU % | errors + non-2xx |
 |---|---|---|---|---|---|---|---|---|---|---|
 ${rows.join('\n')}
 
 ### Paced (~1,000 req/s: wrk -c10 with a random 0–20 ms think time, ${PACED} s)
 
-| config | req/s | p50 µs | added p50 µs vs direct | p99 µs | proxy CPU % | RSS MB | machine busy % |
+| config | req/s | p50 µs | added p50 µs vs direct | p99 µs | proxy CPU % | RSS MB | foreign CPU % |
 |---|---|---|---|---|---|---|---|
 ${pacedRows.join('\n')}
 
@@ -573,11 +597,17 @@ wrk stopped, at most ${CONNECTIONS} per run).
 
 | goal | measured | |
 |---|---|---|
-| CPU per proxied request ≤ 3 × nginx's (≥ 0.33 × nginx per core), all metrics on | ${fmt(cpuRatio, 2)} × nginx (${fmt(n.cpu / sc.cpu, 2)} × nginx per core) | ${goal(cpuRatio <= 3)} |
-| ≥ 1.4 × the throughput of fastify + reply-from | ${fmt(thrRatio, 2)} × by req/s (${fmt(rf.cpu / sc.cpu, 2)} × by CPU per request) | ${goal(thrRatio >= 1.4)} |
+| CPU per proxied request ≤ 3 × nginx's (≥ 0.33 × nginx per core), all metrics on | medians: ${fmt(cpuRatio, 2)} × nginx (${fmt(n.cpu / sc.cpu, 2)} × nginx per core); best rounds: ${fmt(cpuRatioBest, 2)} × | ${goal(cpuRatio <= 3)} |
+| ≥ 1.4 × the throughput of fastify + reply-from | req/s medians: ${fmt(thrRatio, 2)} ×; CPU per request (capacity per core): medians ${fmt(rf.cpu / sc.cpu, 2)} ×, best rounds ${fmt(rfRatioBest, 2)} × | ${goal(thrRatio >= 1.4)} by req/s, ${goal(rf.cpu / sc.cpu >= 1.4)} by CPU |
 | added p50 ≤ 0.3 ms at ~1,000 req/s | +${fmt(addedP50, 3)} ms (direct ${fmt(P.direct.p50)} µs → sidecar ${fmt(P.sidecar.p50)} µs) | ${goal(addedP50 <= 0.3)} |
 | RSS ≤ 110 MB at saturation | ${fmt(sc.rss, 1)} MB (largest sample during the runs); lifetime peak ${fmt(sc.hwm, 1)} MB | ${goal(sc.rss <= 110)} |
-| /metrics ≤ 5 ms with the cap reached | p50 ${fmt(A.p50, 2)} ms / p99 ${fmt(A.p99, 2)} ms (A); p50 ${fmt(B.p50, 2)} ms / p99 ${fmt(B.p99, 2)} ms (B) | ${goal(A.p50 <= 5 && B.p50 <= 5)} (p50) |
+| /metrics ≤ 5 ms with the cap reached | state A: p50 ${fmt(A.p50, 2)} ms, p99 ${fmt(A.p99, 2)} ms | ${goal(A.p50 <= 5)} at p50${A.p99 <= 5 ? ' and p99' : '; p99 is over'} |
+| (stress, beyond the goal) the cap reached with 4 label sets per template | state B: p50 ${fmt(B.p50, 2)} ms, p99 ${fmt(B.p99, 2)} ms | ${B.p50 <= 5 ? 'within 5 ms' : 'over 5 ms'} |
+
+Paired by round (the two configs ran back to back in each round), fastify+reply-from ÷ sidecar CPU per request:
+${r.saturation.sidecar.map((x, i) => fmt(r.saturation['fastify+reply-from'][i].cpuUsPerReq / x.cpuUsPerReq, 2)).join(', ')}; sidecar ÷ fastify+reply-from req/s:
+${r.saturation.sidecar.map((x, i) => fmt(x.rps / r.saturation['fastify+reply-from'][i].rps, 2)).join(', ')}; sidecar ÷ nginx CPU per request:
+${r.saturation.sidecar.map((x, i) => fmt(x.cpuUsPerReq / r.saturation.nginx[i].cpuUsPerReq, 2)).join(', ')}.
 
 nginx for reference: ${fmt(n.cpu, 1)} µs CPU per request, ${fmt(perCore(n))} req/s per core; fastify+reply-from ${fmt(rf.cpu, 1)} µs;
 sidecar ${fmt(sc.cpu, 1)} µs. Median load average (1 min) during the saturation runs: ${fmt(sc.load, 2)}.
@@ -601,7 +631,7 @@ function writeSection(md) {
   log(`wrote the metrics-sidecar section of ${file}`);
 }
 
-main()
+(process.env.BENCH_RENDER ? Promise.resolve().then(() => publish(JSON.parse(readFileSync(process.env.BENCH_RENDER, 'utf8')))) : main())
   .then(cleanup)
   .catch(async (err) => {
     log(err.stack ?? String(err));
