@@ -136,7 +136,7 @@ export class ProxyServer {
         ex as unknown as Dispatcher.DispatchHandler,
       );
     } catch (err) {
-      // undici rejected the request itself (a header or path it cannot send): the client's fault.
+      // undici reports invalid requests through onError; this is the belt to those braces.
       ex.reject(err as Error);
     }
   }
@@ -392,6 +392,12 @@ class Exchange {
     const res = this.res;
     if (this.clientGone || err instanceof ClientClosedError || (res.destroyed && !res.writableFinished)) {
       this.finish(CLIENT_CLOSED_STATUS);
+      return;
+    }
+    const code = (err as { code?: string }).code;
+    if ((code === 'UND_ERR_INVALID_ARG' || code === 'UND_ERR_NOT_SUPPORTED') && !res.headersSent) {
+      // undici refused to send the request at all (e.g. `OPTIONS *`): the client's fault, not the app's.
+      this.reject(err);
       return;
     }
     const kind = classify(err);

@@ -1,5 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
 import http from 'node:http';
+import net from 'node:net';
 import v8 from 'node:v8';
 import vm from 'node:vm';
 import { HTTP_SERVER_DURATION_BUCKETS, METRICS, OVERFLOW_ROUTE, histogramSeries } from '@bitpin/metrics-contract';
@@ -290,6 +291,24 @@ describe('proxy: upstream failures', () => {
     const m = await s.scrape();
     expect(sample(m, REQUESTS, { method: 'GET', route: '/reset-mid', status_code: '200' })).toBe(1);
     expect(sample(m, METRICS.httpActiveRequests.name)).toBe(0);
+  });
+
+  it('answers 400 for a request the app cannot be sent, without counting an app failure', async () => {
+    const s = await start();
+    const port = Number(new URL(s.proxyUrl).port);
+    // `OPTIONS *` is valid HTTP but has no path to forward.
+    const head = await new Promise<string>((resolve, reject) => {
+      const sock = net.connect(port, '127.0.0.1', () => sock.write('OPTIONS * HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n'));
+      let got = '';
+      sock.on('data', (c: Buffer) => (got += c.toString()));
+      sock.on('end', () => resolve(got.split('\r\n')[0] ?? ''));
+      sock.on('error', reject);
+    });
+    expect(head).toBe('HTTP/1.1 400 Bad Request');
+    expect(upstream.requests).toBe(0);
+    const m = await s.scrape();
+    expect(sample(m, REQUESTS, { method: 'OPTIONS', route: '*', status_code: '400' })).toBe(1);
+    for (const kind of ['refused', 'timeout', 'reset', 'other']) expect(sample(m, FAILURES, { kind })).toBe(0);
   });
 
   it('records 499 and aborts the upstream request when the client goes away', async () => {
