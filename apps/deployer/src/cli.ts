@@ -4,7 +4,8 @@ import { ExitCode } from './exit-codes.js';
 import { PreflightError } from './kube/errors.js';
 import type { KubeObject } from './manifest.js';
 import { makeReporter, type Reporter } from './reporter.js';
-import { parseImageOverrides, summarize, synthesize, writeSynthOutput, type SynthSummary } from './synth.js';
+import { parseImageOverrides } from './overrides.js';
+import type { SynthSummary } from './synth.js';
 
 const COMMANDS = ['synth', 'diff', 'apply', 'status', 'destroy', 'graph'] as const;
 type Command = (typeof COMMANDS)[number];
@@ -116,6 +117,7 @@ export async function run(argv: readonly string[], io: Io = processIo): Promise<
     }
     if (command === 'graph') {
       const { platformGraph } = await import('./graph.js');
+      const { synthesize } = await import('./synth.js');
       const result = synthesize(values.env, { images: parseImageOverrides(values.image ?? []) });
       const mermaid = platformGraph(result.objects);
       if (values.embed) {
@@ -148,6 +150,8 @@ export async function run(argv: readonly string[], io: Io = processIo): Promise<
       const { readManifestDir } = await import('./commands.js');
       desired = readManifestDir(values.from);
     } else {
+      // Synthesis loads every library (cdk8s and its typed API): only when the command needs it.
+      const { synthesize } = await import('./synth.js');
       const result = synthesize(values.env, { images });
       env = result.env;
       desired = result.objects;
@@ -229,6 +233,7 @@ export async function run(argv: readonly string[], io: Io = processIo): Promise<
 }
 
 async function synthCommand(opts: { env: string; out: string | undefined; images: string[]; json: boolean }, io: Io): Promise<ExitCode> {
+  const { summarize, synthesize, writeSynthOutput } = await import('./synth.js');
   const result = synthesize(opts.env, { images: parseImageOverrides(opts.images) });
   const dir = await writeSynthOutput(result, opts.out ?? `dist/manifests/${result.env.name}`);
   const summary = summarize(result);

@@ -1,4 +1,4 @@
-import { GENERATE_ANNOTATION } from '@bitpin/k8s';
+import { DEPLOY_ANNOTATIONS } from '@bitpin/config';
 import { randomBytes } from 'node:crypto';
 import type { KubeClient } from './kube/client.js';
 import { Discovery, resourcePath, type ResourceInfo } from './kube/discovery.js';
@@ -98,7 +98,7 @@ export class Engine {
 
   /** The env's parent object, or undefined before the first apply. Refuses a parent owned by another tool. */
   async readParent(): Promise<KubeObject | undefined> {
-    const crd = await this.discovery.resolve(`${PARENT_GROUP}/${PARENT_VERSION}`, PARENT_KIND);
+    const crd = await this.discovery.resolveKnown(`${PARENT_GROUP}/${PARENT_VERSION}`, PARENT_KIND);
     if (!crd) return undefined;
     const parent = await this.client.get<KubeObject>(resourcePath(crd, undefined, parentName(this.opts.env)), { allow404: true });
     const tooling = parent?.metadata.annotations?.[ANN_TOOLING];
@@ -169,7 +169,7 @@ export class Engine {
     const toSend: KubeObject[] = [];
     const toGenerate: KubeObject[] = [];
     for (const o of objects) {
-      if (o.kind === 'Secret' && o.metadata.annotations?.[GENERATE_ANNOTATION]) {
+      if (o.kind === 'Secret' && o.metadata.annotations?.[DEPLOY_ANNOTATIONS.generate]) {
         // Generated once, never overwritten: an existing one (ours or made by hand) is left alone.
         if (live.has(objectRef(o)) || (await this.exists(o))) changes.set(objectRef(o), { ref: objectRef(o), kind: 'noop' });
         else toGenerate.push(o);
@@ -216,7 +216,7 @@ export class Engine {
   private async generateSecrets(secrets: readonly KubeObject[], dryRun: boolean): Promise<void> {
     const failures: string[] = [];
     await mapLimit(secrets, this.concurrency, async (o) => {
-      const recipe = JSON.parse(o.metadata.annotations![GENERATE_ANNOTATION]!) as Record<string, string>;
+      const recipe = JSON.parse(o.metadata.annotations![DEPLOY_ANNOTATIONS.generate]!) as Record<string, string>;
       const data: Record<string, string> = {};
       for (const [key, how] of Object.entries(recipe)) {
         const value = how.startsWith('literal:') ? how.slice('literal:'.length) : randomBytes(Number(how.slice('random:'.length))).toString('base64url');
@@ -305,10 +305,12 @@ export interface Plan {
 
 /** Reads the inventory and computes adds and prune candidates (before anything is written). */
 export async function plan(engine: Engine, desired: readonly KubeObject[], pruneAllow: ReadonlySet<string> = new Set()): Promise<Plan> {
-  const parent = await engine.readParent();
-  const previous = readParentState(parent);
   const desiredState = stateOf(desired);
-  const live = await engine.listMembers(unionState(previous, desiredState));
+  // The parent and the desired kinds' members are read together; kinds only the old set used follow.
+  const [parent, live] = await Promise.all([engine.readParent(), engine.listMembers(desiredState)]);
+  const previous = readParentState(parent);
+  const extra = previous.groupKinds.filter((gk) => !desiredState.groupKinds.includes(gk));
+  if (extra.length) for (const [k, v] of await engine.listMembers({ groupKinds: extra, namespaces: [] })) live.set(k, v);
   const want = new Set(desired.map(objectRef));
   const prune: LiveMember[] = [];
   const kept: LiveMember[] = [];

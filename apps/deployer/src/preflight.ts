@@ -28,37 +28,39 @@ export interface PreflightReport {
  * (The context check happens when the kubeconfig is loaded: see contextFor.)
  */
 export async function preflight(engine: Engine, env: EnvConfig, desired: readonly KubeObject[]): Promise<PreflightReport> {
-  const version = await engine.client.get<{ gitVersion: string; major: string; minor: string }>('/version');
+  // Independent reads go out together: the preflight costs one round trip plus discovery.
+  const [version] = await Promise.all([
+    engine.client.get<{ gitVersion: string; major: string; minor: string }>('/version'),
+    engine.discovery.refresh(),
+  ]);
   const minor = Number.parseInt(version.minor, 10);
   if (version.major !== '1' || !(minor >= SUPPORTED_MINORS.min && minor <= SUPPORTED_MINORS.max)) {
     throw new PreflightError(
       `the cluster runs Kubernetes ${version.gitVersion}; supported are 1.${SUPPORTED_MINORS.min}–1.${SUPPORTED_MINORS.max}`,
     );
   }
-  await engine.discovery.refresh();
-
   const groups = new Set(desired.map((o) => (o.apiVersion.includes('/') ? o.apiVersion.split('/')[0]! : '')));
   const crdInfo = await engine.info({ apiVersion: 'apiextensions.k8s.io/v1', kind: 'CustomResourceDefinition' });
-  for (const group of groups) {
-    const req = REQUIRED_CRDS[group];
-    if (!req) continue;
-    const crd = await engine.client.get<any>(resourcePath(crdInfo, undefined, req.crd), { allow404: true });
+  const parentInfo = await engine.discovery.resolveKnown(`${PARENT_GROUP}/${PARENT_VERSION}`, PARENT_KIND);
+  const [crds, releases] = await Promise.all([
+    Promise.all(
+      [...groups].filter((g) => REQUIRED_CRDS[g]).map(async (g) => ({ req: REQUIRED_CRDS[g]!, crd: await engine.client.get<any>(resourcePath(crdInfo, undefined, REQUIRED_CRDS[g]!.crd), { allow404: true }) })),
+    ),
+    parentInfo ? engine.client.get<{ items: any[] }>(resourcePath(parentInfo)) : Promise.resolve({ items: [] as any[] }),
+  ]);
+  for (const { req, crd } of crds) {
     if (!crd) throw new PreflightError(`the cluster has no CRD ${req.crd}; ${req.install}`);
     const established = (crd.status?.conditions ?? []).some((c: any) => c.type === 'Established' && c.status === 'True');
     if (!established) throw new PreflightError(`CRD ${req.crd} is not Established yet; wait for it or check the API server's logs`);
   }
 
   // One env per cluster: refuse to put one env's objects where another env's inventory lives.
-  const parentInfo = await engine.discovery.resolve(`${PARENT_GROUP}/${PARENT_VERSION}`, PARENT_KIND);
-  if (parentInfo) {
-    const list = await engine.client.get<{ items: any[] }>(resourcePath(parentInfo));
-    const others = list.items.filter((p) => p.metadata?.name !== parentName(env.name));
-    if (others.length) {
-      const names = others.map((p) => `${p.spec?.env ?? p.metadata.name}`).join(', ');
-      throw new PreflightError(
-        `the cluster behind context "${engine.client.contextName}" already holds env ${names}; refusing to deploy env ${env.name} over it (one env per cluster)`,
-      );
-    }
+  const others = releases.items.filter((p) => p.metadata?.name !== parentName(env.name));
+  if (others.length) {
+    const names = others.map((p) => `${p.spec?.env ?? p.metadata.name}`).join(', ');
+    throw new PreflightError(
+      `the cluster behind context "${engine.client.contextName}" already holds env ${names}; refusing to deploy env ${env.name} over it (one env per cluster)`,
+    );
   }
   return { serverVersion: version.gitVersion, context: engine.client.contextName };
 }

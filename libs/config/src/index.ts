@@ -9,5 +9,5 @@ export { isMutableImageRef, parseImageRef, IMAGE_REF_PATTERN } from './images.js
 export type { ImageRef } from './images.js';
 export { parseDuration, parsePrometheusByteSize, parseQuantity } from './quantity.js';
 export { cronProblem } from './cron.js';
-export { SEED, cnpgNames } from './topology.js';
+export { DEPLOY_ANNOTATIONS, SEED, cnpgNames } from './topology.js';
 export type { CnpgNames } from './topology.js';

@@ -100,3 +100,12 @@ export function cnpgNames(cluster: string = SEED.database.clusterName): CnpgName
     replicationSecret: `${cluster}-replication`,
   };
 }
+
+/**
+ * Annotations the deployer acts on (a contract between the libraries that render objects and
+ * the deployer that applies them; kept here so the deployer need not load cdk8s to read them).
+ */
+export const DEPLOY_ANNOTATIONS = {
+  /** On a Secret: create it once with values generated from this recipe; never overwrite it. */
+  generate: 'deploy.bitpin.io/generate',
+} as const;

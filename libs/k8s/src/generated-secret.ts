@@ -1,8 +1,10 @@
 import { k8s } from 'cdk8s-plus-34';
 import { Construct } from 'constructs';
 
+import { DEPLOY_ANNOTATIONS } from '@bitpin/config';
+
 /** Annotation telling the deployer to create the Secret once, with generated values, and never overwrite it. */
-export const GENERATE_ANNOTATION = 'deploy.bitpin.io/generate';
+export const GENERATE_ANNOTATION = DEPLOY_ANNOTATIONS.generate;
 
 /** How one key's value is made: a fixed non-secret value, or random bytes (base64url). */
 export type SecretValueSpec = { readonly literal: string } | { readonly randomBytes: number };

@@ -29,6 +29,9 @@ export interface KubeClientOptions {
   readonly timeoutMs?: number;
 }
 
+/** BITPIN_TRACE=1 prints every API request with its status and duration to stderr (no bodies, no headers). */
+const TRACE = process.env['BITPIN_TRACE'] === '1';
+
 const RETRYABLE_CODES = new Set(['ECONNRESET', 'ECONNREFUSED', 'EPIPE', 'ETIMEDOUT', 'UND_ERR_SOCKET', 'UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_CLOSED']);
 
 /**
@@ -99,6 +102,7 @@ export class KubeClient {
     let refreshed = false;
     const write = method !== 'GET' && method !== 'HEAD' && opts.query?.['dryRun'] === undefined;
     for (let attempt = 1; ; attempt++) {
+      const started = performance.now();
       this.stats.requests++;
       if (write) this.stats.writes++;
       let res: Dispatcher.ResponseData;
@@ -127,6 +131,7 @@ export class KubeClient {
         );
       }
       const text = await res.body.text();
+      if (TRACE) process.stderr.write(`trace: ${method} ${url.pathname}${url.search} → ${res.statusCode} (${(performance.now() - started).toFixed(1)} ms)\n`);
       if (res.statusCode < 300) return (text ? JSON.parse(text) : undefined) as T;
       if (res.statusCode === 404 && opts.allow404) return undefined as T;
       if (res.statusCode === 401 && !refreshed) {

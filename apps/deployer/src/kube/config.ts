@@ -1,6 +1,7 @@
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
-import { delimiter, join } from 'node:path';
+import { delimiter, dirname, isAbsolute, join } from 'node:path';
+import { parse as parseYaml } from 'yaml';
 import { PreflightError } from './errors.js';
 
 /** Everything needed to talk to one API server as one user. Holds credentials: never print it. */
@@ -51,12 +52,65 @@ export function kubeconfigFiles(opts: KubeAccessOptions = {}): string[] {
 }
 
 /**
+ * Fast path for the common kubeconfig shapes — one file, client certificates and/or a bearer
+ * token, CA inline or as a file. Loading @kubernetes/client-node costs ~0.5–1 s of CPU before the
+ * first request; a kubeconfig with exec plugins, auth providers, basic auth, proxies or several
+ * files goes to client-node, which understands all of them. Returns undefined for those.
+ */
+function fastAccess(file: string, requested: string | undefined): KubeAccess | undefined {
+  let cfg: any;
+  try {
+    cfg = parseYaml(readFileSync(file, 'utf8'));
+  } catch {
+    return undefined; // client-node will report it
+  }
+  const contextName = requested ?? cfg?.['current-context'];
+  const ctx = (cfg?.contexts ?? []).find((c: any) => c?.name === contextName)?.context;
+  const cluster = (cfg?.clusters ?? []).find((c: any) => c?.name === ctx?.cluster)?.cluster;
+  const user = (cfg?.users ?? []).find((u: any) => u?.name === ctx?.user)?.user ?? {};
+  if (!contextName || !ctx || !cluster?.server) return undefined;
+  const simpleUser = ['client-certificate-data', 'client-key-data', 'client-certificate', 'client-key', 'token', 'tokenFile'];
+  const simpleCluster = ['server', 'certificate-authority-data', 'certificate-authority', 'insecure-skip-tls-verify', 'tls-server-name'];
+  if (Object.keys(user).some((k) => !simpleUser.includes(k)) || Object.keys(cluster).some((k) => !simpleCluster.includes(k))) return undefined;
+  const base = dirname(file);
+  const read = (inline: string | undefined, path: string | undefined): Buffer | undefined =>
+    inline ? Buffer.from(inline, 'base64') : path ? readFileSync(isAbsolute(path) ? path : join(base, path)) : undefined;
+  const build = async (): Promise<KubeAccess> => {
+    const token = user.token ?? (user.tokenFile ? readFileSync(isAbsolute(user.tokenFile) ? user.tokenFile : join(base, user.tokenFile), 'utf8').trim() : undefined);
+    return {
+      contextName,
+      server: String(cluster.server).replace(/\/+$/, ''),
+      tls: {
+        ca: read(cluster['certificate-authority-data'], cluster['certificate-authority']),
+        cert: read(user['client-certificate-data'], user['client-certificate']),
+        key: read(user['client-key-data'], user['client-key']),
+        ...(cluster['insecure-skip-tls-verify'] ? { rejectUnauthorized: false } : {}),
+        ...(cluster['tls-server-name'] ? { servername: cluster['tls-server-name'] } : {}),
+      },
+      headers: token ? { authorization: `Bearer ${token}` } : {},
+      refresh: build,
+    };
+  };
+  return { contextName, server: '', tls: {}, headers: {}, refresh: build };
+}
+
+/**
  * Loads the kubeconfig with @kubernetes/client-node (which understands every auth method:
  * client certificates, tokens, token files, exec plugins, auth providers) and extracts the TLS
  * material and headers for our own keep-alive connection pool.
  */
 export async function loadKubeAccess(opts: KubeAccessOptions = {}): Promise<KubeAccess> {
   const files = kubeconfigFiles(opts);
+  if (files.length === 1) {
+    const fast = fastAccess(files[0]!, opts.context);
+    if (fast) {
+      try {
+        return await fast.refresh();
+      } catch (e) {
+        throw new PreflightError(`cannot read the credentials of context "${fast.contextName}" in ${files[0]}: ${(e as Error).message.split('\n')[0]}`);
+      }
+    }
+  }
   // Loaded lazily: it is large, and synth/help never need it.
   const { KubeConfig } = await import('@kubernetes/client-node');
   const kc = new KubeConfig();

@@ -62,6 +62,12 @@ export class Discovery {
     return info;
   }
 
+  /** Looks a kind up in what was discovered, without refreshing (undefined when not served). */
+  async resolveKnown(apiVersion: string, kind: string): Promise<ResourceInfo | undefined> {
+    if (!this.loaded) await this.refresh();
+    return this.byGvk.get(gvkKey(apiVersion, kind));
+  }
+
   /** Looks a group-kind up (preferring the first version served). */
   findByGroupKind(group: string, kind: string): ResourceInfo | undefined {
     for (const info of this.byGvk.values()) if (info.group === group && info.kind === kind) return info;
