@@ -19,7 +19,6 @@ import {
   readParentState,
   isUpToDate,
   stateOf,
-  unionState,
   type ParentState,
 } from './inventory.js';
 import { objectRef, type KubeObject } from './manifest.js';

@@ -1,4 +1,4 @@
-import { ConfigError, IMAGE_KEYS, isMutableImageRef, loadEnvConfig, type EnvConfig, type ImageKey } from '@bitpin/config';
+import { IMAGE_KEYS, isMutableImageRef, loadEnvConfig, type EnvConfig, type ImageKey } from '@bitpin/config';
 import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { stringify } from 'yaml';
