@@ -63,7 +63,7 @@ while read -r _ name; do known[$name]=1; done <"$sums"
 new=0
 for f in "$wal_dir"/*; do
   name=${f##*/}
-  [[ "$name" =~ ^[0-9A-F]{24}(\.(gz|lz4|zst))?$|^[0-9A-F]{8}\.history$ ]] || continue
+  [[ "$name" =~ ^([0-9A-F]{24}|[0-9A-F]{8}\.history)(\.(gz|lz4|zst))?$ ]] || continue
   [[ -z "${known[$name]:-}" ]] || continue
   (cd "$wal_dir" && sha256sum -- "$name") >>"$sums"
   new=$((new + 1))

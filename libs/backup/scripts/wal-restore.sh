@@ -25,10 +25,18 @@ unpack() { # path -> stdout
   esac
 }
 
-if [[ "$file" == *.history ]]; then
-  [[ -f "$archive/$file" ]] || exit 1
-  cp -- "$archive/$file" "$dest.tmp" && mv -- "$dest.tmp" "$dest"
-  exit 0
+if [[ "$file" =~ ^[0-9A-F]{8}\.history$ ]]; then
+  # pg_receivewal compresses timeline history files too.
+  for cand in "$file" "$file.gz" "$file.lz4" "$file.zst"; do
+    [[ -f "$archive/$cand" ]] || continue
+    if ! sum_ok "$archive/$cand" "$cand"; then
+      say "ERROR ${cand} does not match its SHA-256 in ${archive}/SHA256SUMS; stopping recovery"
+      exit 255
+    fi
+    unpack "$archive/$cand" >"$dest.tmp" && mv -- "$dest.tmp" "$dest"
+    exit 0
+  done
+  exit 1
 fi
 [[ "$file" =~ ^[0-9A-F]{24}$ ]] || exit 1
 

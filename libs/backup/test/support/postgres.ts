@@ -116,11 +116,28 @@ export class Primary {
   readonly tls: Tls;
   port = 0;
 
-  private constructor(root: string, private readonly opts: PrimaryOptions) {
+  private constructor(root: string, private readonly opts: PrimaryOptions, tls?: Tls) {
     this.root = root;
     this.data = join(root, 'data');
     this.socketDir = ownedDir(join(root, 'sock'), 0o755);
-    this.tls = makeTls(ownedDir(join(root, 'tls')));
+    this.tls = tls ?? makeTls(ownedDir(join(root, 'tls')));
+  }
+
+  /**
+   * A streaming standby of this server (pg_basebackup -R over the Unix socket), on its own port
+   * and socket, sharing the TLS files: promote it to simulate a failover.
+   */
+  async startStandby(): Promise<Primary> {
+    const s = new Primary(ownedTempDir('bitpin-pg-standby-'), this.opts, this.tls);
+    s.port = await freePort();
+    s.must(`${PG_BINDIR}/pg_basebackup`, ['-h', this.socketDir, '-p', String(this.port), '-U', 'postgres', '-D', s.data, '-R', '-X', 'stream', '-c', 'fast']);
+    writeFileSync(join(s.data, 'postgresql.auto.conf'), `\nport = ${s.port}\nunix_socket_directories = '${s.socketDir}'\n`, { flag: 'a' });
+    s.ctl('start');
+    return s;
+  }
+
+  promote(): void {
+    this.must(`${PG_BINDIR}/pg_ctl`, ['-D', this.data, '-w', 'promote']);
   }
 
   static async start(opts: PrimaryOptions): Promise<Primary> {
@@ -153,6 +170,7 @@ export class Primary {
       join(p.data, 'pg_hba.conf'),
       [
         'local all all trust',
+        'local replication all trust',
         `hostssl replication ${opts.backupRole} 127.0.0.1/32 scram-sha-256`,
         `hostssl all ${opts.backupRole} 127.0.0.1/32 scram-sha-256`,
         // The application's owner, which a restore Job uses to load a dump.
@@ -184,9 +202,9 @@ export class Primary {
     };
   }
 
-  ctl(action: 'start' | 'stop' | 'restart'): void {
+  ctl(action: 'start' | 'stop' | 'restart', mode: 'fast' | 'immediate' = 'fast'): void {
     const args = ['-D', this.data, '-w', '-t', '60', '-l', join(this.root, 'server.log')];
-    if (action !== 'start') args.push('-m', 'fast');
+    if (action !== 'start') args.push('-m', mode);
     this.must(`${PG_BINDIR}/pg_ctl`, [...args, action]);
   }
 
