@@ -51,6 +51,9 @@ if [[ -n "${RESTORE_BACKUP_ID:-}" ]]; then
   backup="$BACKUP_DIR/full/$RESTORE_BACKUP_ID"
   [[ -f "$backup/backup.info" && "$(info_get "$backup/backup.info" status)" == ok ]] ||
     die "RESTORE_BACKUP_ID ${RESTORE_BACKUP_ID} is not a good full backup in ${BACKUP_DIR}/full"
+  if [[ "$target_kind" == time ]] && (($(info_get "$backup/backup.info" end_epoch) > target_epoch)); then
+    die "backup ${RESTORE_BACKUP_ID} ended at $(info_get "$backup/backup.info" end_time), after the target ${target_value}; pick an older backup or leave RESTORE_BACKUP_ID unset"
+  fi
 else
   for ((i = ${#backups[@]} - 1; i >= 0; i--)); do
     b=${backups[i]}
