@@ -21,7 +21,8 @@ PACKAGES=(
 
 missing=()
 for p in "${PACKAGES[@]}"; do
-  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed'; then
+  # No `| grep -q` under pipefail: an early grep exit can SIGPIPE dpkg-query and fail the test.
+  if [ "$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null || true)" != 'install ok installed' ]; then
     missing+=("$p")
   fi
 done

@@ -139,13 +139,17 @@ for mod in "sigs.k8s.io/kwok@$KWOK_VERSION" "github.com/cloudnative-pg/cloudnati
 done
 
 # Smoke check: every binary runs and reports the pinned version.
-"$BIN/kube-apiserver" --version | grep -q "Kubernetes $K8S_VERSION" \
-  || die "kube-apiserver does not report $K8S_VERSION: $("$BIN/kube-apiserver" --version 2>&1)"
+# Outputs are captured first: `cmd | grep -q` under pipefail fails at random when grep exits
+# early and the command gets SIGPIPE.
+apiserver_version=$("$BIN/kube-apiserver" --version 2>&1 || true)
+[[ "$apiserver_version" == *"Kubernetes $K8S_VERSION"* ]] \
+  || die "kube-apiserver does not report $K8S_VERSION: $apiserver_version"
 kubectl_version=$("$BIN/kubectl" version --client 2>&1 || true) # no pipe: grep -q would SIGPIPE kubectl
 [[ "$kubectl_version" == *"Client Version: $K8S_VERSION"* ]] \
   || die "kubectl does not report $K8S_VERSION: ${kubectl_version%%$'\n'*}"
-"$BIN/etcd" --version | grep -q "etcd Version: ${ETCD_VERSION#v}" \
-  || die "etcd does not report $ETCD_VERSION: $("$BIN/etcd" --version 2>&1 | head -1)"
+etcd_version=$("$BIN/etcd" --version 2>&1 || true)
+[[ "$etcd_version" == *"etcd Version: ${ETCD_VERSION#v}"* ]] \
+  || die "etcd does not report $ETCD_VERSION: ${etcd_version%%$'\n'*}"
 "$BIN/kwok" --version >/dev/null 2>&1 || die "kwok does not run"
 
 if [ "$built" = 1 ]; then
