@@ -10,7 +10,8 @@ import nx from '@nx/eslint-plugin';
  * - type:dashboards imports only the metric contract and config.
  * - type:construct  (libs/k8s) imports only config.
  * - type:config and type:contract are leaves.
- * - type:testing    helpers may use leaves and constructs; type:tool may use config and testing.
+ * - type:testing    (shared test helpers, none yet) may use leaves and constructs; type:tool may use
+ *                   config, testing and other tools.
  *
  * Scopes keep teams apart: a team's project depends on its own scope and scope:shared only;
  * scope:platform (the deployer) composes everyone.
