@@ -1,4 +1,5 @@
-import { IMAGE_KEYS, isMutableImageRef, loadEnvConfig, type EnvConfig, type ImageKey } from '@bitpin/config';
+import { ConfigError, IMAGE_KEYS, isMutableImageRef, loadEnvConfig, type EnvConfig, type ImageKey } from '@bitpin/config';
+import { checkPolicies } from '@bitpin/k8s';
 import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { stringify } from 'yaml';
@@ -57,6 +58,7 @@ export function synthesize(envName: string, options: SynthOptions = {}): SynthRe
       yaml: objects.map((o) => stringify(o, { version: '1.1', lineWidth: 0, aliasDuplicateObjects: false })).join('---\n'),
     });
   }
+  assertPolicies(env, all);
   const warnings: string[] = [];
   for (const key of IMAGE_KEYS) {
     const reason = env.imagePolicy.allowMutable[key];
@@ -65,6 +67,28 @@ export function synthesize(envName: string, options: SynthOptions = {}): SynthRe
     }
   }
   return { env, files, objects: sortForApply(all), warnings };
+}
+
+/**
+ * The image refs the env lets float: every catalog image when the env does not require immutable
+ * refs, otherwise only those with an `imagePolicy.allowMutable` reason.
+ */
+export function allowedMutableImages(env: EnvConfig): string[] {
+  return IMAGE_KEYS.filter((k) => !env.imagePolicy.requireImmutable || env.imagePolicy.allowMutable[k]).map((k) => env.images[k]);
+}
+
+/**
+ * Runs the policy check (libs/k8s/src/policy.ts) over the objects. Throws a {@link ConfigError}
+ * with one line per violation, so the CLI prints one `error:` line each, exits 2 and writes nothing.
+ */
+export function assertPolicies(env: EnvConfig, objects: readonly KubeObject[]): void {
+  const violations = checkPolicies(objects, { allowMutableImages: allowedMutableImages(env) });
+  if (violations.length) {
+    throw new ConfigError(
+      'CONFIG_INVALID',
+      violations.map((v) => v.line),
+    );
+  }
 }
 
 /**

@@ -1,10 +1,11 @@
-import { ENV_NAMES } from '@bitpin/config';
+import { ConfigError, ENV_NAMES, loadEnvConfig } from '@bitpin/config';
+import { checkPolicies } from '@bitpin/k8s';
 import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { parseAllDocuments } from 'yaml';
-import { run, synthesize, type Io } from '../src/index.js';
+import { allowedMutableImages, assertPolicies, run, synthesize, type Io, type KubeObject } from '../src/index.js';
 
 const work = mkdtempSync(join(tmpdir(), 'deployer-synth-'));
 /** One file per library the deployer composes. */
@@ -30,6 +31,11 @@ describe.each(ENV_NAMES)('synth --env=%s', (env) => {
     expect(JSON.stringify(first)).not.toMatch(/creationTimestamp/);
     expect(JSON.stringify(first)).not.toContain(new Date().toISOString().slice(0, 10)); // no build date
     expect(io.out[0]).toMatch(new RegExp(`^synth ${env}: \\d+ objects in ${PLATFORM_FILES.length} files → `));
+  });
+
+  it('every object passes the policy check (libs/k8s/src/policy.ts) with zero violations', () => {
+    const result = synthesize(env);
+    expect(checkPolicies(result.objects, { allowMutableImages: allowedMutableImages(result.env) }).map((v) => v.line)).toEqual([]);
   });
 
   it('every document parses back to the synthesized object, in apply order', () => {
@@ -112,5 +118,39 @@ describe('bad input: one line, exit code 2, nothing written', () => {
     writeFileSync(join(out, 'removed-library.yaml'), 'stale');
     expect(await run(['synth', '--env=dev', '--out', out], capture())).toBe(0);
     expect(readdirSync(out).sort()).toEqual(PLATFORM_FILES);
+  });
+});
+
+describe('synth policy check', () => {
+  const badPod = {
+    apiVersion: 'apps/v1',
+    kind: 'Deployment',
+    metadata: { name: 'bad', namespace: 'bitpin-task' },
+    spec: { template: { spec: { containers: [{ name: 'bad', image: 'docker.io/example/bad:latest', securityContext: { runAsNonRoot: true } }] } } },
+  } as unknown as KubeObject;
+
+  it('only the images the env lets float may float', () => {
+    const prod = loadEnvConfig('prod');
+    expect(allowedMutableImages(prod)).toEqual([prod.images.app]);
+    const local = loadEnvConfig('local');
+    expect(allowedMutableImages(local)).toContain(local.images.grafana);
+  });
+
+  it('fails with a ConfigError holding one line per violation', () => {
+    const env = loadEnvConfig('prod');
+    let error: unknown;
+    try {
+      assertPolicies(env, [...synthesize('prod').objects, badPod]);
+    } catch (e) {
+      error = e;
+    }
+    expect(error).toBeInstanceOf(ConfigError);
+    const lines = (error as ConfigError).lines;
+    expect((error as ConfigError).code).toBe('CONFIG_INVALID');
+    expect(lines).toEqual(checkPolicies([badPod], { allowMutableImages: allowedMutableImages(env) }).map((v) => v.line));
+    expect(lines).toContain('Deployment/bitpin-task/bad container bad: no memory limit (rule requests-limits)');
+    expect(lines).toContain('Deployment/bitpin-task/bad container bad: image "docker.io/example/bad:latest" is not pinned (use a version tag or @sha256 digest) (rule pinned-image)');
+    // cpu and memory request, memory limit, escalation, read-only root, image, readiness, liveness, capabilities
+    expect(lines).toHaveLength(9);
   });
 });

@@ -11,3 +11,5 @@ export { PlatformNamespace } from './namespace.js';
 export type { PlatformNamespaceProps } from './namespace.js';
 export { GENERATE_ANNOTATION, GeneratedSecret } from './generated-secret.js';
 export type { GeneratedSecretProps, SecretValueSpec } from './generated-secret.js';
+export { EXCEPTION_RULE, MIN_REASON_LENGTH, POLICY_EXCEPTIONS_ANNOTATION, POLICY_RULES, checkPolicies, policyExceptions } from './policy.js';
+export type { PolicyOptions, PolicyRuleId, PolicyViolation } from './policy.js';

@@ -1,5 +1,5 @@
 import { SEED } from '@bitpin/config';
-import { httpProbe, selectorLabels, standardLabels, toResourceRequirements, type PlatformChart } from '@bitpin/k8s';
+import { httpProbe, policyExceptions, selectorLabels, standardLabels, toResourceRequirements, type PlatformChart } from '@bitpin/k8s';
 import { k8s } from 'cdk8s-plus-34';
 import { Construct } from 'constructs';
 import { ALLOY_CONFIG_DIR, ALLOY_CONFIG_FILE, ALLOY_PORT, ALLOY_STORAGE_DIR, alloyConfig } from './alloy-config.js';
@@ -164,7 +164,13 @@ export class LogAgent extends Construct {
     };
 
     new k8s.KubeDaemonSet(this, 'Resource', {
-      metadata: meta(this.name),
+      metadata: {
+        ...meta(this.name),
+        annotations: policyExceptions({
+          'run-as-non-root': "reads the kubelet's root-owned 0640 files under /var/log/pods as UID 0 (no capability, no escalation)",
+          'no-host-path': 'tails /var/log/pods (read-only) and keeps its read positions in a host directory across restarts',
+        }),
+      },
       spec: {
         selector: { matchLabels: selector },
         updateStrategy: { type: 'RollingUpdate', rollingUpdate: { maxUnavailable: k8s.IntOrString.fromNumber(1) } },

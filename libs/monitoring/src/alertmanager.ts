@@ -1,6 +1,7 @@
 import {
   GeneratedSecret,
   httpProbe,
+  policyExceptions,
   restrictedContainerSecurity,
   restrictedPodSecurity,
   toResourceRequirements,
@@ -166,7 +167,13 @@ export class Alertmanager extends Construct {
 
     const labels = meta().labels ?? {};
     new k8s.KubeStatefulSet(this, 'Resource', {
-      metadata: meta(),
+      metadata: {
+        ...meta(),
+        annotations: policyExceptions({
+          'probes:config-watcher':
+            'a sh loop with no port; set -e makes it exit (and restart) on an unexpected error, and a config it cannot apply is logged while the Alertmanager probes keep gating readiness',
+        }),
+      },
       spec: {
         serviceName: A.clusterService,
         replicas: this.replicas,

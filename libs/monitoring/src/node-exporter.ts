@@ -1,4 +1,4 @@
-import { httpProbe, restrictedContainerSecurity, toResourceRequirements, type PlatformChart } from '@bitpin/k8s';
+import { httpProbe, policyExceptions, restrictedContainerSecurity, toResourceRequirements, type PlatformChart } from '@bitpin/k8s';
 import { k8s } from 'cdk8s-plus-34';
 import { Construct } from 'constructs';
 import { monitoringMeta, podSelector } from './common.js';
@@ -46,7 +46,14 @@ export class NodeExporter extends Construct {
     new k8s.KubeServiceAccount(this, 'ServiceAccount', { metadata: meta(), automountServiceAccountToken: false });
 
     new k8s.KubeDaemonSet(this, 'Resource', {
-      metadata: meta(),
+      metadata: {
+        ...meta(),
+        annotations: policyExceptions({
+          'no-host-namespaces':
+            "hostNetwork: the node's own interfaces and addresses are what it reports; hostPID: /proc of the host, not of the pod",
+          'no-host-path': 'reads the host through read-only mounts of /proc, /sys and / (filesystem, disk and mount metrics)',
+        }),
+      },
       spec: {
         selector: { matchLabels: selector },
         updateStrategy: { type: 'RollingUpdate', rollingUpdate: { maxUnavailable: k8s.IntOrString.fromString('10%') } },

@@ -128,6 +128,7 @@ export class Prometheus extends Construct {
         `--web.listen-address=:${MONITORING.reloader.port}`,
       ],
       ports: [{ name: 'reloader-web', containerPort: MONITORING.reloader.port, protocol: 'TCP' }],
+      readinessProbe: httpProbe({ path: '/metrics', port: 'reloader-web', periodSeconds: 10 }),
       livenessProbe: httpProbe({ path: '/metrics', port: 'reloader-web', periodSeconds: 30 }),
       resources: toResourceRequirements(HELPER_RESOURCES),
       securityContext: restrictedContainerSecurity({ runAsUser: MONITORING.nobody }),
