@@ -18,6 +18,7 @@ import {
   parentObject,
   readParentState,
   isUpToDate,
+  stampHash,
   stateOf,
   type ParentState,
 } from './inventory.js';
@@ -51,6 +52,23 @@ export interface EngineOptions {
   readonly concurrency?: number;
   readonly forceConflicts?: boolean;
   readonly progress?: Progress;
+}
+
+/** Field manager that keeps a replica count alive when the deployer stops sending it. */
+export const REPLICAS_HANDOFF_MANAGER = 'bitpin-deployer-replicas-handoff';
+
+/**
+ * True when a workload's desired object no longer sets spec.replicas while the live one has a
+ * count that only the deployer owns: dropping it would let the API server default it to 1
+ * (the documented SSA pitfall when an HPA takes over a Deployment).
+ */
+export function needsReplicasHandoff(desired: KubeObject, liveObj: KubeObject | undefined): boolean {
+  if (!liveObj || !['Deployment', 'StatefulSet'].includes(desired.kind)) return false;
+  if ((desired as { spec?: { replicas?: number } }).spec?.replicas !== undefined) return false;
+  const managers = ((liveObj.metadata as { managedFields?: { manager: string; fieldsV1?: any }[] }).managedFields ?? []).filter(
+    (m) => m.fieldsV1?.['f:spec']?.['f:replicas'] !== undefined,
+  );
+  return managers.length > 0 && managers.every((m) => m.manager === FIELD_MANAGER);
 }
 
 /** One line per failed object, naming the field and what to do. */
@@ -163,7 +181,8 @@ export class Engine {
    * waves. Only new namespaces and CRDs (additive and empty) are written before validation, since
    * objects inside them cannot be dry-run until they exist.
    */
-  async applyAll(objects: readonly KubeObject[], live: ReadonlyMap<string, LiveMember>): Promise<Change[]> {
+  async applyAll(given: readonly KubeObject[], live: ReadonlyMap<string, LiveMember>): Promise<Change[]> {
+    const objects = given.map(stampHash);
     const changes = new Map<string, Change>();
     const toSend: KubeObject[] = [];
     const toGenerate: KubeObject[] = [];
@@ -179,6 +198,7 @@ export class Engine {
       }
     }
     const kindOf = (o: KubeObject): ChangeKind => (live.has(objectRef(o)) ? 'update' : 'add');
+    const handoffs = toSend.filter((o) => needsReplicasHandoff(o, live.get(objectRef(o))?.object));
     const foundation = toSend.filter((o) => o.kind === 'Namespace' || o.kind === 'CustomResourceDefinition');
     const rest = toSend.filter((o) => !foundation.includes(o));
 
@@ -193,6 +213,9 @@ export class Engine {
       await this.generateSecrets(toGenerate, true);
       await this.generateSecrets(toGenerate, false);
       for (const o of toGenerate) changes.set(objectRef(o), { ref: objectRef(o), kind: 'add' });
+      // Replica counts we stop sending (an autoscaler takes over) are first co-owned by a
+      // hand-off manager, so dropping them does not reset the workload to 1 replica.
+      await mapLimit(handoffs, this.concurrency, (o) => this.handOffReplicas(o, live.get(objectRef(o))!.object));
       const waves = toWaves(rest);
       let done = foundation.length;
       for (const [w, wave] of waves.entries()) {
@@ -204,6 +227,14 @@ export class Engine {
       }
     }
     return objects.map((o) => changes.get(objectRef(o))!);
+  }
+
+  private async handOffReplicas(o: KubeObject, liveObj: KubeObject): Promise<void> {
+    const replicas = (liveObj as { spec?: { replicas?: number } }).spec?.replicas;
+    await this.applyOne(
+      { apiVersion: o.apiVersion, kind: o.kind, metadata: { name: o.metadata.name, namespace: o.metadata.namespace }, spec: { replicas } } as KubeObject,
+      { fieldManager: REPLICAS_HANDOFF_MANAGER },
+    );
   }
 
   private async exists(o: KubeObject): Promise<boolean> {

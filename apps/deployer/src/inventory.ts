@@ -130,9 +130,20 @@ export const ANN_CONFIG_HASH = 'deploy.bitpin.io/config-hash';
  * the YAML is exactly what is applied).
  */
 export function withMembership<T extends KubeObject>(o: T, env: string): T {
-  const labelled = { ...o, metadata: { ...o.metadata, labels: { ...o.metadata.labels, [LABEL_PART_OF]: applysetId(env) } } };
-  const hash = createHash('sha256').update(stableJson(labelled)).digest('base64url').slice(0, 22);
-  return { ...labelled, metadata: { ...labelled.metadata, annotations: { ...o.metadata.annotations, [ANN_CONFIG_HASH]: hash } } };
+  return stampHash({ ...o, metadata: { ...o.metadata, labels: { ...o.metadata.labels, [LABEL_PART_OF]: applysetId(env) } } });
+}
+
+/**
+ * Sets the content-hash annotation from the object itself (everything but that annotation).
+ * The deployer re-stamps every object before applying, so a hand-edited `--from` file can never
+ * carry a stale hash that hides its edit.
+ */
+export function stampHash<T extends KubeObject>(o: T): T {
+  const { [ANN_CONFIG_HASH]: _old, ...rest } = o.metadata.annotations ?? {};
+  const bare = { ...o, metadata: { ...o.metadata, annotations: rest } } as T;
+  if (!Object.keys(rest).length) delete (bare.metadata as { annotations?: unknown }).annotations;
+  const hash = createHash('sha256').update(stableJson(bare)).digest('base64url').slice(0, 22);
+  return { ...bare, metadata: { ...bare.metadata, annotations: { ...rest, [ANN_CONFIG_HASH]: hash } } };
 }
 
 function stableJson(v: unknown): string {

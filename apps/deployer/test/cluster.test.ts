@@ -340,6 +340,30 @@ describe('wait', () => {
   });
 });
 
+describe('autoscaler hand-off', () => {
+  it('keeps the replica count when the deployer stops sending it (an HPA takes over)', async () => {
+    const app = (o: any) => o.kind === 'Deployment' && o.metadata.name === 'bitpin-app';
+    const fixed = synthTo('dev', (objs) => objs.map((o: any) => (app(o) ? { ...o, spec: { ...o.spec, replicas: 3 } } : o)));
+    expect((await deployer('apply', '--env=dev', '--no-wait', '--from', fixed)).code).toBe(0);
+    expect(((await admin.get('apps/v1', 'Deployment', 'bitpin-app', 'bitpin-task')) as any).spec.replicas).toBe(3);
+
+    const free = synthTo('dev', (objs) =>
+      objs.map((o: any) => {
+        if (!app(o)) return o;
+        const { replicas: _dropped, ...spec } = o.spec;
+        return { ...o, spec };
+      }),
+    );
+    expect((await deployer('apply', '--env=dev', '--no-wait', '--from', free)).code).toBe(0);
+    const live: any = await admin.get('apps/v1', 'Deployment', 'bitpin-app', 'bitpin-task');
+    // Without the hand-off the API server would default the dropped field back to 1.
+    expect(live.spec.replicas).toBe(3);
+    const owners = live.metadata.managedFields.filter((m: any) => m.fieldsV1?.['f:spec']?.['f:replicas'] !== undefined).map((m: any) => m.manager);
+    expect(owners).toContain('bitpin-deployer-replicas-handoff');
+    expect(owners).not.toContain('bitpin-deployer');
+  });
+});
+
 describe('status', () => {
   it('lists every member with its health', async () => {
     const r = await deployer('status', '--env=dev', '--output', 'json');
