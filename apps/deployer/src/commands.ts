@@ -48,8 +48,7 @@ export async function connect(env: EnvConfig, opts: ClusterOptions, report: Repo
     report.progress('control plane', 'starting the embedded control plane (tools/k8s-testenv)…');
     const testenv = await import('@bitpin/k8s-testenv');
     const cp = await testenv.up({ startedBy: 'manual', log: (l) => report.progress('control plane', l) });
-    const client = new testenv.KubeClient(cp.kubeconfigPath);
-    await testenv.installCrds(client, testenv.cnpgCrdPaths());
+    // `up` installs the pinned CloudNativePG CRDs when it starts an instance; preflight checks them.
     report.progress('control plane', `ready at ${cp.server}${cp.reused ? ' (reused)' : ''}`);
     kubeconfig = cp.kubeconfigPath;
   }

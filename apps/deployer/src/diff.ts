@@ -38,7 +38,7 @@ export function jsonChanges(before: unknown, after: unknown, secret = false, pat
   if (isObj(before) && isObj(after)) {
     const keys = [...new Set([...Object.keys(before as object), ...Object.keys(after as object)])].sort();
     return keys.flatMap((k) =>
-      jsonChanges((before as any)[k], (after as any)[k], secret || (path === '' && (k === 'data' || k === 'stringData') && secret), `${path}.${k}`),
+      jsonChanges((before as any)[k], (after as any)[k], secret, `${path}.${k}`),
     );
   }
   return [`${path || '.'}: ${show(before, secret)} → ${show(after, secret)}`];

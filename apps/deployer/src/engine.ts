@@ -12,7 +12,6 @@ import {
   TOOLING,
   ANN_TOOLING,
   applysetId,
-  groupKindOf,
   parentCrd,
   parentName,
   parentObject,
@@ -353,7 +352,6 @@ export async function plan(engine: Engine, desired: readonly KubeObject[], prune
   return { parent, previous, desired: desiredState, live, prune, kept, adds };
 }
 
-export { groupKindOf };
 
 function explainApplyError(o: KubeObject, e: unknown): string {
   const ref = objectRef(o);

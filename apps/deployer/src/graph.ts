@@ -68,12 +68,9 @@ export function platformGraph(objects: readonly KubeObject[]): string {
   for (const w of workloads.filter((x) => x.obj.kind !== 'Cluster')) {
     const refs = JSON.stringify(containers(w.obj));
     for (const c of clusters) {
-      if (refs.includes(`"${c.obj.metadata.name}-app"`) || refs.includes(`"${c.obj.metadata.name}-rw`) || refs.includes(`${c.obj.metadata.name}-credentials`)) {
+      if (refs.includes(`"${c.obj.metadata.name}-app"`) || refs.includes(`"${c.obj.metadata.name}-rw`)) {
         edges.push(`  ${w.id} -->|${c.obj.metadata.name}-rw:5432| ${c.id}`);
       }
-    }
-    if (refs.includes('bitpin-backup-credentials')) {
-      for (const c of clusters) if (!edges.includes(`  ${w.id} -->|${c.obj.metadata.name}-rw:5432| ${c.id}`)) edges.push(`  ${w.id} -->|${c.obj.metadata.name}-rw:5432| ${c.id}`);
     }
   }
   // Metrics: Prometheus scrapes every workload exposing a port named like metrics.
