@@ -50,7 +50,10 @@ const metricsPluginFn: FastifyPluginAsync<MetricsPluginOptions> = async (app, op
     SIDECAR_PATHS.metrics,
     { schema: { response: { 200: { type: 'string', description: 'Prometheus text exposition format 0.0.4' } } } },
     async (_req, reply) => {
-      const body = registry instanceof SidecarRegistry ? await registry.metricsBuffer() : await registry.metrics();
+      if (!(registry instanceof SidecarRegistry)) return reply.type(registry.contentType).send(await registry.metrics());
+      const body = await registry.metricsBuffer();
+      // 'close' follows 'finish' (every byte handed to the socket) or an abort: the buffer is free.
+      reply.raw.once('close', () => registry.release(body));
       return reply.type(registry.contentType).send(body);
     },
   );

@@ -46,12 +46,15 @@ class Series {
   readonly buckets: Float64Array;
   /** `method="…",route="…",status_code="…"`, escaped once. */
   readonly labelText: string;
+  /** UTF-8 of `${labelText}} `: the part of every sample line between the metric's `{` and the value. */
+  readonly labelTail: Buffer;
   constructor(
     readonly labels: HttpLabels,
     bucketCount: number,
   ) {
     this.buckets = new Float64Array(bucketCount + 1);
     this.labelText = `method="${escapeLabel(labels.method)}",route="${escapeLabel(labels.route)}",status_code="${labels.status_code}"`;
+    this.labelTail = Buffer.from(`${this.labelText}} `, 'utf8');
   }
 }
 
@@ -68,6 +71,41 @@ function num(v: number): string {
   if (Number.isNaN(v)) return 'Nan';
   if (!Number.isFinite(v)) return v < 0 ? '-Inf' : '+Inf';
   return `${v}`;
+}
+
+/** The longest text {@link num} returns for a double (`-2.2250738585072014e-308`), rounded up. */
+const MAX_NUMBER_LENGTH = 25;
+
+/**
+ * Copies `src` into `dst` at `off`; returns the new offset. `TypedArray#set` is a V8 builtin
+ * (about 12 ns for any line-sized copy); a JS byte loop only wins below ~10 bytes.
+ */
+function put(dst: Buffer, off: number, src: Uint8Array): number {
+  dst.set(src, off);
+  return off + src.length;
+}
+
+/**
+ * Writes `num(v)` as ASCII into `dst` at `off`; returns the new offset. Non-negative safe
+ * integers (every count, bucket and byte counter) are written digit by digit without a string;
+ * anything else goes through {@link num}, so the text is always what prom-client prints.
+ */
+function putNumber(dst: Buffer, off: number, v: number): number {
+  if (v >= 0 && v <= Number.MAX_SAFE_INTEGER && Math.floor(v) === v) {
+    let len = 1;
+    for (let x = v; x >= 10; x = Math.floor(x / 10)) len++;
+    let p = off + len;
+    let x = v;
+    do {
+      const q = Math.floor(x / 10);
+      dst[--p] = 48 + (x - q * 10);
+      x = q;
+    } while (x > 0);
+    return off + len;
+  }
+  const s = num(v);
+  for (let i = 0; i < s.length; i++) dst[off + i] = s.charCodeAt(i);
+  return off + s.length;
 }
 
 type Utf8Write = (this: Buffer, s: string, offset: number) => number;
@@ -90,8 +128,9 @@ export class ExpositionWriter {
   private buf: Buffer;
   private len = 0;
 
-  constructor(sizeHint = 64 * 1024) {
-    this.buf = Buffer.allocUnsafe(Math.max(1024, sizeHint));
+  /** Writes into `initial` when given (a buffer kept from an earlier scrape), else a new one of `sizeHint` bytes. */
+  constructor(sizeHint = 64 * 1024, initial?: Buffer) {
+    this.buf = initial ?? Buffer.allocUnsafe(Math.max(1024, sizeHint));
   }
 
   write(s: string): void {
@@ -106,6 +145,26 @@ export class ExpositionWriter {
 
   get length(): number {
     return this.len;
+  }
+
+  /**
+   * Makes room for `bytes` more bytes and returns the buffer to write them into directly, from
+   * {@link length} on; {@link commit} then sets the new length. The buffer is only valid until
+   * the next `write` or `reserve`.
+   */
+  reserve(bytes: number): Buffer {
+    if (this.len + bytes > this.buf.length) {
+      const next = Buffer.allocUnsafe(Math.max(this.buf.length * 2, this.len + bytes));
+      this.buf.copy(next, 0, 0, this.len);
+      this.buf = next;
+    }
+    return this.buf;
+  }
+
+  /** Ends a direct write started by {@link reserve}: `length` is now `end`. */
+  commit(end: number): void {
+    if (end < this.len || end > this.buf.length) throw new RangeError(`commit(${end}) outside ${this.len}..${this.buf.length}`);
+    this.len = end;
   }
 
   toBuffer(): Buffer {
@@ -124,14 +183,22 @@ function isTextMetric(m: unknown): m is TextMetric {
 
 const baseGetMetricsAsString = (Registry.prototype as unknown as { getMetricsAsString(m: unknown): Promise<string> }).getMetricsAsString;
 
+/** Output buffers kept for reuse by {@link SidecarRegistry.release}. */
+const MAX_SPARE_BUFFERS = 2;
+
 /**
  * A prom-client Registry that lets the request metrics write their own text: the same bytes
- * prom-client would print (a test diffs them), from label strings escaped once per series instead
- * of label objects formatted on every scrape. Every other metric goes through prom-client
- * unchanged. With a plain Registry the request metrics fall back to `getForPromString`.
+ * prom-client would print (a test diffs them), written straight into the output buffer from label
+ * bytes encoded once per series, instead of label objects formatted on every scrape. Every other
+ * metric goes through prom-client unchanged. With a plain Registry the request metrics fall back
+ * to `getForPromString`.
  */
 export class SidecarRegistry extends Registry {
   private lastSize = 64 * 1024;
+  /** Buffers of earlier scrapes whose responses are done, for the next scrapes to write into. */
+  private spare: Buffer[] = [];
+  /** Backing stores handed out by {@link metricsBuffer} and not yet released. */
+  private readonly lent = new WeakSet<ArrayBufferLike>();
 
   getMetricsAsString(metric: unknown): string | Promise<string> {
     if (!isTextMetric(metric)) return baseGetMetricsAsString.call(this, metric);
@@ -140,9 +207,18 @@ export class SidecarRegistry extends Registry {
     return w.toBuffer().toString();
   }
 
-  /** The whole exposition as a Buffer (what `/metrics` sends): `metrics()` without the big string. */
+  /**
+   * The whole exposition as a Buffer (what `/metrics` sends): `metrics()` without the big string.
+   * Hand it back with {@link release} once it has been sent, and the next scrape writes into the
+   * same memory: a megabyte-sized Buffer per scrape is external memory that V8 answers with
+   * full mark-compacts every few dozen scrapes.
+   */
   async metricsBuffer(): Promise<Buffer> {
-    const w = new ExpositionWriter(this.lastSize + this.lastSize / 4);
+    // Default labels are added by prom-client's own formatting only.
+    if (Object.keys((this as unknown as { _defaultLabels: object })._defaultLabels).length > 0) return Buffer.from(await this.metrics());
+    // A new buffer gets 25% headroom; a kept one only needs to hold the last exposition (if this
+    // one turns out longer, the writer grows it once).
+    const w = new ExpositionWriter(this.lastSize + (this.lastSize >> 2), this.takeSpare(this.lastSize));
     let first = true;
     for (const metric of this.getMetricsAsArray()) {
       if (!first) w.write('\n\n');
@@ -152,7 +228,31 @@ export class SidecarRegistry extends Registry {
     }
     w.write('\n');
     this.lastSize = w.length;
-    return w.toBuffer();
+    const out = w.toBuffer();
+    this.lent.add(out.buffer);
+    return out;
+  }
+
+  /**
+   * Returns a buffer from {@link metricsBuffer} for reuse. Call it only when nothing reads the
+   * buffer any more (the response finished or was aborted); anything else is ignored, and a
+   * buffer never released is simply garbage collected.
+   */
+  release(buf: Buffer): void {
+    const store = buf.buffer;
+    if (!this.lent.has(store)) return;
+    this.lent.delete(store);
+    if (this.spare.length < MAX_SPARE_BUFFERS) this.spare.push(Buffer.from(store));
+  }
+
+  private takeSpare(min: number): Buffer | undefined {
+    const i = this.spare.findIndex((b) => b.length >= min);
+    if (i === -1) {
+      // All too small for the current exposition: let them go.
+      this.spare = [];
+      return undefined;
+    }
+    return this.spare.splice(i, 1)[0];
   }
 }
 
@@ -175,13 +275,25 @@ type Extract = (s: Series) => number;
  */
 class SeriesMetric {
   readonly aggregator = 'sum' as const;
+  /** `# HELP` and `# TYPE` lines (no trailing newline: every sample line starts with one). */
+  private readonly header: string;
+  /** UTF-8 of what precedes the labels on each line of one series (see {@link renderInto}). */
+  private readonly heads: readonly Buffer[];
+  private readonly headBytes: number;
   constructor(
     readonly name: string,
     readonly help: string,
     readonly type: 'counter' | 'histogram',
     private readonly store: HttpMetrics,
     private readonly value: Extract | undefined,
-  ) {}
+  ) {
+    this.header = `# HELP ${name} ${escapeHelp(help)}\n# TYPE ${name} ${type}`;
+    const heads = value
+      ? [`\n${name}{`]
+      : [...store.leText.map((le) => `\n${name}_bucket{le="${le}",`), `\n${name}_sum{`, `\n${name}_count{`];
+    this.heads = heads.map((h) => Buffer.from(h, 'utf8'));
+    this.headBytes = this.heads.reduce((a, b) => a + b.length, 0);
+  }
 
   getForPromString(): Exposition {
     const values: Values = [];
@@ -208,26 +320,56 @@ class SeriesMetric {
   }
 
   renderInto(w: ExpositionWriter): void {
-    const name = this.name;
-    w.write(`# HELP ${name} ${escapeHelp(this.help)}\n# TYPE ${name} ${this.type}`);
+    w.write(this.header);
+    // Room is checked once per series, for its longest possible text (numbers at their longest).
+    const heads = this.heads;
+    const lines = heads.length;
+    const fixed = this.headBytes + lines * MAX_NUMBER_LENGTH;
+    let buf = w.reserve(0);
+    let off = w.length;
     const value = this.value;
     if (value) {
-      const head = `\n${name}{`;
-      for (const s of this.store.series()) w.write(`${head}${s.labelText}} ${num(value(s))}`);
+      // `\n<name>{` + labels + `} ` + value, per series
+      const head = heads[0] as Buffer;
+      for (const s of this.store.series()) {
+        const need = fixed + s.labelTail.length;
+        if (off + need > buf.length) {
+          w.commit(off);
+          buf = w.reserve(need);
+        }
+        off = put(buf, off, head);
+        off = put(buf, off, s.labelTail);
+        off = putNumber(buf, off, value(s));
+      }
+      w.commit(off);
       return;
     }
-    const le = this.store.leText;
-    const bucket = `\n${name}_bucket{le="`;
-    const sum = `\n${name}_sum{`;
-    const count = `\n${name}_count{`;
+    // Histogram: one bucket line per `le` (cumulative), then _sum and _count; heads[] holds
+    // `\n<name>_bucket{le="<le>",` for each bucket, then `\n<name>_sum{` and `\n<name>_count{`.
+    const bucketLines = lines - 2;
     for (const s of this.store.series()) {
-      let acc = 0;
-      for (let i = 0; i < le.length; i++) {
-        acc += s.buckets[i] as number;
-        w.write(`${bucket}${le[i]}",${s.labelText}} ${num(acc)}`);
+      const tail = s.labelTail;
+      const need = fixed + lines * tail.length;
+      if (off + need > buf.length) {
+        w.commit(off);
+        buf = w.reserve(need);
       }
-      w.write(`${sum}${s.labelText}} ${num(s.sum)}${count}${s.labelText}} ${num(s.count)}`);
+      const counts = s.buckets;
+      let acc = 0;
+      for (let i = 0; i < bucketLines; i++) {
+        acc += counts[i] as number;
+        off = put(buf, off, heads[i] as Buffer);
+        off = put(buf, off, tail);
+        off = putNumber(buf, off, acc);
+      }
+      off = put(buf, off, heads[bucketLines] as Buffer);
+      off = put(buf, off, tail);
+      off = putNumber(buf, off, s.sum);
+      off = put(buf, off, heads[bucketLines + 1] as Buffer);
+      off = put(buf, off, tail);
+      off = putNumber(buf, off, s.count);
     }
+    w.commit(off);
   }
 
   /** The JSON form (`registry.getMetricsAsJSON()`): shared labels merged into each value. */

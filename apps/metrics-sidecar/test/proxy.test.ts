@@ -337,6 +337,47 @@ describe('metrics port', () => {
     expect([ready.statusCode, ready.json()]).toEqual([200, { status: 'ready' }]);
   });
 
+  it("keeps a slow scraper's body intact while other scrapes reuse buffers (real sockets)", async () => {
+    // GIVEN a big exposition (6,000 label sets, over 10 MB: more than loopback socket buffers hold)
+    const s = await start({ SIDECAR_ROUTE_CARDINALITY_CAP: '100' });
+    const port = (s.app.server.address() as net.AddressInfo).port;
+    const methods = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9];
+    const fill = (): void => {
+      for (let r = 0; r < 100; r++) for (const m of methods) for (const status of [200, 201, 404, 499, 500, 503]) s.app.httpMetrics.record(`/route-${r}-x/`, m, status, 0.003 * r, 7, 1038);
+    };
+    fill();
+    const expected = await s.registry.metrics();
+    expect(expected.length).toBeGreaterThan(10_000_000);
+    // (a first scrape sizes the buffers that later ones reuse)
+    expect((await request(`http://127.0.0.1:${port}/metrics`)).body.toString()).toBe(expected);
+    // WHEN one client starts a scrape and stops reading after the first bytes ...
+    const slow = new Promise<string>((resolve, reject) => {
+      http
+        .get(`http://127.0.0.1:${port}/metrics`, { agent: false }, (res) => {
+          const chunks: Buffer[] = [];
+          res.once('data', (c: Buffer) => {
+            chunks.push(c);
+            res.pause();
+            // ... while the numbers change and other scrapes complete, each handing its buffer back
+            void (async () => {
+              fill();
+              const later = await s.registry.metrics();
+              for (let i = 0; i < 3; i++) expect((await request(`http://127.0.0.1:${port}/metrics`)).body.toString()).toBe(later);
+              res.on('data', (d: Buffer) => chunks.push(d));
+              res.on('end', () => resolve(Buffer.concat(chunks).toString()));
+              res.resume();
+            })().catch(reject);
+          });
+          res.on('error', reject);
+        })
+        .on('error', reject);
+    });
+    // THEN the slow client still receives exactly the exposition of when it asked
+    const body = await slow;
+    expect(body.length).toBe(expected.length);
+    expect(body === expected).toBe(true);
+  }, 60_000);
+
   it('reports not ready while draining', async () => {
     const s = await start();
     const proxy = s.app.proxy;
