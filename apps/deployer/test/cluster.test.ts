@@ -3,16 +3,16 @@
  * kwok fake nodes). These tests own the platform's namespaces and the cluster's inventory: each
  * starts from a clean cluster (every env destroyed).
  */
-import { ENV_NAMES } from '@bitpin/config';
+import { ENV_NAMES, loadEnvConfig } from '@bitpin/config';
 import type { KubeClient as AdminClient } from '@bitpin/k8s-testenv';
-import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, connect, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parse, parseAllDocuments, stringify } from 'yaml';
-import { run, synthesize, type KubeObject } from '../src/index.js';
-import { applysetId, isStoredIn, LABEL_PART_OF } from '../src/inventory.js';
+import { parse, stringify } from 'yaml';
+import { buildPlatform, run, sortForApply, synthesize, type KubeObject } from '../src/index.js';
+import { applysetId, isStoredIn, LABEL_PART_OF, withMembership } from '../src/inventory.js';
 
 let kubeconfig: string;
 let admin: AdminClient;
@@ -121,6 +121,89 @@ describe.sequential('apply', () => {
     expect(rs.items).toHaveLength(1);
     const events = await admin.list('v1', 'Event', 'bitpin-task', { fieldSelector: 'reason=FailedCreate' });
     expect(events.items.map((e: any) => e.message)).toEqual([]);
+  });
+
+  it('Pod Security is enforced: a violating pod in bitpin-task is rejected, every pod of ours is admitted', async () => {
+    // The cluster holds prod from the previous test.
+    const pod = (name: string, restricted: boolean) => ({
+      apiVersion: 'v1',
+      kind: 'Pod',
+      metadata: { name, namespace: 'bitpin-task' },
+      spec: {
+        ...(restricted ? { securityContext: { runAsNonRoot: true, runAsUser: 1000, seccompProfile: { type: 'RuntimeDefault' } } } : {}),
+        containers: [
+          {
+            name: 'probe',
+            image: `docker.io/library/busybox@sha256:${'d'.repeat(64)}`,
+            securityContext: restricted ? { allowPrivilegeEscalation: false, capabilities: { drop: ['ALL'] } } : { privileged: true },
+          },
+        ],
+      },
+    });
+    await expect(admin.create(pod('psa-violating', false), { dryRun: true })).rejects.toThrow(/violates PodSecurity "restricted:latest".*privileged/);
+    // The same request with a restricted spec is admitted: the refusal above is the level, nothing else.
+    await admin.create(pod('psa-compliant', true), { dryRun: true });
+
+    // Every controller of ours created its pods (bitpin-task restricted; monitoring and logging at
+    // privileged for their host agents, reason on the namespace), and none was refused.
+    const { waitFor } = await import('@bitpin/k8s-testenv');
+    const workloads = synthesize('prod').objects.filter((o) => ['Deployment', 'StatefulSet', 'DaemonSet'].includes(o.kind));
+    expect(workloads.length).toBeGreaterThan(5);
+    for (const w of workloads) {
+      await waitFor(`${w.kind}/${w.metadata.name} to create pods`, async () => {
+        const live: any = await admin.get(w.apiVersion, w.kind, w.metadata.name, w.metadata.namespace);
+        return (live.kind === 'DaemonSet' ? live.status?.currentNumberScheduled : live.status?.replicas) > 0;
+      }, { timeoutMs: 60_000 });
+    }
+    for (const ns of ['bitpin-task', 'monitoring', 'logging']) {
+      const events = await admin.list('v1', 'Event', ns, { fieldSelector: 'reason=FailedCreate' });
+      expect(events.items.map((e: any) => `${ns}: ${e.message}`)).toEqual([]);
+    }
+  });
+
+  it('ServiceAccounts can read only what they discover (Prometheus, log agent, kube-state-metrics); the rest nothing', async () => {
+    // The cluster holds prod. Real authorization decisions of the API server (RBAC), per SA.
+    const can = async (ns: string, sa: string, verb: string, resource: string, group = '') => {
+      const review: any = await admin.create({
+        apiVersion: 'authorization.k8s.io/v1',
+        kind: 'SubjectAccessReview',
+        metadata: {},
+        spec: {
+          user: `system:serviceaccount:${ns}:${sa}`,
+          groups: ['system:serviceaccounts', `system:serviceaccounts:${ns}`, 'system:authenticated'],
+          resourceAttributes: { verb, resource, group, namespace: 'bitpin-task' },
+        },
+      } as any);
+      return `${ns}/${sa} ${verb} ${resource}: ${review.status.allowed === true}`;
+    };
+    const checks = await Promise.all([
+      can('monitoring', 'prometheus', 'list', 'pods'),
+      can('monitoring', 'prometheus', 'watch', 'endpointslices', 'discovery.k8s.io'),
+      can('monitoring', 'prometheus', 'get', 'secrets'),
+      can('monitoring', 'prometheus', 'create', 'pods'),
+      can('logging', 'promtail', 'list', 'pods'),
+      can('logging', 'promtail', 'get', 'secrets'),
+      can('monitoring', 'kube-state-metrics', 'list', 'deployments', 'apps'),
+      can('monitoring', 'kube-state-metrics', 'list', 'secrets'),
+      can('bitpin-task', 'bitpin-app', 'list', 'pods'),
+      can('bitpin-task', 'bitpin-app', 'get', 'secrets'),
+      can('bitpin-task', 'bitpin-backup', 'get', 'secrets'),
+      can('monitoring', 'grafana', 'list', 'pods'),
+    ]);
+    expect(checks).toEqual([
+      'monitoring/prometheus list pods: true',
+      'monitoring/prometheus watch endpointslices: true',
+      'monitoring/prometheus get secrets: false',
+      'monitoring/prometheus create pods: false',
+      'logging/promtail list pods: true',
+      'logging/promtail get secrets: false',
+      'monitoring/kube-state-metrics list deployments: true',
+      'monitoring/kube-state-metrics list secrets: false',
+      'bitpin-task/bitpin-app list pods: false',
+      'bitpin-task/bitpin-app get secrets: false',
+      'bitpin-task/bitpin-backup get secrets: false',
+      'monitoring/grafana list pods: false',
+    ]);
   });
 
   it('changing one config value changes exactly that object', async () => {
@@ -373,6 +456,48 @@ describe('status', () => {
   });
 });
 
-// Keeps yaml's parseAllDocuments import used for --from round trips in future tests.
-void parseAllDocuments;
-void readdirSync;
+describe('hardening switches (prod)', () => {
+  it('Ingress + TLS replaces the NodePort; ExternalSecrets replace hand-made and generated Secrets', async () => {
+    await wipe();
+    // The External Secrets Operator's CRD (external-secrets.io/v1), read from its Go module.
+    const { goModuleDir, installCrds } = await import('@bitpin/k8s-testenv');
+    const crd = join(goModuleDir('github.com/external-secrets/external-secrets', 'v0.16.2'), 'config/crds/bases/external-secrets.io_externalsecrets.yaml');
+    await installCrds(admin as any, [crd]);
+    try {
+      const env = loadEnvConfig('prod', {
+        overrides: {
+          images: { app: PINNED_APP },
+          features: {
+            ingress: { enabled: true, host: 'exchange.example.com', tlsSecretName: 'exchange-tls', clusterIssuer: 'letsencrypt' },
+            externalSecrets: { enabled: true, secretStore: 'vault' },
+          },
+        },
+      });
+      const objects = sortForApply(buildPlatform(env).parts.flatMap((p) => (p.chart.toJson() as KubeObject[]).map((o) => withMembership(o, 'prod'))));
+      const dir = mkdtempSync(join(work, 'prod-hardened-'));
+      writeFileSync(join(dir, 'all.yaml'), objects.map((o) => stringify(o, { version: '1.1' })).join('---\n'));
+      const r = await applyJson('--env=prod', '--no-wait', '--from', dir);
+      expect(r.ok).toBe(true);
+
+      const svc: any = await admin.get('v1', 'Service', 'bitpin-app-svc', 'bitpin-task');
+      expect(svc.spec.type).toBe('ClusterIP');
+      expect(svc.spec.ports[0].nodePort).toBeUndefined();
+      const ing: any = await admin.get('networking.k8s.io/v1', 'Ingress', 'bitpin-app', 'bitpin-task');
+      expect(ing.spec.tls).toEqual([{ hosts: ['exchange.example.com'], secretName: 'exchange-tls' }]);
+      expect(ing.metadata.annotations['cert-manager.io/cluster-issuer']).toBe('letsencrypt');
+
+      const es: string[] = [];
+      for (const ns of ['bitpin-task', 'monitoring', 'logging']) {
+        es.push(...(await admin.list('external-secrets.io/v1', 'ExternalSecret', ns)).items.map((o: any) => `${ns}/${o.metadata.name}`));
+      }
+      expect(es.sort()).toEqual(['bitpin-task/bitpin-backup-credentials', 'logging/grafana-admin', 'monitoring/alertmanager-receivers', 'monitoring/grafana-admin']);
+      // Nothing generated by the deployer: the operator owns these Secrets now.
+      for (const [ns, name] of [['monitoring', 'grafana-admin'], ['logging', 'grafana-admin']]) {
+        expect(await admin.tryGet('v1', 'Secret', name!, ns)).toBeUndefined();
+      }
+    } finally {
+      await wipe();
+      await admin.delete('apiextensions.k8s.io/v1', 'CustomResourceDefinition', 'externalsecrets.external-secrets.io');
+    }
+  });
+});

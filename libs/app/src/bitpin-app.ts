@@ -7,6 +7,11 @@ import {
   standardLabels,
   toResourceRequirements,
   type PlatformChart,
+  DATABASE_CLIENT_LABEL,
+  PodNetworkPolicy,
+  namespacePeer,
+  prometheusPeer,
+  tcpPorts,
 } from '@bitpin/k8s';
 import { k8s } from 'cdk8s-plus-34';
 import { Construct } from 'constructs';
@@ -215,7 +220,8 @@ export class BitpinApp extends Construct {
           rollingUpdate: { maxUnavailable: k8s.IntOrString.fromNumber(0), maxSurge: k8s.IntOrString.fromNumber(1) },
         },
         template: {
-          metadata: { labels },
+          // The database's network policy admits pods that carry the client label.
+          metadata: { labels: { ...labels, [DATABASE_CLIENT_LABEL]: 'true' } },
           spec: {
             serviceAccountName: this.name,
             automountServiceAccountToken: false,
@@ -250,10 +256,13 @@ export class BitpinApp extends Construct {
       },
     });
 
+    // The seed's entry is NodePort 30505; with `features.ingress` an Ingress with TLS replaces it
+    // and the Service stays inside the cluster.
+    const ingress = env.features.ingress;
     new k8s.KubeService(this, 'Service', {
       metadata: meta(this.serviceName),
       spec: {
-        type: 'NodePort',
+        type: ingress.enabled ? 'ClusterIP' : 'NodePort',
         selector: { ...this.selector },
         ports: [
           {
@@ -261,11 +270,51 @@ export class BitpinApp extends Construct {
             protocol: 'TCP',
             port: cfg.service.port,
             targetPort: k8s.IntOrString.fromString(this.serviceTargetPort),
-            nodePort: cfg.service.nodePort,
+            ...(ingress.enabled ? {} : { nodePort: cfg.service.nodePort }),
           },
         ],
       },
     });
+
+    if (ingress.enabled) {
+      // The schema requires host and tlsSecretName when enabled.
+      new k8s.KubeIngress(this, 'Ingress', {
+        metadata: {
+          ...meta(this.name),
+          ...(ingress.clusterIssuer ? { annotations: { 'cert-manager.io/cluster-issuer': ingress.clusterIssuer } } : {}),
+        },
+        spec: {
+          ingressClassName: ingress.className,
+          tls: [{ hosts: [ingress.host!], secretName: ingress.tlsSecretName! }],
+          rules: [
+            {
+              host: ingress.host!,
+              http: {
+                paths: [{ path: '/', pathType: 'Prefix', backend: { service: { name: this.serviceName, port: { name: 'http' } } } }],
+              },
+            },
+          ],
+        },
+      });
+    }
+
+    if (env.features.networkPolicies.enabled) {
+      const servedPort = proxied ? APP_PORTS.http.port : APP_PORTS.app.port;
+      new PodNetworkPolicy(this, 'NetworkPolicy', {
+        name: this.name,
+        namespace: this.namespace,
+        appName: this.name,
+        podSelector: this.selector,
+        description: ingress.enabled
+          ? `ingress controller (namespace ${ingress.controllerNamespace}) → :${servedPort}; Prometheus → :${APP_PORTS.metrics.port}; database access via ${DATABASE_CLIENT_LABEL}`
+          : `clients (NodePort ${cfg.service.nodePort}) → :${servedPort}; Prometheus → :${APP_PORTS.metrics.port}; database access via ${DATABASE_CLIENT_LABEL}`,
+        ingress: [
+          // NodePort traffic arrives from any address (kube-proxy may SNAT it to a node's).
+          { ...(ingress.enabled ? { peers: [namespacePeer(ingress.controllerNamespace)] } : {}), ports: tcpPorts(servedPort) },
+          ...(cfg.sidecar.enabled ? [{ peers: [prometheusPeer()], ports: tcpPorts(APP_PORTS.metrics.port) }] : []),
+        ],
+      });
+    }
 
     if (cfg.autoscaling.enabled) {
       new k8s.KubeHorizontalPodAutoscalerV2(this, 'Autoscaler', {

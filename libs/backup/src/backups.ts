@@ -1,5 +1,5 @@
 import { cronProblem, parseImageRef, parseQuantity, SEED } from '@bitpin/config';
-import type { PlatformChart } from '@bitpin/k8s';
+import { PlatformExternalSecret, type PlatformChart } from '@bitpin/k8s';
 import { k8s } from 'cdk8s-plus-34';
 import { Construct } from 'constructs';
 import { backupDatabaseAccess, type BackupDatabaseAccess } from './access.js';
@@ -140,6 +140,17 @@ export class Backups extends Construct {
       metadata: meta(this.serviceAccountName, APP_NAME),
       automountServiceAccountToken: false,
     });
+
+    if (env.features.externalSecrets.enabled) {
+      // The role's password from the store; CloudNativePG requires a basic-auth Secret for it.
+      new PlatformExternalSecret(this, 'Credentials', {
+        name: this.credentialsSecret,
+        namespace: this.namespace,
+        labels: labelsFor(this._pod, APP_NAME),
+        type: 'kubernetes.io/basic-auth',
+        keys: ['username', 'password'],
+      });
+    }
 
     new k8s.KubePersistentVolumeClaim(this, 'Storage', {
       metadata: meta(this.claimName, APP_NAME),

@@ -1,5 +1,5 @@
 import { cnpgNames, SEED, type EnvConfig } from '@bitpin/config';
-import { restrictedContainerSecurity, restrictedPodSecurity, standardLabels, toResourceRequirements } from '@bitpin/k8s';
+import { DATABASE_CLIENT_LABEL, restrictedContainerSecurity, restrictedPodSecurity, standardLabels, toResourceRequirements } from '@bitpin/k8s';
 import { k8s } from 'cdk8s-plus-34';
 
 /** Where things are mounted in every backup Pod. */
@@ -67,7 +67,10 @@ export interface PodTemplateProps {
   readonly instance: string;
   readonly script: string;
   readonly env: k8s.EnvVar[];
-  /** Mount the CA Secret (only Pods that talk to the server). */
+  /**
+   * Mount the CA Secret (only Pods that talk to the server); such Pods also carry the database
+   * client label that the database's network policy admits.
+   */
   readonly caSecret?: string;
   /** A shell command instead of one script (restore Jobs chain two runs). */
   readonly command?: string[];
@@ -94,7 +97,7 @@ export function podTemplate(ctx: PodContext, props: PodTemplateProps): k8s.PodTe
   }
   const b = ctx.env.backup;
   return {
-    metadata: { labels: labelsFor(ctx, props.instance) },
+    metadata: { labels: { ...labelsFor(ctx, props.instance), ...(props.caSecret ? { [DATABASE_CLIENT_LABEL]: 'true' } : {}) } },
     spec: {
       serviceAccountName: ctx.serviceAccountName,
       automountServiceAccountToken: false,

@@ -98,10 +98,18 @@ export const SEED_DEFAULTS: Omit<EnvConfig, 'name' | 'description' | 'kube'> = {
     grafana: { separate: true, port: 80, nodePort: 30030, resources: small('50m', '128Mi', '256Mi') },
   },
   features: {
-    networkPolicies: false,
+    networkPolicies: {
+      enabled: false,
+      // The API server's and the nodes' addresses differ per cluster: narrow these in the env.
+      apiServer: { cidrs: ['0.0.0.0/0'], ports: [443, 6443] },
+      nodeCidrs: ['0.0.0.0/0'],
+      dns: { namespace: 'kube-system', podLabels: { 'k8s-app': 'kube-dns' } },
+      cnpgOperatorNamespace: 'cnpg-system',
+      alertReceivers: { cidrs: ['0.0.0.0/0'], ports: [443, 587] },
+    },
     podSecurityLevel: 'baseline',
-    resourceQuotas: false,
-    ingress: { enabled: false, className: 'nginx', host: undefined, tlsSecretName: undefined, clusterIssuer: undefined },
-    externalSecrets: { enabled: false, secretStore: undefined },
+    resourceQuotas: { enabled: false, maxNodes: 10, headroom: 1.25 },
+    ingress: { enabled: false, className: 'nginx', controllerNamespace: 'ingress-nginx', host: undefined, tlsSecretName: undefined, clusterIssuer: undefined },
+    externalSecrets: { enabled: false, secretStore: undefined, storeKind: 'ClusterSecretStore', refreshInterval: '1h', remoteKeyPrefix: 'bitpin' },
   },
 };

@@ -59,7 +59,7 @@ describe('environments', () => {
 
   it('prod turns the hardening switches on and deploys to its own context', () => {
     const prod = loadEnvConfig('prod');
-    expect(prod.features).toMatchObject({ networkPolicies: true, podSecurityLevel: 'restricted', resourceQuotas: true });
+    expect(prod.features).toMatchObject({ networkPolicies: { enabled: true }, podSecurityLevel: 'restricted', resourceQuotas: { enabled: true } });
     expect(prod.app.storage.persistent).toBe(true);
     expect(prod.kube.context).toBe('bitpin-prod');
     expect(prod.imagePolicy.requireImmutable).toBe(true);

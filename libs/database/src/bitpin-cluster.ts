@@ -1,5 +1,15 @@
 import { SEED, cnpgNames, parseQuantity } from '@bitpin/config';
-import { standardLabels, type PlatformChart } from '@bitpin/k8s';
+import {
+  DATABASE_CLIENT_LABEL,
+  PodNetworkPolicy,
+  apiServerEgress,
+  namespacePeer,
+  podsPeer,
+  prometheusPeer,
+  standardLabels,
+  tcpPorts,
+  type PlatformChart,
+} from '@bitpin/k8s';
 import { Construct } from 'constructs';
 import {
   Cluster,
@@ -141,5 +151,40 @@ export class BitpinCluster extends Construct {
         logLevel: ClusterSpecLogLevel.INFO,
       },
     });
+
+    if (env.features.networkPolicies.enabled) {
+      const net = env.features.networkPolicies;
+      const instances = { 'cnpg.io/cluster': this.name };
+      // Every pod CloudNativePG runs for the cluster (instances, initdb/join Jobs) carries it.
+      new PodNetworkPolicy(this, 'NetworkPolicy', {
+        name: this.name,
+        namespace: this.namespace,
+        appName: this.name,
+        podSelector: instances,
+        description: `database clients (${DATABASE_CLIENT_LABEL}) and the other instances → :${SEED.database.port}; operator (${net.cnpgOperatorNamespace}) → :${CNPG_STATUS_PORT}, :${SEED.database.port}; Prometheus → :${SEED.database.metricsPort}; instances → API server, other instances :${SEED.database.port}`,
+        ingress: [
+          { peers: [podsPeer({ [DATABASE_CLIENT_LABEL]: 'true' }), podsPeer(instances)], ports: tcpPorts(SEED.database.port) },
+          { peers: [namespacePeer(net.cnpgOperatorNamespace)], ports: tcpPorts(CNPG_STATUS_PORT, SEED.database.port) },
+          { peers: [prometheusPeer()], ports: tcpPorts(SEED.database.metricsPort) },
+        ],
+        egress: [
+          // Streaming replication and pg_rewind from the primary.
+          { peers: [podsPeer(instances)], ports: tcpPorts(SEED.database.port) },
+          // The instance manager watches its Cluster and Secrets, and reports status.
+          apiServerEgress(env),
+        ],
+      });
+      new PodNetworkPolicy(this, 'ClientsNetworkPolicy', {
+        name: `${this.name}-clients`,
+        namespace: this.namespace,
+        appName: this.name,
+        podSelector: { [DATABASE_CLIENT_LABEL]: 'true' },
+        description: `pods labelled ${DATABASE_CLIENT_LABEL}=true → ${this.name} instances :${SEED.database.port} (the -rw, -ro and -r Services)`,
+        egress: [{ peers: [podsPeer(instances)], ports: tcpPorts(SEED.database.port) }],
+      });
+    }
   }
 }
+
+/** The instance manager's status port, which the CloudNativePG operator calls. */
+export const CNPG_STATUS_PORT = 8000;

@@ -13,3 +13,22 @@ export { GENERATE_ANNOTATION, GeneratedSecret } from './generated-secret.js';
 export type { GeneratedSecretProps, SecretValueSpec } from './generated-secret.js';
 export { EXCEPTION_RULE, MIN_REASON_LENGTH, POLICY_EXCEPTIONS_ANNOTATION, POLICY_RULES, checkPolicies, policyExceptions } from './policy.js';
 export type { PolicyOptions, PolicyRuleId, PolicyViolation } from './policy.js';
+export {
+  DATABASE_CLIENT_LABEL,
+  NamespaceNetworkBaseline,
+  PodNetworkPolicy,
+  apiServerEgress,
+  cidrPeers,
+  databasePeer,
+  namespacePeer,
+  podsPeer,
+  prometheusPeer,
+  tcpPorts,
+} from './network.js';
+export type { FlowRule, PodNetworkPolicyProps } from './network.js';
+export { allowedFlows, endpointsFromObjects } from './network-flows.js';
+export type { Endpoint, EndpointPort, Flow } from './network-flows.js';
+export { NamespaceBudget, namespacePeak, quotaFor } from './budget.js';
+export type { NamespaceBudgetProps, NamespacePeak, PeakOptions } from './budget.js';
+export { PlatformExternalSecret } from './external-secret.js';
+export type { PlatformExternalSecretProps } from './external-secret.js';

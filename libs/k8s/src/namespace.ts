@@ -1,6 +1,7 @@
 import { k8s } from 'cdk8s-plus-34';
 import { Construct } from 'constructs';
 import type { PlatformChart } from './chart.js';
+import { NamespaceNetworkBaseline } from './network.js';
 
 export type PodSecurityLevel = 'privileged' | 'baseline' | 'restricted';
 
@@ -16,7 +17,10 @@ export interface PlatformNamespaceProps {
   readonly podSecurityReason?: string;
 }
 
-/** A namespace with Pod Security Standards labels. */
+/**
+ * A namespace with Pod Security Standards labels and, when the env turns network policies on,
+ * its baseline: deny everything in and out, allow DNS ({@link NamespaceNetworkBaseline}).
+ */
 export class PlatformNamespace extends Construct {
   readonly name: string;
   readonly podSecurity: PodSecurityLevel;
@@ -37,5 +41,8 @@ export class PlatformNamespace extends Construct {
         ...(props.podSecurityReason ? { annotations: { 'bitpin.io/pod-security-reason': props.podSecurityReason } } : {}),
       },
     });
+    if (scope.env.features.networkPolicies.enabled) {
+      new NamespaceNetworkBaseline(scope, `${id}NetworkBaseline`, { namespace: props.name });
+    }
   }
 }

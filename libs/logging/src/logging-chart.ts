@@ -1,8 +1,19 @@
 import { SEED } from '@bitpin/config';
-import { PlatformChart, PlatformNamespace, type PlatformChartProps } from '@bitpin/k8s';
+import {
+  PlatformChart,
+  PlatformNamespace,
+  PodNetworkPolicy,
+  apiServerEgress,
+  namespacePeer,
+  podsPeer,
+  prometheusPeer,
+  selectorLabels,
+  tcpPorts,
+  type PlatformChartProps,
+} from '@bitpin/k8s';
 import type { Construct } from 'constructs';
 import { LogAgent, type LogAgentProps } from './log-agent.js';
-import { LoggingGrafana, type LoggingGrafanaProps } from './logging-grafana.js';
+import { GRAFANA_CONTAINER_PORT, LoggingGrafana, type LoggingGrafanaProps } from './logging-grafana.js';
 import { Loki, SCRAPE_JOB_LABEL, type LokiProps } from './loki.js';
 
 export interface LoggingChartProps extends PlatformChartProps {
@@ -51,6 +62,59 @@ export class LoggingChart extends PlatformChart {
     this.agent = new LogAgent(this, 'Agent', props.agent);
     if (this.env.logging.grafana.separate) {
       this.grafana = new LoggingGrafana(this, 'Grafana', props.grafana);
+    }
+    if (this.env.features.networkPolicies.enabled) this.addNetworkPolicies();
+  }
+
+  /**
+   * Who talks to whom in `logging` (the namespace denies everything else and allows DNS): the
+   * agent pushes to Loki and reads the API server; both Grafanas query Loki; people reach the
+   * logging Grafana; Prometheus scrapes Loki and the agent (their `http-metrics` port).
+   */
+  private addNetworkPolicies(): void {
+    const env = this.env;
+    const ns = SEED.namespaces.logging;
+    const lokiPort = this.loki.port;
+    const agentPort = this.agent.port;
+    const common = { namespace: ns };
+    new PodNetworkPolicy(this, 'LokiNetworkPolicy', {
+      ...common,
+      name: this.loki.name,
+      appName: this.loki.name,
+      podSelector: selectorLabels({ name: this.loki.name }),
+      description: `log agent, Grafana (both) and Prometheus → :${lokiPort}; nothing out but DNS`,
+      ingress: [
+        {
+          peers: [
+            podsPeer(selectorLabels({ name: this.agent.name })),
+            ...(this.grafana ? [podsPeer(selectorLabels({ name: this.grafana.name }))] : []),
+            namespacePeer(SEED.namespaces.monitoring, selectorLabels({ name: SEED.monitoring.grafana.name })),
+            prometheusPeer(),
+          ],
+          ports: tcpPorts(lokiPort),
+        },
+      ],
+      egress: [],
+    });
+    new PodNetworkPolicy(this, 'AgentNetworkPolicy', {
+      ...common,
+      name: this.agent.name,
+      appName: this.agent.name,
+      podSelector: selectorLabels({ name: this.agent.name }),
+      description: `Prometheus → :${agentPort}; it → Loki :${lokiPort}, API server (pod discovery)`,
+      ingress: [{ peers: [prometheusPeer()], ports: tcpPorts(agentPort) }],
+      egress: [{ peers: [podsPeer(selectorLabels({ name: this.loki.name }))], ports: tcpPorts(lokiPort) }, apiServerEgress(env)],
+    });
+    if (this.grafana) {
+      new PodNetworkPolicy(this, 'GrafanaNetworkPolicy', {
+        ...common,
+        name: this.grafana.name,
+        appName: this.grafana.name,
+        podSelector: selectorLabels({ name: this.grafana.name }),
+        description: `people (NodePort ${env.logging.grafana.nodePort}) and Prometheus → :${GRAFANA_CONTAINER_PORT}; it → Loki :${lokiPort}`,
+        ingress: [{ ports: tcpPorts(GRAFANA_CONTAINER_PORT) }],
+        egress: [{ peers: [podsPeer(selectorLabels({ name: this.loki.name }))], ports: tcpPorts(lokiPort) }],
+      });
     }
   }
 }

@@ -1,6 +1,7 @@
 import { SEED } from '@bitpin/config';
 import {
   GeneratedSecret,
+  PlatformExternalSecret,
   httpProbe,
   restrictedContainerSecurity,
   restrictedPodSecurity,
@@ -66,7 +67,9 @@ export class LoggingGrafana extends Construct {
     this.datasourcesYaml = toYaml(grafanaDatasourcesFile([lokiDatasource(env, { isDefault: true })]));
 
     new k8s.KubeServiceAccount(this, 'ServiceAccount', { metadata: meta(this.name), automountServiceAccountToken: false });
-    if (props.generateAdminSecret ?? true) {
+    if (env.features.externalSecrets.enabled) {
+      new PlatformExternalSecret(this, 'AdminSecret', { name: this.adminSecretName, namespace: this.namespace, labels, keys: ['admin-user', 'admin-password'] });
+    } else if (props.generateAdminSecret ?? true) {
       new GeneratedSecret(this, 'AdminSecret', {
         name: this.adminSecretName,
         namespace: this.namespace,

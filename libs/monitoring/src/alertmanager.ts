@@ -1,5 +1,6 @@
 import {
   GeneratedSecret,
+  PlatformExternalSecret,
   httpProbe,
   policyExceptions,
   restrictedContainerSecurity,
@@ -69,7 +70,9 @@ export class Alertmanager extends Construct {
     const clustered = this.replicas > 1;
 
     new k8s.KubeServiceAccount(this, 'ServiceAccount', { metadata: meta(), automountServiceAccountToken: false });
-    if (this.placeholderReceivers) {
+    if (env.features.externalSecrets.enabled) {
+      new PlatformExternalSecret(this, 'Receivers', { name: this.receiversSecret, namespace: this.namespace, labels: meta().labels, keys: [A.receiversKey] });
+    } else if (this.placeholderReceivers) {
       // Only a recipe: the deployer creates the Secret when it is missing and never overwrites it,
       // so an operator's real receivers (or later edits) always win.
       new GeneratedSecret(this, 'PlaceholderReceivers', {

@@ -1,5 +1,6 @@
 import {
   GeneratedSecret,
+  PlatformExternalSecret,
   httpProbe,
   restrictedContainerSecurity,
   restrictedPodSecurity,
@@ -71,7 +72,9 @@ export class Grafana extends Construct {
     const selector = podSelector(this.name);
 
     new k8s.KubeServiceAccount(this, 'ServiceAccount', { metadata: meta(), automountServiceAccountToken: false });
-    if (props.generateAdminSecret ?? true) {
+    if (env.features.externalSecrets.enabled) {
+      new PlatformExternalSecret(this, 'AdminSecret', { name: this.adminSecret, namespace: this.namespace, labels: meta().labels, keys: [G.adminUserKey, G.adminPasswordKey] });
+    } else if (props.generateAdminSecret ?? true) {
       new GeneratedSecret(this, 'AdminSecret', {
         name: this.adminSecret,
         namespace: this.namespace,

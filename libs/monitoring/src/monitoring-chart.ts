@@ -80,7 +80,7 @@ export class MonitoringChart extends PlatformChart {
     this.grafana = new Grafana(this, 'Grafana', { ...props.grafana, dashboards: props.dashboards });
     this.nodeExporter = new NodeExporter(this, 'NodeExporter', props.nodeExporter);
     this.kubeStateMetrics = new KubeStateMetrics(this, 'KubeStateMetrics', props.kubeStateMetrics);
-    if (props.env.features.networkPolicies) {
+    if (props.env.features.networkPolicies.enabled) {
       this.networkPolicies = new MonitoringNetworkPolicies(this, 'NetworkPolicies');
     }
   }

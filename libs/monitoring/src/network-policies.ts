@@ -1,20 +1,36 @@
-import { selectorLabels, type PlatformChart } from '@bitpin/k8s';
+import { SEED } from '@bitpin/config';
+import {
+  PodNetworkPolicy,
+  apiServerEgress,
+  cidrPeers,
+  namespacePeer,
+  podsPeer,
+  prometheusPeer,
+  selectorLabels,
+  tcpPorts,
+  type FlowRule,
+  type PlatformChart,
+} from '@bitpin/k8s';
 import { k8s } from 'cdk8s-plus-34';
 import { Construct } from 'constructs';
-import { monitoringMeta, port } from './common.js';
 import { MONITORING } from './names.js';
 
 const M = MONITORING;
-const pods = (name: string): k8s.NetworkPolicyPeer => ({ podSelector: { matchLabels: selectorLabels({ name }) } });
-const tcp = (n: number): k8s.NetworkPolicyPort => ({ protocol: 'TCP', port: port(n) });
+const ns = SEED.namespaces;
+const pods = (name: string) => podsPeer(selectorLabels({ name }));
+const named = (...names: string[]): k8s.NetworkPolicyPort[] => names.map((n) => ({ protocol: 'TCP', port: k8s.IntOrString.fromString(n) }));
+/** Kubelet's authenticated API (metrics, cAdvisor). */
+export const KUBELET_PORT = 10250;
 
 /**
- * Ingress policies of the monitoring namespace (`features.networkPolicies`): deny by default, then
- * allow exactly who talks to whom. Egress is left open (Prometheus scrapes every namespace and the
- * API server; Alertmanager sends to receivers outside the cluster). node-exporter runs on the host
- * network, where NetworkPolicy does not apply; kubelet probes come from the node and are always
- * allowed. Other namespaces that Prometheus scrapes must allow ingress from pods
- * `app.kubernetes.io/name=prometheus` in namespace `monitoring` on their metrics port.
+ * NetworkPolicies of the monitoring namespace (`features.networkPolicies`). The namespace denies
+ * everything and allows DNS (its PlatformNamespace); these allow exactly who talks to whom:
+ * - Prometheus scrapes every metrics port of the platform (the jobs of prometheus-config.ts), the
+ *   kubelets and node-exporter on the nodes, and the API server; it sends alerts to Alertmanager.
+ * - Alertmanager gossips with its replicas and notifies the receivers outside the cluster.
+ * - Grafana queries Prometheus, Alertmanager and Loki; people reach it on its port.
+ * - kube-state-metrics reads the API server.
+ * node-exporter runs on the host network, where NetworkPolicy does not apply.
  */
 export class MonitoringNetworkPolicies extends Construct {
   /** Names of the policies created. */
@@ -23,34 +39,65 @@ export class MonitoringNetworkPolicies extends Construct {
   constructor(scope: PlatformChart, id: string) {
     super(scope, id);
     const env = scope.env;
-    const policy = (cid: string, name: string, podName: string | undefined, ingress: k8s.NetworkPolicyIngressRule[]) =>
-      new k8s.KubeNetworkPolicy(this, cid, {
-        metadata: monitoringMeta(env, podName ?? 'monitoring', 'network-policy', name),
-        spec: {
-          podSelector: podName ? { matchLabels: selectorLabels({ name: podName }) } : {},
-          policyTypes: ['Ingress'],
-          ingress,
-        },
-      });
+    const net = env.features.networkPolicies;
+    const names: string[] = [];
+    const policy = (cid: string, name: string, description: string, ingress: FlowRule[], egress: FlowRule[]) => {
+      names.push(name);
+      new PodNetworkPolicy(this, cid, { name, namespace: M.namespace, appName: name, podSelector: selectorLabels({ name }), description, ingress, egress });
+    };
+    const grafanaPort = env.monitoring.grafana.port;
 
-    policy('DefaultDeny', 'default-deny-ingress', undefined, []);
-    // Grafana queries it; it scrapes itself.
-    policy('Prometheus', M.prometheus.name, M.prometheus.name, [
-      { from: [pods(M.grafana.name), pods(M.prometheus.name)], ports: [tcp(M.prometheus.port)] },
-    ]);
-    // Prometheus sends alerts and scrapes; Grafana reads silences; the replicas gossip.
-    policy('Alertmanager', M.alertmanager.name, M.alertmanager.name, [
-      { from: [pods(M.prometheus.name), pods(M.grafana.name)], ports: [tcp(M.alertmanager.port)] },
-      {
-        from: [pods(M.alertmanager.name)],
-        ports: [tcp(M.alertmanager.port), tcp(M.alertmanager.clusterPort), { protocol: 'UDP', port: port(M.alertmanager.clusterPort) }],
-      },
-    ]);
-    // People reach Grafana from wherever the cluster lets them (an ingress controller, a port-forward).
-    policy('Grafana', M.grafana.name, M.grafana.name, [{ ports: [tcp(env.monitoring.grafana.port)] }]);
-    policy('KubeStateMetrics', M.kubeStateMetrics.name, M.kubeStateMetrics.name, [
-      { from: [pods(M.prometheus.name)], ports: [tcp(M.kubeStateMetrics.port), tcp(M.kubeStateMetrics.telemetryPort)] },
-    ]);
-    this.policies = ['default-deny-ingress', M.prometheus.name, M.alertmanager.name, M.grafana.name, M.kubeStateMetrics.name];
+    policy(
+      'Prometheus',
+      M.prometheus.name,
+      'Grafana and itself → :9090; it → every metrics port, kubelets, node-exporter, API server, Alertmanager',
+      [{ peers: [pods(M.grafana.name), pods(M.prometheus.name)], ports: tcpPorts(M.prometheus.port) }],
+      [
+        { peers: [pods(M.prometheus.name)], ports: tcpPorts(M.prometheus.port) },
+        { peers: [pods(M.alertmanager.name)], ports: tcpPorts(M.alertmanager.port) },
+        { peers: [pods(M.kubeStateMetrics.name)], ports: tcpPorts(M.kubeStateMetrics.port, M.kubeStateMetrics.telemetryPort) },
+        { peers: [pods(M.grafana.name)], ports: tcpPorts(grafanaPort) },
+        { peers: [namespacePeer(ns.app, { app: SEED.app.name })], ports: tcpPorts(SEED.sidecar.metricsPort) },
+        { peers: [namespacePeer(ns.app, { 'cnpg.io/cluster': SEED.database.clusterName })], ports: tcpPorts(SEED.database.metricsPort) },
+        // Loki and the log agent both serve metrics on their port named `http-metrics`; the
+        // logging Grafana on `http` (the scrape jobs select the same names).
+        { peers: [namespacePeer(ns.logging)], ports: named('http-metrics', 'http') },
+        { peers: cidrPeers(net.nodeCidrs), ports: tcpPorts(KUBELET_PORT, env.monitoring.nodeExporter.port) },
+        apiServerEgress(env),
+      ],
+    );
+    policy(
+      'Alertmanager',
+      M.alertmanager.name,
+      'Prometheus and Grafana → :9093; replicas gossip on :9094; it → receivers',
+      [
+        { peers: [pods(M.prometheus.name), pods(M.grafana.name)], ports: tcpPorts(M.alertmanager.port) },
+        { peers: [pods(M.alertmanager.name)], ports: [...tcpPorts(M.alertmanager.clusterPort), { protocol: 'UDP', port: k8s.IntOrString.fromNumber(M.alertmanager.clusterPort) }] },
+      ],
+      [
+        { peers: [pods(M.alertmanager.name)], ports: [...tcpPorts(M.alertmanager.clusterPort), { protocol: 'UDP', port: k8s.IntOrString.fromNumber(M.alertmanager.clusterPort) }] },
+        { peers: cidrPeers(net.alertReceivers.cidrs), ports: tcpPorts(...net.alertReceivers.ports) },
+      ],
+    );
+    policy(
+      'Grafana',
+      M.grafana.name,
+      `people (an ingress controller, a port-forward) and Prometheus → :${grafanaPort}; it → Prometheus, Alertmanager, Loki`,
+      // People reach Grafana from wherever the cluster lets them.
+      [{ ports: tcpPorts(grafanaPort) }],
+      [
+        { peers: [pods(M.prometheus.name)], ports: tcpPorts(M.prometheus.port) },
+        { peers: [pods(M.alertmanager.name)], ports: tcpPorts(M.alertmanager.port) },
+        { peers: [namespacePeer(ns.logging, selectorLabels({ name: SEED.logging.loki.name }))], ports: tcpPorts(env.logging.loki.port) },
+      ],
+    );
+    policy(
+      'KubeStateMetrics',
+      M.kubeStateMetrics.name,
+      'Prometheus → :8080, :8081; it → API server',
+      [{ peers: [prometheusPeer()], ports: tcpPorts(M.kubeStateMetrics.port, M.kubeStateMetrics.telemetryPort) }],
+      [apiServerEgress(env)],
+    );
+    this.policies = names;
   }
 }

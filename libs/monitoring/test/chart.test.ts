@@ -293,18 +293,20 @@ describe('env-dependent shape', () => {
     ).toEqual(['monitoring']);
   });
 
-  it('staging/prod: deny ingress by default, then allow Grafana→Prometheus, Prometheus→Alertmanager/kube-state-metrics, gossip, and Grafana to all', () => {
+  it('staging/prod: deny in and out by default, allow DNS, then exactly who talks to whom (flow matrix: apps/deployer/test/network.test.ts)', () => {
     expect(synth(env('dev')).filter((o) => o.kind === 'NetworkPolicy')).toEqual([]);
     const objs = synth(env('prod'));
     const np = (name: string) => find(objs, 'NetworkPolicy', name).spec;
     expect(objs.filter((o) => o.kind === 'NetworkPolicy').map((o) => o.metadata.name)).toEqual([
-      'default-deny-ingress',
+      'default-deny',
+      'allow-dns',
       'prometheus',
       'alertmanager',
       'grafana',
       'kube-state-metrics',
     ]);
-    expect(np('default-deny-ingress')).toEqual({ podSelector: {}, policyTypes: ['Ingress'], ingress: [] });
+    expect(np('default-deny')).toEqual({ podSelector: {}, policyTypes: ['Ingress', 'Egress'] });
+    expect(np('allow-dns').egress[0].ports).toEqual([{ protocol: 'UDP', port: 53 }, { protocol: 'TCP', port: 53 }]);
     const from = (spec: any, i = 0) => spec.ingress[i].from.map((p: any) => p.podSelector.matchLabels['app.kubernetes.io/name']);
     expect(from(np('prometheus'))).toEqual(['grafana', 'prometheus']);
     expect(np('prometheus').ingress[0].ports).toEqual([{ protocol: 'TCP', port: 9090 }]);
@@ -312,9 +314,14 @@ describe('env-dependent shape', () => {
     expect(np('alertmanager').ingress[1].ports).toContainEqual({ protocol: 'UDP', port: 9094 });
     expect(np('grafana').ingress).toEqual([{ ports: [{ protocol: 'TCP', port: 3000 }] }]);
     expect(from(np('kube-state-metrics'))).toEqual(['prometheus']);
+    // Egress: Prometheus reaches the API server and the nodes on their ports only.
+    expect(np('prometheus').egress).toContainEqual({ to: [{ ipBlock: { cidr: '0.0.0.0/0' } }], ports: [{ protocol: 'TCP', port: 443 }, { protocol: 'TCP', port: 6443 }] });
+    expect(np('prometheus').egress).toContainEqual({ to: [{ ipBlock: { cidr: '0.0.0.0/0' } }], ports: [{ protocol: 'TCP', port: 10250 }, { protocol: 'TCP', port: 9100 }] });
+    expect(np('kube-state-metrics').egress).toHaveLength(1);
     // Every pod of the namespace but node-exporter (host network: policies do not apply) is selected.
     for (const name of ['prometheus', 'alertmanager', 'grafana', 'kube-state-metrics']) {
       expect(np(name).podSelector.matchLabels).toEqual({ 'app.kubernetes.io/name': name, 'app.kubernetes.io/instance': name });
+      expect(np(name).policyTypes).toEqual(['Ingress', 'Egress']);
     }
   });
 

@@ -41,5 +41,5 @@ export const prod = defineEnv({
   logging: {
     loki: { storageSize: '50Gi', retentionPeriod: '744h', resources: { requests: { cpu: '250m', memory: '512Mi' }, limits: { memory: '2Gi' } } },
   },
-  features: { networkPolicies: true, podSecurityLevel: 'restricted', resourceQuotas: true },
+  features: { networkPolicies: { enabled: true }, podSecurityLevel: 'restricted', resourceQuotas: { enabled: true } },
 });

@@ -17,5 +17,5 @@ export const staging = defineEnv({
   database: { storageSize: '10Gi', podAntiAffinity: 'required' },
   backup: { full: { keep: 7 }, retentionDays: 7 },
   monitoring: { alertmanager: { replicas: 2 } },
-  features: { networkPolicies: true, podSecurityLevel: 'restricted', resourceQuotas: true },
+  features: { networkPolicies: { enabled: true }, podSecurityLevel: 'restricted', resourceQuotas: { enabled: true } },
 });
