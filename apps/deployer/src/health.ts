@@ -98,6 +98,15 @@ export function cnpgClusterHealth(live: Live): Health {
   return progressing(`${st.phase} (${st.readyInstances ?? 0}/${want} instances ready)`);
 }
 
+/** External Secrets Operator: ready once the Secret is synced from the store (condition Ready). */
+export function externalSecretHealth(live: Live): Health {
+  const c = condition(live, 'Ready');
+  if (c?.status === 'True') return ready('synced from the store');
+  if (!c) return progressing('no status from the External Secrets Operator yet (is it installed?)');
+  // Not terminal: the key may appear in the store, or the store's credentials may be fixed.
+  return progressing(`not synced: ${c.reason ?? ''}${c.message ? ` ${c.message}` : ''}`.trim());
+}
+
 const CHECKS: Record<string, (live: Live) => Health> = {
   'apps/Deployment': deploymentHealth,
   'apps/StatefulSet': statefulSetHealth,
@@ -106,6 +115,7 @@ const CHECKS: Record<string, (live: Live) => Health> = {
   '/PersistentVolumeClaim': pvcHealth,
   'apiextensions.k8s.io/CustomResourceDefinition': crdHealth,
   'postgresql.cnpg.io/Cluster': cnpgClusterHealth,
+  'external-secrets.io/ExternalSecret': externalSecretHealth,
 };
 
 /** The health check for a kind, or undefined when the kind is ready as soon as it is stored. */
