@@ -10,8 +10,7 @@ import nx from '@nx/eslint-plugin';
  * - type:dashboards imports only the metric contract and config.
  * - type:construct  (libs/k8s) imports only config.
  * - type:config and type:contract are leaves.
- * - type:testing    (shared test helpers, none yet) may use leaves and constructs; type:tool may use
- *                   config, testing and other tools.
+ * - type:tool       (the test control plane, workspace checks) may use config and other tools.
  *
  * Scopes keep teams apart: a team's project depends on its own scope and scope:shared only;
  * scope:platform (the deployer) composes everyone.
@@ -32,14 +31,13 @@ export default [
           enforceBuildableLibDependency: true,
           allow: [],
           depConstraints: [
-            { sourceTag: 'type:app', onlyDependOnLibsWithTags: ['type:manifests', 'type:dashboards', 'type:construct', 'type:config', 'type:contract', 'type:testing', 'type:tool'] },
-            { sourceTag: 'type:manifests', onlyDependOnLibsWithTags: ['type:construct', 'type:config', 'type:contract', 'type:testing'] },
-            { sourceTag: 'type:dashboards', onlyDependOnLibsWithTags: ['type:contract', 'type:config', 'type:testing'] },
+            { sourceTag: 'type:app', onlyDependOnLibsWithTags: ['type:manifests', 'type:dashboards', 'type:construct', 'type:config', 'type:contract', 'type:tool'] },
+            { sourceTag: 'type:manifests', onlyDependOnLibsWithTags: ['type:construct', 'type:config', 'type:contract'] },
+            { sourceTag: 'type:dashboards', onlyDependOnLibsWithTags: ['type:contract', 'type:config'] },
             { sourceTag: 'type:construct', onlyDependOnLibsWithTags: ['type:config'] },
             { sourceTag: 'type:config', onlyDependOnLibsWithTags: [] },
             { sourceTag: 'type:contract', onlyDependOnLibsWithTags: [] },
-            { sourceTag: 'type:testing', onlyDependOnLibsWithTags: ['type:config', 'type:construct', 'type:contract'] },
-            { sourceTag: 'type:tool', onlyDependOnLibsWithTags: ['type:config', 'type:testing', 'type:tool'] },
+            { sourceTag: 'type:tool', onlyDependOnLibsWithTags: ['type:config', 'type:tool'] },
             { sourceTag: 'scope:shared', onlyDependOnLibsWithTags: ['scope:shared'] },
             { sourceTag: 'scope:app', onlyDependOnLibsWithTags: ['scope:app', 'scope:shared'] },
             { sourceTag: 'scope:database', onlyDependOnLibsWithTags: ['scope:database', 'scope:shared'] },

@@ -57,7 +57,8 @@ export const SEED_DEFAULTS: Omit<EnvConfig, 'name' | 'description' | 'kube'> = {
     database: 'app',
     owner: 'app',
     maxConnections: 200,
-    maxSlotWalKeepSize: '4GB',
+    // At most half of the volume holding pg_wal (checked by the schema).
+    maxSlotWalKeepSize: '2GB',
     podAntiAffinity: 'preferred',
   },
   backup: {

@@ -31,7 +31,10 @@ const dnsLabel = z
   .regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/, { error: 'must be a DNS label (lower-case letters, digits, "-")' })
   .max(63);
 const storageClass = dnsLabel.optional();
-const cidr = z.string().regex(/^(\d{1,3})(\.\d{1,3}){3}\/(\d|[12]\d|3[0-2])$/, { error: 'must be an IPv4 CIDR such as "10.0.0.0/8" or "0.0.0.0/0"' });
+const cidr = z
+  .string()
+  .regex(/^(\d{1,3})(\.\d{1,3}){3}\/(\d|[12]\d|3[0-2])$/, { error: 'must be an IPv4 CIDR such as "10.0.0.0/8" or "0.0.0.0/0"' })
+  .refine((v) => v.split('/')[0]!.split('.').every((o) => Number(o) <= 255), { error: 'has an octet above 255' });
 const imageRef = z
   .string()
   .regex(IMAGE_REF_PATTERN, { error: 'must be an image reference such as "registry/repo:tag" or "repo@sha256:<64 hex>"' });
@@ -266,7 +269,8 @@ export const envConfigSchema = z
         enabled: z.boolean(),
         secretStore: dnsLabel.optional(),
         storeKind: z.enum(['ClusterSecretStore', 'SecretStore']),
-        refreshInterval: duration,
+        /** A Go duration (the operator parses it with time.ParseDuration): `1h`, `30m`, `1h30m`. */
+        refreshInterval: z.string().regex(/^(\d+(h|m|s))+$/, { error: 'must be a Go duration such as "1h", "30m" or "1h30m" (no d/w/y)' }),
         remoteKeyPrefix: z.string().regex(/^[A-Za-z0-9._-]+(\/[A-Za-z0-9._-]+)*$/, { error: 'must be a path such as "bitpin" or "kv/bitpin"' }),
       }),
     }),
@@ -324,7 +328,17 @@ export const envConfigSchema = z
     const retention = parseDuration(env.logging.loki.retentionPeriod) ?? 0;
     if (retention < 24 * 3600) issue(['logging', 'loki', 'retentionPeriod'], 'must be at least 24h (Loki compactor minimum)');
 
-    if (env.backup.full.keep < 1) issue(['backup', 'full', 'keep'], 'must keep at least one full backup');
+    // Slots may hold back at most max_slot_wal_keep_size of WAL, on the volume that holds pg_wal:
+    // above half of it, a lagging slot (the backup's, a standby's) fills the disk before it is cut.
+    const db = env.database;
+    const walVolume = parseQuantity(db.walStorageSize ?? db.storageSize);
+    const slotKeep = parsePrometheusByteSize(db.maxSlotWalKeepSize);
+    if (walVolume !== undefined && slotKeep !== undefined && slotKeep > 0.5 * walVolume) {
+      issue(
+        ['database', 'maxSlotWalKeepSize'],
+        `${db.maxSlotWalKeepSize} is over half of the ${db.walStorageSize ?? db.storageSize} volume that holds the WAL (database.${db.walStorageSize ? 'walStorageSize' : 'storageSize'}); lower it or give the WAL its own, larger volume (database.walStorageSize)`,
+      );
+    }
   });
 
 export type EnvConfig = z.infer<typeof envConfigSchema>;

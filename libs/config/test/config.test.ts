@@ -142,6 +142,36 @@ describe('config errors: one line each, naming env, path and fix', () => {
     );
   });
 
+  it('fails when replication slots may hold more WAL than half the volume that stores it', () => {
+    const e = errorOf(() => loadEnvConfig('dev', { overrides: { database: { maxSlotWalKeepSize: '4GB' } } }));
+    expect(e.lines).toHaveLength(1);
+    expect(e.message).toMatch(/at database\.maxSlotWalKeepSize: 4GB is over half of the 5Gi volume that holds the WAL \(database\.storageSize\); lower it or give the WAL its own, larger volume/);
+    // A separate WAL volume carries the budget.
+    expect(loadEnvConfig('dev', { overrides: { database: { maxSlotWalKeepSize: '4GB', walStorageSize: '10Gi' } } }).database.walStorageSize).toBe('10Gi');
+    // Every shipped env respects it (prod keeps WAL on its own 10Gi volume).
+    expect(loadEnvConfig('prod').database).toMatchObject({ storageSize: '5Gi', walStorageSize: '10Gi', maxSlotWalKeepSize: '4GB' });
+  });
+
+  it('fails on network peers that are not IPv4 CIDRs and on refresh intervals the operator cannot parse', () => {
+    const e = errorOf(() =>
+      loadEnvConfig('prod', {
+        overrides: {
+          features: {
+            networkPolicies: { nodeCidrs: ['300.0.0.0/8'], apiServer: { cidrs: ['10.0.0.1'] } },
+            externalSecrets: { refreshInterval: '1d' },
+          },
+        },
+      }),
+    );
+    expect(e.lines.map((l) => l.replace(/^config error: env "prod" at ([^:]+):.*$/, '$1')).sort()).toEqual([
+      'features.externalSecrets.refreshInterval',
+      'features.networkPolicies.apiServer.cidrs.0',
+      'features.networkPolicies.nodeCidrs.0',
+    ]);
+    expect(e.message).toMatch(/nodeCidrs\.0: has an octet above 255/);
+    expect(e.message).toMatch(/refreshInterval: must be a Go duration/);
+  });
+
   it('fails on an Alertmanager replica count outside 1-5', () => {
     const e = errorOf(() => loadEnvConfig('dev', { overrides: { monitoring: { alertmanager: { replicas: 0 } } } }));
     expect(e.message).toMatch(/monitoring\.alertmanager\.replicas/);

@@ -19,7 +19,6 @@ export {
   PodNetworkPolicy,
   apiServerEgress,
   cidrPeers,
-  databasePeer,
   namespacePeer,
   podsPeer,
   prometheusPeer,

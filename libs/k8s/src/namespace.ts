@@ -29,6 +29,9 @@ export class PlatformNamespace extends Construct {
     super(scope, id);
     this.name = props.name;
     this.podSecurity = props.podSecurity ?? scope.env.features.podSecurityLevel;
+    if (props.podSecurity && props.podSecurity !== 'restricted' && !props.podSecurityReason) {
+      throw new Error(`PlatformNamespace ${props.name}: Pod Security '${props.podSecurity}' needs a podSecurityReason (why restricted cannot hold)`);
+    }
     new k8s.KubeNamespace(this, 'Resource', {
       metadata: {
         name: props.name,

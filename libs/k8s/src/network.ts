@@ -47,11 +47,6 @@ export function prometheusPeer(): k8s.NetworkPolicyPeer {
   return namespacePeer(SEED.namespaces.monitoring, selectorLabels({ name: SEED.monitoring.prometheus.name }));
 }
 
-/** The database's instance pods (every CloudNativePG pod of the cluster carries `cnpg.io/cluster`). */
-export function databasePeer(): k8s.NetworkPolicyPeer {
-  return namespacePeer(SEED.namespaces.app, { 'cnpg.io/cluster': SEED.database.clusterName });
-}
-
 /** TCP ports. */
 export function tcpPorts(...ports: readonly number[]): k8s.NetworkPolicyPort[] {
   return ports.map((p) => ({ protocol: 'TCP', port: k8s.IntOrString.fromNumber(p) }));

@@ -13,6 +13,13 @@ import {
 } from '../src/index.js';
 
 describe('shared constructs', () => {
+  it('refuses a namespace below restricted without the reason written next to it', () => {
+    const chart = new PlatformChart(Testing.app(), 'Test', { env: loadEnvConfig('prod') });
+    expect(() => new PlatformNamespace(chart, 'Ns', { name: 'monitoring', podSecurity: 'privileged' })).toThrow(
+      "PlatformNamespace monitoring: Pod Security 'privileged' needs a podSecurityReason (why restricted cannot hold)",
+    );
+  });
+
   it('stamps platform labels on every object and keeps names unhashed', () => {
     // GIVEN
     const env = loadEnvConfig('prod');

@@ -139,7 +139,7 @@ describe('lint enforces the module boundaries', () => {
   it('fails when a manifest library imports another manifest library', () => {
     const r = lint('libs/app/src/probe-db.ts', "export { BitpinCluster } from '@bitpin/database';\n");
     expect(r.status).toBe(1);
-    expect(r.output).toMatch(/A project tagged with "type:manifests" can only depend on libs tagged with "type:construct", "type:config", "type:contract", "type:testing"/);
+    expect(r.output).toMatch(/A project tagged with "type:manifests" can only depend on libs tagged with "type:construct", "type:config", "type:contract"/);
   }, 60_000);
 
   it('fails when dashboards import the shared constructs', () => {

@@ -1,6 +1,6 @@
 import { defineEnv } from '../define.js';
 
-/** The shared development cluster: the seed as written, smallest footprint. */
+/** Development: the seed architecture as written, smallest footprint. */
 export const dev = defineEnv({
   name: 'dev',
   description: 'Local development: the seed architecture as written, smallest footprint',

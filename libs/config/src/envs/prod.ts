@@ -22,9 +22,12 @@ export const prod = defineEnv({
   database: {
     instances: 2,
     storageSize: '5Gi',
+    // WAL on its own volume (CloudNativePG's advice for production): a burst of writes or a
+    // lagging slot can never fill the data volume, and the slot budget can be larger.
+    walStorageSize: '10Gi',
     resources: { requests: { cpu: '1', memory: '2Gi' }, limits: { memory: '4Gi' } },
     maxConnections: 300,
-    maxSlotWalKeepSize: '8GB',
+    maxSlotWalKeepSize: '4GB',
     podAntiAffinity: 'required',
   },
   backup: { full: { keep: 14 }, retentionDays: 14, storageSize: '100Gi' },
