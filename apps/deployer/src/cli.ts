@@ -1,10 +1,10 @@
-import { ConfigError, ENV_NAMES, loadEnvConfig, parseDuration } from '@bitpin/config';
+import { ConfigError, ENV_NAMES, ENVIRONMENTS, parseDuration, type EnvConfig, type ImageKey } from '@bitpin/config';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { ExitCode } from './exit-codes.js';
 import { PreflightError } from './kube/errors.js';
 import type { KubeObject } from './manifest.js';
 import { makeReporter, type Reporter } from './reporter.js';
-import { parseImageOverrides } from './overrides.js';
+import type { DeployEnv } from './preflight.js';
 import type { SynthSummary } from './synth.js';
 
 const COMMANDS = ['synth', 'diff', 'apply', 'status', 'destroy', 'graph'] as const;
@@ -118,7 +118,7 @@ export async function run(argv: readonly string[], io: Io = processIo): Promise<
     if (command === 'graph') {
       const { platformGraph } = await import('./graph.js');
       const { synthesize } = await import('./synth.js');
-      const result = synthesize(values.env, { images: parseImageOverrides(values.image ?? []) });
+      const result = synthesize(values.env, { images: await imageOverrides(values.image) });
       const mermaid = platformGraph(result.objects);
       if (values.embed) {
         const { readFile, writeFile } = await import('node:fs/promises');
@@ -142,13 +142,14 @@ export async function run(argv: readonly string[], io: Io = processIo): Promise<
       return ExitCode.Ok;
     }
 
-    // Cluster commands. Build (or read) the desired set first: bad input fails before any connection.
-    const images = parseImageOverrides(values.image ?? []);
-    let env = loadEnvConfig(values.env, Object.keys(images).length ? { overrides: { images }, overridesSource: '--image' } : {});
-    let desired: readonly KubeObject[];
+    // Cluster commands. Build (or read) the desired set first: bad input fails before anything is written.
+    const images = await imageOverrides(values.image);
+    const cmds = await import('./commands.js');
+    let env: DeployEnv;
+    let desired: readonly KubeObject[] | undefined;
     if (values.from) {
-      const { readManifestDir } = await import('./commands.js');
-      desired = readManifestDir(values.from);
+      env = await envForCluster(values.env, images);
+      cmds.manifestFiles(values.from); // a missing or empty directory fails before any connection
     } else {
       // Synthesis loads every library (cdk8s and its typed API): only when the command needs it.
       const { synthesize } = await import('./synth.js');
@@ -160,7 +161,10 @@ export async function run(argv: readonly string[], io: Io = processIo): Promise<
     if (command === 'destroy' && values.confirm !== env.name) {
       throw new UsageError(`destroy deletes every object of env ${env.name}; re-run with --confirm=${env.name}`);
     }
-    const cmds = await import('./commands.js');
+    // With --from, the cluster's reads go out first and the YAML is parsed while they travel
+    // (~40 ms each). Not when the embedded control plane would have to be started for it.
+    const overlap = Boolean(values.from) && command !== 'destroy' && !(env.kube.embedded && !values.kubeconfig);
+    if (values.from && !overlap) desired = await cmds.readManifestDir(values.from);
     const eng = await cmds.connect(
       env,
       {
@@ -173,6 +177,8 @@ export async function run(argv: readonly string[], io: Io = processIo): Promise<
       report,
     );
     engine = eng;
+    const reads = command === 'destroy' ? undefined : cmds.startReads(eng, env.name);
+    desired ??= await cmds.readManifestDir(values.from!);
     switch (command) {
       case 'apply': {
         const r = await cmds.applyCommand(
@@ -186,17 +192,18 @@ export async function run(argv: readonly string[], io: Io = processIo): Promise<
             timeoutMs: timeoutSec * 1000,
           },
           report,
+          reads,
         );
         if (json) io.stdout(JSON.stringify({ command, ...r }));
         return r.ok ? ExitCode.Ok : ExitCode.Failure;
       }
       case 'diff': {
-        const r = await cmds.diffCommand(eng, env, desired, report);
+        const r = await cmds.diffCommand(eng, env, desired, report, reads);
         if (json) io.stdout(JSON.stringify({ command, ...r }));
         return r.changed ? ExitCode.Usage /* 2 = changes pending */ : ExitCode.Ok;
       }
       case 'status': {
-        const r = await cmds.statusCommand(eng, env, desired, report);
+        const r = await cmds.statusCommand(eng, env, desired, report, reads);
         if (json) io.stdout(JSON.stringify({ command, ...r }));
         return r.ok ? ExitCode.Ok : ExitCode.Failure;
       }
@@ -212,7 +219,7 @@ export async function run(argv: readonly string[], io: Io = processIo): Promise<
       io.stderr(`error: ${e.message}`);
       return usageExit;
     }
-    if (e instanceof ConfigError) {
+    if (isConfigError(e)) {
       for (const line of e.lines) io.stderr(`error: ${line}`);
       return usageExit;
     }
@@ -232,9 +239,41 @@ export async function run(argv: readonly string[], io: Io = processIo): Promise<
   return ExitCode.Ok;
 }
 
+/** `--image key=ref` pairs, parsed (and checked against the image catalog) only when given. */
+async function imageOverrides(pairs: readonly string[] | undefined): Promise<Partial<Record<ImageKey, string>>> {
+  if (!pairs?.length) return {};
+  const { parseImageOverrides } = await import('./overrides.js');
+  return parseImageOverrides(pairs);
+}
+
+/**
+ * The env a `--from` directory is applied as: its name and cluster, straight from its
+ * definition. The objects are already rendered, so the full config (zod: ~30 ms of a run's
+ * start) is validated only when something of it is used: `--image` overrides.
+ */
+async function envForCluster(name: string, images: Partial<Record<ImageKey, string>>): Promise<DeployEnv> {
+  const def = ENVIRONMENTS.find((e) => e.name === name);
+  const context = def?.overrides.kube?.context;
+  if (!def || Object.keys(images).length || typeof context !== 'string' || !context) {
+    // Unknown env, --image or a broken kube section: the full check, with its messages.
+    const { loadEnvConfig } = await import('./env-config.js');
+    const env: EnvConfig = loadEnvConfig(name, Object.keys(images).length ? { overrides: { images }, overridesSource: '--image' } : {});
+    return env;
+  }
+  return { name: def.name, kube: { context, embedded: def.overrides.kube.embedded ?? false } };
+}
+
+/**
+ * ConfigError, also from the copy of @bitpin/config that synthesis loads: the bundled CLI
+ * (dist-cli) carries its own copy of the library, synthesis runs from the tsc output.
+ */
+function isConfigError(e: unknown): e is ConfigError {
+  return e instanceof ConfigError || (e instanceof Error && e.name === 'ConfigError' && Array.isArray((e as { lines?: unknown }).lines));
+}
+
 async function synthCommand(opts: { env: string; out: string | undefined; images: string[]; json: boolean }, io: Io): Promise<ExitCode> {
   const { summarize, synthesize, writeSynthOutput } = await import('./synth.js');
-  const result = synthesize(opts.env, { images: parseImageOverrides(opts.images) });
+  const result = synthesize(opts.env, { images: await imageOverrides(opts.images) });
   const dir = await writeSynthOutput(result, opts.out ?? `dist/manifests/${result.env.name}`);
   const summary = summarize(result);
   if (opts.json) {

@@ -1,9 +1,8 @@
-import type { EnvConfig } from '@bitpin/config';
 import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadAll } from 'js-yaml';
 import { diff, type DiffEntry } from './diff.js';
-import { ApplyError, Engine, plan, type Change } from './engine.js';
+import { ApplyError, Engine, PARENT_INFO, plan, type Change } from './engine.js';
 import { healthCheckFor } from './health.js';
 import { parentName, stateOf, unionState, type ParentState } from './inventory.js';
 import { KubeClient } from './kube/client.js';
@@ -11,7 +10,7 @@ import { loadKubeAccess } from './kube/config.js';
 import { resourcePath } from './kube/discovery.js';
 import { PreflightError } from './kube/errors.js';
 import { objectRef, sortForApply, type KubeObject } from './manifest.js';
-import { contextFor, preflight } from './preflight.js';
+import { contextFor, preflight, startReads, type ClusterReads, type DeployEnv } from './preflight.js';
 import type { Reporter } from './reporter.js';
 import { waitForReady, type WaitResult } from './wait.js';
 
@@ -23,25 +22,57 @@ export interface ClusterOptions {
   readonly forceConflicts?: boolean;
 }
 
-/** Reads a synth output directory (every *.yaml, in file order) instead of synthesizing. */
-export function readManifestDir(dir: string): KubeObject[] {
-  const files = readdirSync(dir).filter((f) => f.endsWith('.yaml')).sort();
+/** The *.yaml files of a synth output directory, in file order; throws when there are none. */
+export function manifestFiles(dir: string): string[] {
+  let files: string[];
+  try {
+    files = readdirSync(dir).filter((f) => f.endsWith('.yaml')).sort();
+  } catch (e) {
+    throw new PreflightError(`--from ${dir}: cannot read the directory: ${(e as Error).message.split('\n')[0]}`);
+  }
   if (!files.length) throw new PreflightError(`--from ${dir}: no .yaml files; run synth first`);
-  // js-yaml: ~3× faster than yaml's document model on a synth directory (~500 KB, mostly
-  // dashboards), and reading is all --from needs. Synth writes with YAML 1.1 quoting, so both agree.
-  return sortForApply(
-    files.flatMap((f) => {
-      try {
-        return (loadAll(readFileSync(join(dir, f), 'utf8')) as KubeObject[]).filter(Boolean);
-      } catch (e) {
-        throw new PreflightError(`--from ${join(dir, f)}: not valid YAML: ${(e as Error).message.split('\n')[0]}`);
+  return files;
+}
+
+/**
+ * Reads a synth output directory (every *.yaml, in file order) instead of synthesizing. js-yaml:
+ * ~3× faster than yaml's document model on a synth directory (~500 KB, mostly dashboards), and
+ * reading is all --from needs; synth writes with YAML 1.1 quoting, so both agree. Parsing takes
+ * ~40 ms, so it goes a document at a time and lets the event loop run every few milliseconds:
+ * the requests the caller already sent (preflight and inventory reads) complete meanwhile.
+ */
+export async function readManifestDir(dir: string): Promise<KubeObject[]> {
+  const objects: KubeObject[] = [];
+  let slice = performance.now();
+  for (const f of manifestFiles(dir)) {
+    const file = join(dir, f);
+    const text = readFileSync(file, 'utf8');
+    // A line that is exactly `---` always starts a document (YAML forbids one inside a scalar);
+    // a file with directives is read whole.
+    const docs = /^%/m.test(text) ? [text] : text.split(/^---[ \t]*$/m);
+    try {
+      for (const doc of docs) {
+        for (const o of loadAll(doc) as KubeObject[]) if (o) objects.push(o);
+        if (performance.now() - slice > 2) {
+          await new Promise((r) => setImmediate(r));
+          slice = performance.now();
+        }
       }
-    }),
-  );
+    } catch (e) {
+      let error = e;
+      try {
+        loadAll(text); // the whole file again: line numbers in the message count from its top
+      } catch (whole) {
+        error = whole;
+      }
+      throw new PreflightError(`--from ${file}: not valid YAML: ${(error as Error).message.split('\n')[0]}`);
+    }
+  }
+  return sortForApply(objects);
 }
 
 /** Connects to the env's cluster; for an embedded env, starts (or reuses) the local control plane first. */
-export async function connect(env: EnvConfig, opts: ClusterOptions, report: Reporter): Promise<Engine> {
+export async function connect(env: DeployEnv, opts: ClusterOptions, report: Reporter): Promise<Engine> {
   const context = contextFor(env, opts.context, opts.allowContextMismatch ?? false);
   let kubeconfig = opts.kubeconfig;
   if (env.kube.embedded && !kubeconfig) {
@@ -91,13 +122,20 @@ export interface ApplyOptions {
  * union of old and new kinds/namespaces, after pruning with exactly the new set, so an
  * interrupted run never loses track of an object.
  */
-export async function applyCommand(engine: Engine, env: EnvConfig, desired: readonly KubeObject[], opts: ApplyOptions, report: Reporter): Promise<ApplyReport> {
+export async function applyCommand(
+  engine: Engine,
+  env: DeployEnv,
+  desired: readonly KubeObject[],
+  opts: ApplyOptions,
+  report: Reporter,
+  reads?: ClusterReads,
+): Promise<ApplyReport> {
   const started = Date.now();
   if (!desired.length) throw new PreflightError('the desired set is empty; refusing to apply (it would prune everything)');
   report.progress('preflight', `checking ${engine.client.server}`);
-  const pre = await preflight(engine, env, desired);
+  const pre = await preflight(engine, env, desired, reads);
   report.progress('plan', 'reading the inventory');
-  const p = await plan(engine, desired, opts.pruneAllow);
+  const p = await plan(engine, desired, opts.pruneAllow, { parent: pre.parent, live: pre.members });
   const adds = p.adds.length;
   report.line(
     `plan ${env.name} → ${pre.context} (${pre.serverVersion}): ${adds} to add, ${desired.length - adds} to apply, ${p.prune.length} to prune${opts.prune || !p.prune.length ? '' : ' (with --prune)'}${p.kept.length ? `, ${p.kept.length} kept` : ''}`,
@@ -105,11 +143,13 @@ export async function applyCommand(engine: Engine, env: EnvConfig, desired: read
   for (const m of p.prune) report.line(`  ${opts.prune ? 'delete' : 'would delete'} ${m.ref}`);
   for (const m of p.kept) report.line(`  keep ${m.ref} (${m.object.kind} is never pruned implicitly; --prune-allow ${m.ref} deletes it)`);
 
-  // Two-phase inventory write, skipped when the parent already says exactly that (a no-op run writes nothing).
+  // Two-phase inventory write, skipped when the parent already says exactly that (a no-op run
+  // writes nothing). It goes out with the first validation and is stored before any member is.
   const same = (a: ParentState, b: ParentState) => a.groupKinds.join() === b.groupKinds.join() && a.namespaces.join() === b.namespaces.join();
   const before = unionState(p.previous, p.desired);
-  if (!p.parent || !same(before, p.previous)) await engine.writeParent(pre.context, before);
-  const changes = await engine.applyAll(desired, p.live);
+  const parentWrite = !p.parent || !same(before, p.previous) ? engine.writeParent(pre.context, before, pre.parentServed) : undefined;
+  parentWrite?.catch(() => undefined); // awaited by applyAll; this only keeps an early failure from counting as unhandled
+  const changes = await engine.applyAll(desired, p.live, parentWrite);
 
   const pruned: string[] = [];
   if (opts.prune && p.prune.length) {
@@ -121,7 +161,7 @@ export async function applyCommand(engine: Engine, env: EnvConfig, desired: read
   const remaining = opts.prune ? [...desired, ...p.kept.map((m) => m.object)] : [...desired, ...p.kept.map((m) => m.object), ...p.prune.map((m) => m.object)];
   const after = stateOf(remaining);
   // The parent now says `before`; narrow it to exactly what remains.
-  if (!same(after, before)) await engine.writeParent(pre.context, after);
+  if (!same(after, before)) await engine.writeParent(pre.context, after, true);
 
   const counts = { add: 0, update: 0, noop: 0 } as Record<string, number>;
   for (const c of changes) counts[c.kind] = (counts[c.kind] ?? 0) + 1;
@@ -174,9 +214,9 @@ export interface DiffReport {
   readonly changed: number;
 }
 
-export async function diffCommand(engine: Engine, env: EnvConfig, desired: readonly KubeObject[], report: Reporter): Promise<DiffReport> {
-  const pre = await preflight(engine, env, desired);
-  const p = await plan(engine, desired, new Set());
+export async function diffCommand(engine: Engine, env: DeployEnv, desired: readonly KubeObject[], report: Reporter, reads?: ClusterReads): Promise<DiffReport> {
+  const pre = await preflight(engine, env, desired, reads);
+  const p = await plan(engine, desired, new Set(), { parent: pre.parent, live: pre.members });
   const entries = await diff(engine, desired, p.prune);
   const changed = entries.filter((e) => e.kind !== 'noop').length;
   report.line(`diff ${env.name} → ${pre.context}: ${changed ? `${changed} changes` : 'no changes'}`);
@@ -197,9 +237,11 @@ export interface StatusReport {
 }
 
 /** Health of every member of the env's set, and desired objects that are missing. */
-export async function statusCommand(engine: Engine, env: EnvConfig, desired: readonly KubeObject[], report: Reporter): Promise<StatusReport> {
-  await engine.discovery.refresh();
-  const p = await plan(engine, desired, new Set());
+export async function statusCommand(engine: Engine, env: DeployEnv, desired: readonly KubeObject[], report: Reporter, reads?: ClusterReads): Promise<StatusReport> {
+  const r = reads ?? startReads(engine, env.name);
+  const [parents] = await Promise.all([r.parents, r.discovery]);
+  const parent = engine.ownParent(parents.items.find((x) => x.metadata.name === parentName(env.name)));
+  const p = await plan(engine, desired, new Set(), { parent, live: r.members });
   const members = [...p.live.values()].map((m) => {
     const check = healthCheckFor(m.object.apiVersion, m.object.kind);
     if (!check) return { ref: m.ref, ready: null, message: 'stored' };
@@ -218,18 +260,17 @@ export async function statusCommand(engine: Engine, env: EnvConfig, desired: rea
 /** Deletes every member of the set (PVCs and namespaces only with includeData), then the inventory. */
 export async function destroyCommand(
   engine: Engine,
-  env: EnvConfig,
+  env: DeployEnv,
   includeData: boolean,
   report: Reporter,
   timeoutMs = 300_000,
 ): Promise<{ deleted: string[]; kept: string[] }> {
-  await engine.discovery.refresh();
-  const parent = await engine.readParent();
+  const [parent] = await Promise.all([engine.readParent(), engine.discover()]);
   if (!parent) {
     report.line(`destroy ${env.name}: no inventory ${parentName(env.name)} in this cluster; nothing to delete`);
     return { deleted: [], kept: [] };
   }
-  const p = await plan(engine, [], new Set());
+  const p = await plan(engine, [], new Set(), { parent });
   const all = [...p.live.values()];
   const keep = includeData ? [] : all.filter((m) => ['PersistentVolumeClaim', 'Namespace'].includes(m.object.kind));
   const del = all.filter((m) => !keep.includes(m));
@@ -250,14 +291,13 @@ export async function destroyCommand(
     }
   }
   if (!keep.length) {
-    const info = await engine.info({ apiVersion: parent.apiVersion, kind: parent.kind });
-    await engine.client.request('DELETE', resourcePath(info, undefined, parent.metadata.name), { allow404: true });
+    await engine.client.request('DELETE', resourcePath(PARENT_INFO, undefined, parent.metadata.name), { allow404: true });
   } else {
-    await engine.writeParent(engine.client.contextName, stateOf(keep.map((m) => m.object)));
+    await engine.writeParent(engine.client.contextName, stateOf(keep.map((m) => m.object)), true);
   }
   report.line(`destroy ${env.name}: deleted ${del.length} objects${keep.length ? `, kept ${keep.length} (data: PVCs and namespaces; --include-data deletes them)` : ''}`);
   for (const m of keep) report.line(`  kept ${m.ref}`);
   return { deleted: del.map((m) => m.ref), kept: keep.map((m) => m.ref) };
 }
 
-export { ApplyError };
+export { ApplyError, startReads };

@@ -1,13 +1,14 @@
 import { DEPLOY_ANNOTATIONS } from '@bitpin/config';
 import { randomBytes } from 'node:crypto';
 import type { KubeClient } from './kube/client.js';
-import { Discovery, resourcePath, type ResourceInfo } from './kube/discovery.js';
+import { Discovery, discoveryCacheDir, resourcePath, type ResourceInfo } from './kube/discovery.js';
 import { ApiError, PreflightError } from './kube/errors.js';
 import {
   FIELD_MANAGER,
   LABEL_PART_OF,
   PARENT_GROUP,
   PARENT_KIND,
+  PARENT_RESOURCE,
   PARENT_VERSION,
   TOOLING,
   ANN_TOOLING,
@@ -40,6 +41,11 @@ export interface LiveMember {
   readonly ref: string;
   readonly object: KubeObject;
   readonly info: ResourceInfo;
+}
+
+interface Task {
+  readonly ref: string;
+  readonly run: () => Promise<unknown>;
 }
 
 export interface Progress {
@@ -78,6 +84,22 @@ export class ApplyError extends Error {
   }
 }
 
+/** The parent kind's resource: the deployer owns it, so it is reached without discovery. */
+export const PARENT_INFO: ResourceInfo = { group: PARENT_GROUP, version: PARENT_VERSION, kind: PARENT_KIND, resource: PARENT_RESOURCE, namespaced: false };
+/** CustomResourceDefinitions (built in since 1.16). */
+export const CRD_INFO: ResourceInfo = { group: 'apiextensions.k8s.io', version: 'v1', kind: 'CustomResourceDefinition', resource: 'customresourcedefinitions', namespaced: false };
+
+/** The API server's answer when a whole resource type is not served (not an object that is missing). */
+function isUnknownResource(e: unknown): boolean {
+  return e instanceof ApiError && e.status === 404 && !e.details?.name && /could not find the requested resource/.test(e.message);
+}
+
+export interface ServerVersion {
+  readonly gitVersion: string;
+  readonly major: string;
+  readonly minor: string;
+}
+
 /** Kinds never pruned unless named with --prune-allow: losing them loses data or everything inside. */
 export const PROTECTED_KINDS = new Set(['Namespace', 'PersistentVolumeClaim', 'PersistentVolume', 'CustomResourceDefinition']);
 
@@ -89,13 +111,28 @@ export const PROTECTED_KINDS = new Set(['Namespace', 'PersistentVolumeClaim', 'P
 export class Engine {
   readonly discovery: Discovery;
   private readonly concurrency: number;
+  private version: Promise<ServerVersion> | undefined;
 
   constructor(
     readonly client: KubeClient,
-    private readonly opts: EngineOptions,
+    private readonly opts: EngineOptions & { readonly discoveryCacheDir?: string | undefined },
   ) {
-    this.discovery = new Discovery(client);
+    this.discovery = new Discovery(client, {
+      cacheDir: 'discoveryCacheDir' in opts ? opts.discoveryCacheDir : discoveryCacheDir(),
+      version: () => this.serverVersion().then((v) => v.gitVersion),
+    });
     this.concurrency = opts.concurrency ?? 8;
+  }
+
+  /** `/version`, read once per run. */
+  serverVersion(): Promise<ServerVersion> {
+    this.version ??= this.client.get<ServerVersion>('/version');
+    return this.version;
+  }
+
+  /** Discovery from the disk cache when it is fresh for this server version, else from the server. */
+  async discover(): Promise<void> {
+    await this.discovery.ensure();
   }
 
   private progress(phase: string, extra: { done?: number; total?: number; message?: string } = {}): void {
@@ -114,9 +151,19 @@ export class Engine {
 
   /** The env's parent object, or undefined before the first apply. Refuses a parent owned by another tool. */
   async readParent(): Promise<KubeObject | undefined> {
-    const crd = await this.discovery.resolveKnown(`${PARENT_GROUP}/${PARENT_VERSION}`, PARENT_KIND);
-    if (!crd) return undefined;
-    const parent = await this.client.get<KubeObject>(resourcePath(crd, undefined, parentName(this.opts.env)), { allow404: true });
+    // 404: no such parent, or no parent CRD at all.
+    return this.ownParent(await this.client.get<KubeObject>(resourcePath(PARENT_INFO, undefined, parentName(this.opts.env)), { allow404: true }));
+  }
+
+  /** Every env's parent in the cluster, in one request; `served` is false when the parent CRD is not installed. */
+  async listParents(): Promise<{ served: boolean; items: KubeObject[] }> {
+    const list = await this.client.get<{ items: KubeObject[] }>(resourcePath(PARENT_INFO), { allow404: true });
+    const apiVersion = `${PARENT_GROUP}/${PARENT_VERSION}`;
+    return { served: list !== undefined, items: (list?.items ?? []).map((p) => ({ ...p, apiVersion, kind: PARENT_KIND })) };
+  }
+
+  /** This env's parent (from {@link listParents}), refused when another tool owns it. */
+  ownParent(parent: KubeObject | undefined): KubeObject | undefined {
     const tooling = parent?.metadata.annotations?.[ANN_TOOLING];
     if (parent && tooling && tooling !== TOOLING) {
       throw new ApplyError([`the inventory ${PARENT_KIND}/${parentName(this.opts.env)} belongs to "${tooling}", not ${TOOLING}; refusing to change it`]);
@@ -128,29 +175,32 @@ export class Engine {
   async listMembers(state: ParentState): Promise<Map<string, LiveMember>> {
     const id = applysetId(this.opts.env);
     const members = new Map<string, LiveMember>();
-    await this.discovery.resolve('v1', 'Namespace');
     const infos: ResourceInfo[] = [];
     for (const gk of state.groupKinds) {
       const dot = gk.indexOf('.');
       const kind = dot === -1 ? gk : gk.slice(0, dot);
       const group = dot === -1 ? '' : gk.slice(dot + 1);
-      const info = this.discovery.findByGroupKind(group, kind);
+      const info = await this.discovery.resolveGroupKind(group, kind);
       if (info) infos.push(info); // a kind whose CRD is gone has no members left to prune
     }
     this.progress('inventory', { total: infos.length, done: 0 });
+    let stale = false;
     await mapLimit(infos, this.concurrency, async (info) => {
-      const list = await this.client.get<{ items: KubeObject[] }>(resourcePath(info), { query: { labelSelector: `${LABEL_PART_OF}=${id}` } });
-      for (const item of list.items) {
+      const list = await this.client.get<{ items: KubeObject[] }>(resourcePath(info), { query: { labelSelector: `${LABEL_PART_OF}=${id}` }, allow404: true });
+      // The whole resource type is gone (its CRD was deleted since discovery was cached): no members.
+      if (!list) stale = true;
+      for (const item of list?.items ?? []) {
         const o = { ...item, apiVersion: info.group ? `${info.group}/${info.version}` : info.version, kind: info.kind } as KubeObject;
         members.set(objectRef(o), { ref: objectRef(o), object: o, info });
       }
     });
+    if (stale) await this.discovery.invalidate();
     return members;
   }
 
   /** Server-side apply of one object. Returns the stored object. */
-  async applyOne(o: KubeObject, opts: { dryRun?: boolean; fieldManager?: string } = {}): Promise<{ object: KubeObject }> {
-    const info = await this.info(o);
+  async applyOne(o: KubeObject, opts: { dryRun?: boolean; fieldManager?: string; info?: ResourceInfo } = {}, retried = false): Promise<{ object: KubeObject }> {
+    const info = opts.info ?? (await this.info(o));
     if (info.namespaced && !o.metadata.namespace) {
       throw new ApplyError([`${objectRef(o)}: ${o.kind} is namespaced but has no metadata.namespace; set it in the library that makes it`]);
     }
@@ -169,6 +219,11 @@ export class Engine {
       return { object: stored };
     } catch (e) {
       if (e instanceof PreflightError) throw e;
+      if (!retried && !opts.info && isUnknownResource(e) && this.discovery.cachedOnly) {
+        // The cached discovery named a resource the server no longer has: ask the server once.
+        await this.discovery.invalidate();
+        return this.applyOne(o, opts, true);
+      }
       throw new ApplyError([explainApplyError(o, e)]);
     }
   }
@@ -178,9 +233,10 @@ export class Engine {
    * field we send present with our value) are not sent again; the rest are first validated by a
    * server-side dry run — so bad input fails before anything is written — and then applied in
    * waves. Only new namespaces and CRDs (additive and empty) are written before validation, since
-   * objects inside them cannot be dry-run until they exist.
+   * objects inside them cannot be dry-run until they exist. `beforeWrite` (the inventory parent's
+   * write) runs alongside the first validation and is awaited before the first write.
    */
-  async applyAll(given: readonly KubeObject[], live: ReadonlyMap<string, LiveMember>): Promise<Change[]> {
+  async applyAll(given: readonly KubeObject[], live: ReadonlyMap<string, LiveMember>, beforeWrite?: Promise<void>): Promise<Change[]> {
     const objects = given.map(stampHash);
     const changes = new Map<string, Change>();
     const toSend: KubeObject[] = [];
@@ -188,7 +244,8 @@ export class Engine {
     for (const o of objects) {
       if (o.kind === 'Secret' && o.metadata.annotations?.[DEPLOY_ANNOTATIONS.generate]) {
         // Generated once, never overwritten: an existing one (ours or made by hand) is left alone.
-        if (live.has(objectRef(o)) || (await this.exists(o))) changes.set(objectRef(o), { ref: objectRef(o), kind: 'noop' });
+        // One not in our set is found by its dry-run create (409), not by an extra read.
+        if (live.has(objectRef(o))) changes.set(objectRef(o), { ref: objectRef(o), kind: 'noop' });
         else toGenerate.push(o);
       } else if (isUpToDate(o, live.get(objectRef(o))?.object)) {
         changes.set(objectRef(o), { ref: objectRef(o), kind: 'noop' });
@@ -200,30 +257,61 @@ export class Engine {
     const handoffs = toSend.filter((o) => needsReplicasHandoff(o, live.get(objectRef(o))?.object));
     const foundation = toSend.filter((o) => o.kind === 'Namespace' || o.kind === 'CustomResourceDefinition');
     const rest = toSend.filter((o) => !foundation.includes(o));
+    let writable = false;
+    const mayWrite = async () => {
+      if (writable) return;
+      writable = true;
+      await beforeWrite;
+    };
 
-    if (foundation.length) {
-      await this.runWave(foundation, 'validate', true);
-      await this.runWave(foundation, 'apply', false);
-      for (const o of foundation) changes.set(objectRef(o), { ref: objectRef(o), kind: kindOf(o) });
-      for (const crd of foundation.filter((o) => o.kind === 'CustomResourceDefinition')) await this.waitEstablished(crd.metadata.name);
-    }
-    if (rest.length || toGenerate.length) {
-      await this.runWave(rest, 'validate', true);
-      await this.generateSecrets(toGenerate, true);
-      await this.generateSecrets(toGenerate, false);
-      for (const o of toGenerate) changes.set(objectRef(o), { ref: objectRef(o), kind: 'add' });
-      // Replica counts we stop sending (an autoscaler takes over) are first co-owned by a
-      // hand-off manager, so dropping them does not reset the workload to 1 replica.
-      await mapLimit(handoffs, this.concurrency, (o) => this.handOffReplicas(o, live.get(objectRef(o))!.object));
-      const waves = toWaves(rest);
-      let done = foundation.length;
-      for (const [w, wave] of waves.entries()) {
-        if (!wave.length) continue;
-        this.progress('apply', { done, total: toSend.length, message: `wave ${w + 1}/${waves.length}: ${WAVE_NAMES[w]}` });
-        await this.runWave(wave, 'apply', false);
-        done += wave.length;
-        for (const o of wave) changes.set(objectRef(o), { ref: objectRef(o), kind: kindOf(o) });
+    try {
+      if (foundation.length) {
+        await this.runWave(foundation, 'validate', true);
+        await mayWrite();
+        await this.runWave(foundation, 'apply', false);
+        for (const o of foundation) changes.set(objectRef(o), { ref: objectRef(o), kind: kindOf(o) });
+        for (const crd of foundation.filter((o) => o.kind === 'CustomResourceDefinition')) await this.waitEstablished(crd.metadata.name);
       }
+      if (rest.length || toGenerate.length) {
+        // Everything left is validated in one round before any of it is written.
+        const existing = new Set<string>();
+        await this.runTasks(
+          [
+            ...rest.map((o) => ({ ref: objectRef(o), run: () => this.applyOne(o, { dryRun: true }) })),
+            ...toGenerate.map((o) => ({
+              ref: objectRef(o),
+              run: async () => {
+                if ((await this.generateSecret(o, true)) === 'exists') existing.add(objectRef(o));
+              },
+            })),
+          ],
+          'validate',
+          true,
+        );
+        await mayWrite();
+        for (const o of toGenerate) changes.set(objectRef(o), { ref: objectRef(o), kind: existing.has(objectRef(o)) ? 'noop' : 'add' });
+        // Generated Secrets and replica hand-offs go out with the config wave, before any
+        // workload: replica counts we stop sending (an autoscaler takes over) are first co-owned
+        // by a hand-off manager, so dropping them does not reset the workload to 1 replica.
+        const early: Task[] = [
+          ...toGenerate.filter((o) => !existing.has(objectRef(o))).map((o) => ({ ref: objectRef(o), run: () => this.generateSecret(o, false) })),
+          ...handoffs.map((o) => ({ ref: objectRef(o), run: () => this.handOffReplicas(o, live.get(objectRef(o))!.object) })),
+        ];
+        const waves = toWaves(rest);
+        let done = foundation.length;
+        for (const [w, wave] of waves.entries()) {
+          const tasks: Task[] = [...wave.map((o) => ({ ref: objectRef(o), run: () => this.applyOne(o) })), ...(w === 1 ? early : [])];
+          if (!tasks.length) continue;
+          this.progress('apply', { done, total: toSend.length, message: `wave ${w + 1}/${waves.length}: ${WAVE_NAMES[w]}` });
+          await this.runTasks(tasks, 'apply', false);
+          done += wave.length;
+          for (const o of wave) changes.set(objectRef(o), { ref: objectRef(o), kind: kindOf(o) });
+        }
+      }
+      await mayWrite();
+    } catch (e) {
+      await beforeWrite?.catch(() => undefined);
+      throw e;
     }
     return objects.map((o) => changes.get(objectRef(o))!);
   }
@@ -236,50 +324,55 @@ export class Engine {
     );
   }
 
-  private async exists(o: KubeObject): Promise<boolean> {
+  /**
+   * Creates (or dry-runs creating) a generated Secret, values from its recipe, never logged.
+   * 'exists' when one is already there (made earlier, by hand, or meanwhile): it is kept.
+   */
+  private async generateSecret(o: KubeObject, dryRun: boolean): Promise<'created' | 'exists'> {
+    const recipe = JSON.parse(o.metadata.annotations![DEPLOY_ANNOTATIONS.generate]!) as Record<string, string>;
+    const data: Record<string, string> = {};
+    for (const [key, how] of Object.entries(recipe)) {
+      const value = how.startsWith('literal:') ? how.slice('literal:'.length) : randomBytes(Number(how.slice('random:'.length))).toString('base64url');
+      data[key] = Buffer.from(value).toString('base64');
+    }
     const info = await this.info(o);
-    return Boolean(await this.client.get(resourcePath(info, o.metadata.namespace, o.metadata.name), { allow404: true }));
-  }
-
-  /** Creates generated Secrets (values from their recipe; never logged). An existing one wins a race. */
-  private async generateSecrets(secrets: readonly KubeObject[], dryRun: boolean): Promise<void> {
-    const failures: string[] = [];
-    await mapLimit(secrets, this.concurrency, async (o) => {
-      const recipe = JSON.parse(o.metadata.annotations![DEPLOY_ANNOTATIONS.generate]!) as Record<string, string>;
-      const data: Record<string, string> = {};
-      for (const [key, how] of Object.entries(recipe)) {
-        const value = how.startsWith('literal:') ? how.slice('literal:'.length) : randomBytes(Number(how.slice('random:'.length))).toString('base64url');
-        data[key] = Buffer.from(value).toString('base64');
-      }
-      const info = await this.info(o);
-      try {
-        await this.client.request('POST', resourcePath(info, o.metadata.namespace), {
-          body: { ...o, data },
-          query: { fieldManager: FIELD_MANAGER, fieldValidation: 'Strict', dryRun: dryRun ? 'All' : undefined },
-        });
-      } catch (e) {
-        if (e instanceof ApiError && e.status === 409) return; // created meanwhile: keep theirs
-        // Only the reason: the request body held the generated values.
-        failures.push(`${objectRef(o)}: cannot create the generated Secret: ${e instanceof ApiError ? `${e.status} ${e.reason}` : (e as Error).message.split('\n')[0]}`);
-      }
-    });
-    if (failures.length) throw new ApplyError(failures.sort());
+    try {
+      await this.client.request('POST', resourcePath(info, o.metadata.namespace), {
+        body: { ...o, data },
+        query: { fieldManager: FIELD_MANAGER, fieldValidation: 'Strict', dryRun: dryRun ? 'All' : undefined },
+      });
+      return 'created';
+    } catch (e) {
+      if (e instanceof ApiError && e.status === 409) return 'exists';
+      if (e instanceof PreflightError) throw e;
+      // Only the reason: the request body held the generated values.
+      throw new ApplyError([`${objectRef(o)}: cannot create the generated Secret: ${e instanceof ApiError ? `${e.status} ${e.reason}` : (e as Error).message.split('\n')[0]}`]);
+    }
   }
 
   /** Applies (or dry-runs) one wave in parallel; collects every failure into one ApplyError. */
-  private async runWave(wave: readonly KubeObject[], phase: string, dryRun: boolean): Promise<void> {
+  private runWave(wave: readonly KubeObject[], phase: string, dryRun: boolean): Promise<void> {
+    return this.runTasks(
+      wave.map((o) => ({ ref: objectRef(o), run: () => this.applyOne(o, { dryRun }) })),
+      phase,
+      dryRun,
+    );
+  }
+
+  /** Runs tasks with bounded concurrency; collects every failure into one ApplyError. */
+  private async runTasks(tasks: readonly Task[], phase: string, dryRun: boolean): Promise<void> {
     const failures: string[] = [];
     let unreachable: PreflightError | undefined;
     let done = 0;
-    await mapLimit(wave, this.concurrency, async (o) => {
+    await mapLimit(tasks, this.concurrency, async (t) => {
       try {
-        await this.applyOne(o, { dryRun });
+        await t.run();
       } catch (e) {
         // The cluster itself is gone (network, credentials): one line, not one per object.
         if (e instanceof PreflightError) unreachable ??= e;
-        else failures.push(...(e instanceof ApplyError ? e.lines : [`${objectRef(o)}: ${(e as Error).message}`]));
+        else failures.push(...(e instanceof ApplyError ? e.lines : [`${t.ref}: ${(e as Error).message}`]));
       }
-      this.progress(phase, { done: ++done, total: wave.length });
+      this.progress(phase, { done: ++done, total: tasks.length });
     });
     if (unreachable) throw unreachable;
     if (failures.length) {
@@ -287,26 +380,26 @@ export class Engine {
     }
   }
 
-  async waitEstablished(name: string, timeoutMs = 30_000): Promise<void> {
-    const info = await this.info({ apiVersion: 'apiextensions.k8s.io/v1', kind: 'CustomResourceDefinition' });
+  /** Waits for a CRD to be Established; then refreshes discovery (unless only the parent kind, reached by its static path, needs it). */
+  async waitEstablished(name: string, timeoutMs = 30_000, refreshDiscovery = true): Promise<void> {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
-      const crd = await this.client.get(resourcePath(info, undefined, name));
+      const crd = await this.client.get(resourcePath(CRD_INFO, undefined, name));
       if (crdHealth(crd).ok) break;
       if (Date.now() > deadline) throw new ApplyError([`CustomResourceDefinition/${name}: not Established after ${timeoutMs / 1000}s`]);
       await new Promise((r) => setTimeout(r, 250));
     }
-    await this.discovery.refresh();
+    if (refreshDiscovery) await this.discovery.refresh();
   }
 
-  /** Ensures the parent CRD exists and writes the parent with `state`. */
-  async writeParent(context: string, state: ParentState): Promise<void> {
-    const crd = parentCrd();
-    if (!this.discovery.has(`${PARENT_GROUP}/${PARENT_VERSION}`, PARENT_KIND)) {
-      await this.applyOne(crd);
-      await this.waitEstablished(crd.metadata.name);
+  /** Writes the parent with `state`, installing the parent CRD first when it is not served (`crdServed`, from {@link listParents}). */
+  async writeParent(context: string, state: ParentState, crdServed: boolean): Promise<void> {
+    if (!crdServed) {
+      const crd = parentCrd();
+      await this.applyOne(crd, { info: CRD_INFO });
+      await this.waitEstablished(crd.metadata.name, 30_000, false);
     }
-    await this.applyOne(parentObject(this.opts.env, context, state));
+    await this.applyOne(parentObject(this.opts.env, context, state), { info: PARENT_INFO });
   }
 
   /** Deletes members; background propagation so owned objects follow. */
@@ -333,13 +426,18 @@ export interface Plan {
 }
 
 /** Reads the inventory and computes adds and prune candidates (before anything is written). */
-export async function plan(engine: Engine, desired: readonly KubeObject[], pruneAllow: ReadonlySet<string> = new Set()): Promise<Plan> {
+export async function plan(
+  engine: Engine,
+  desired: readonly KubeObject[],
+  pruneAllow: ReadonlySet<string> = new Set(),
+  known?: { readonly parent: KubeObject | undefined; readonly live?: Promise<Map<string, LiveMember>> },
+): Promise<Plan> {
   const desiredState = stateOf(desired);
-  // The parent and the desired kinds' members are read together; kinds only the old set used follow.
-  const [parent, live] = await Promise.all([engine.readParent(), engine.listMembers(desiredState)]);
+  const parent = known ? known.parent : await engine.readParent();
   const previous = readParentState(parent);
-  const extra = previous.groupKinds.filter((gk) => !desiredState.groupKinds.includes(gk));
-  if (extra.length) for (const [k, v] of await engine.listMembers({ groupKinds: extra, namespaces: [] })) live.set(k, v);
+  // The parent is written with every group-kind before any member of it is (and narrowed only
+  // after pruning), so members exist only in the kinds it lists — and none without a parent.
+  const live = known?.live ? await known.live : previous.groupKinds.length ? await engine.listMembers(previous) : new Map<string, LiveMember>();
   const want = new Set(desired.map(objectRef));
   const prune: LiveMember[] = [];
   const kept: LiveMember[] = [];

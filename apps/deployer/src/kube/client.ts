@@ -1,6 +1,10 @@
-import { Agent, errors as undiciErrors, type Dispatcher } from 'undici';
+import type { Agent as HttpAgent } from 'node:http';
+import { connect as h2connect, type ClientHttp2Session, type IncomingHttpHeaders } from 'node:http2';
+import { connect as tlsConnect } from 'node:tls';
 import type { KubeAccess } from './config.js';
 import { ApiError, PreflightError } from './errors.js';
+
+export type HttpMethod = 'GET' | 'HEAD' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
 
 export interface RequestOptions {
   readonly query?: Readonly<Record<string, string | number | boolean | undefined>>;
@@ -19,7 +23,7 @@ export interface ClientStats {
 }
 
 export interface KubeClientOptions {
-  /** Parallel connections to the API server. @default 8 */
+  /** Parallel connections when the server only speaks HTTP/1.1 (HTTP/2 multiplexes one). @default 8 */
   readonly connections?: number;
   /** Attempts for retryable failures (429, 5xx, connection resets). @default 6 */
   readonly attempts?: number;
@@ -29,25 +33,229 @@ export interface KubeClientOptions {
   readonly timeoutMs?: number;
 }
 
-/** BITPIN_TRACE=1 prints every API request with its status and duration to stderr (no bodies, no headers). */
+/** BITPIN_TRACE=1 prints every API request with its start (ms since process start), status and duration to stderr (no bodies, no headers). */
 const TRACE = process.env['BITPIN_TRACE'] === '1';
 
-const RETRYABLE_CODES = new Set(['ECONNRESET', 'ECONNREFUSED', 'EPIPE', 'ETIMEDOUT', 'UND_ERR_SOCKET', 'UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_CLOSED']);
+const RETRYABLE_CODES = new Set([
+  'ECONNRESET',
+  'ECONNREFUSED',
+  'ECONNABORTED',
+  'EPIPE',
+  'ETIMEDOUT',
+  'ERR_STREAM_PREMATURE_CLOSE',
+  'ERR_HTTP2_STREAM_CANCEL',
+  'ERR_HTTP2_STREAM_ERROR',
+  'ERR_HTTP2_SESSION_ERROR',
+  'ERR_HTTP2_GOAWAY_SESSION',
+  'ERR_HTTP2_INVALID_SESSION',
+  'ERR_HTTP2_ERROR',
+]);
+
+interface RawResponse {
+  readonly status: number;
+  readonly headers: IncomingHttpHeaders;
+  readonly text: string;
+}
+
+/** A failure below HTTP: the request may or may not have reached the server. */
+class NetworkError extends Error {
+  constructor(
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+function asNetworkError(e: unknown): NetworkError {
+  if (e instanceof NetworkError) return e;
+  const err = e as { code?: string; message?: string; cause?: { code?: string } };
+  return new NetworkError(err.code ?? err.cause?.code ?? '', err.message ?? String(e));
+}
 
 /**
- * A small Kubernetes REST client: one keep-alive connection pool with the kubeconfig's
- * credentials, JSON in and out, retries with backoff on 429/5xx/connection resets (honouring
- * Retry-After), and API errors turned into {@link ApiError}. It sends bodies exactly as given —
- * no model conversion, so no field is silently dropped.
+ * One connection to the API server: HTTP/2 when the server offers it over TLS (every request a
+ * stream on one multiplexed connection: one TLS handshake per run, as kubectl does), otherwise a
+ * keep-alive HTTP/1.1 pool. Node's own http2/https modules: nothing to load from node_modules.
+ */
+class Transport {
+  private session: Promise<ClientHttp2Session | undefined> | undefined;
+  private http1: { agent: HttpAgent; request: typeof import('node:https').request } | undefined;
+  private readonly url: URL;
+
+  constructor(
+    private readonly access: KubeAccess,
+    private readonly connections: number,
+    private readonly timeoutMs: number,
+  ) {
+    this.url = new URL(access.server);
+  }
+
+  async send(method: HttpMethod, path: string, headers: Record<string, string>, body: string | undefined): Promise<RawResponse> {
+    if (this.url.protocol === 'https:' && !this.http1) {
+      const session = await this.h2();
+      if (session) return this.sendH2(session, method, path, headers, body);
+    }
+    return this.sendHttp1(method, path, headers, body);
+  }
+
+  /** The HTTP/2 session, opened on first use (undefined: the server did not choose h2 in ALPN). */
+  private h2(): Promise<ClientHttp2Session | undefined> {
+    this.session ??= this.openH2().catch((e: unknown) => {
+      this.session = undefined;
+      throw asNetworkError(e);
+    });
+    return this.session;
+  }
+
+  private async openH2(): Promise<ClientHttp2Session | undefined> {
+    const { ca, cert, key, rejectUnauthorized, servername } = this.access.tls;
+    const host = this.url.hostname.replace(/^\[|\]$/g, '');
+    const isIp = /^[\d.]+$/.test(host) || host.includes(':');
+    const socket = tlsConnect({
+      host,
+      port: Number(this.url.port || 443),
+      ALPNProtocols: ['h2', 'http/1.1'],
+      ...(ca ? { ca } : {}),
+      ...(cert ? { cert } : {}),
+      ...(key ? { key } : {}),
+      ...(rejectUnauthorized === false ? { rejectUnauthorized: false } : {}),
+      ...(servername ? { servername } : isIp ? {} : { servername: host }),
+    });
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => socket.destroy(Object.assign(new Error('connect timeout'), { code: 'ETIMEDOUT' })), 10_000);
+      socket.once('secureConnect', () => {
+        clearTimeout(timer);
+        socket.removeListener('error', reject);
+        resolve();
+      });
+      socket.once('error', (e) => {
+        clearTimeout(timer);
+        reject(e);
+      });
+    });
+    if (socket.alpnProtocol !== 'h2') {
+      // An HTTP/1.1-only server (or a proxy in front of one): use a keep-alive pool instead.
+      socket.destroy();
+      return undefined;
+    }
+    const session = h2connect(this.url.origin, { createConnection: () => socket });
+    const forget = () => {
+      if (this.session && current === session) this.session = undefined;
+    };
+    const current = session;
+    // A broken or closing session is dropped; in-flight streams fail (and are retried on a new one).
+    session.on('error', forget);
+    session.on('goaway', forget);
+    session.on('close', forget);
+    return session;
+  }
+
+  private sendH2(session: ClientHttp2Session, method: HttpMethod, path: string, headers: Record<string, string>, body: string | undefined): Promise<RawResponse> {
+    return new Promise((resolve, reject) => {
+      let stream;
+      try {
+        stream = session.request({ ':method': method, ':path': path, ...headers }, { endStream: body === undefined });
+      } catch (e) {
+        reject(asNetworkError(e));
+        return;
+      }
+      const chunks: Buffer[] = [];
+      let status = 0;
+      let responseHeaders: IncomingHttpHeaders = {};
+      let settled = false;
+      const fail = (e: unknown) => {
+        if (settled) return;
+        settled = true;
+        reject(asNetworkError(e));
+      };
+      stream.setTimeout(this.timeoutMs, () => {
+        fail(new NetworkError('ETIMEDOUT', `no answer within ${this.timeoutMs / 1000}s`));
+        stream.close();
+      });
+      stream.on('response', (h) => {
+        status = Number(h[':status']);
+        responseHeaders = h;
+      });
+      stream.on('data', (d: Buffer) => chunks.push(d));
+      stream.on('end', () => {
+        // A stream can end without an answer when its session goes away.
+        if (!status) return fail(new NetworkError('ERR_HTTP2_STREAM_CANCEL', 'the connection closed before the response'));
+        if (settled) return;
+        settled = true;
+        resolve({ status, headers: responseHeaders, text: Buffer.concat(chunks).toString('utf8') });
+      });
+      stream.on('error', fail);
+      stream.on('close', () => fail(new NetworkError('ERR_HTTP2_STREAM_CANCEL', `stream closed before the response ended (code ${stream.rstCode})`)));
+      if (body !== undefined) stream.end(body);
+    });
+  }
+
+  private async sendHttp1(method: HttpMethod, path: string, headers: Record<string, string>, body: string | undefined): Promise<RawResponse> {
+    if (!this.http1) {
+      const secure = this.url.protocol === 'https:';
+      const mod = secure ? await import('node:https') : await import('node:http');
+      const { ca, cert, key, rejectUnauthorized, servername } = this.access.tls;
+      const agent = new mod.Agent({
+        keepAlive: true,
+        maxSockets: this.connections,
+        ...(secure
+          ? {
+              ...(ca ? { ca } : {}),
+              ...(cert ? { cert } : {}),
+              ...(key ? { key } : {}),
+              ...(rejectUnauthorized === false ? { rejectUnauthorized: false } : {}),
+              ...(servername ? { servername } : {}),
+            }
+          : {}),
+      });
+      this.http1 ??= { agent, request: mod.request as typeof import('node:https').request };
+    }
+    const { agent, request } = this.http1;
+    return new Promise((resolve, reject) => {
+      const req = request(
+        { protocol: this.url.protocol, hostname: this.url.hostname.replace(/^\[|\]$/g, ''), port: this.url.port, path, method, headers, agent, timeout: this.timeoutMs },
+        (res) => {
+          const chunks: Buffer[] = [];
+          res.on('data', (d: Buffer) => chunks.push(d));
+          res.on('end', () =>
+            res.complete
+              ? resolve({ status: res.statusCode ?? 0, headers: res.headers, text: Buffer.concat(chunks).toString('utf8') })
+              : reject(new NetworkError('ECONNRESET', 'the connection closed before the response ended')),
+          );
+          res.on('error', (e) => reject(asNetworkError(e)));
+        },
+      );
+      req.on('timeout', () => req.destroy(new NetworkError('ETIMEDOUT', `no answer within ${this.timeoutMs / 1000}s`)));
+      req.on('error', (e) => reject(asNetworkError(e)));
+      req.end(body);
+    });
+  }
+
+  async close(): Promise<void> {
+    const session = await this.session?.catch(() => undefined);
+    this.session = undefined;
+    if (session && !session.closed) await new Promise<void>((r) => session.close(() => r()));
+    this.http1?.agent.destroy();
+    this.http1 = undefined;
+  }
+}
+
+/**
+ * A small Kubernetes REST client: one connection (HTTP/2, or a keep-alive HTTP/1.1 pool) with
+ * the kubeconfig's credentials, JSON in and out, retries with backoff on 429/5xx/connection
+ * resets (honouring Retry-After), and API errors turned into {@link ApiError}. It sends bodies
+ * exactly as given — no model conversion, so no field is silently dropped.
  */
 export class KubeClient {
   readonly stats: ClientStats = { requests: 0, retries: 0, writes: 0 };
   private access: KubeAccess;
-  private agent: Agent;
+  private transport: Transport;
   private readonly attempts: number;
   private readonly backoffMs: number;
   private readonly timeoutMs: number;
   private readonly connections: number;
+  private readonly basePath: string;
 
   constructor(access: KubeAccess, opts: KubeClientOptions = {}) {
     this.access = access;
@@ -55,7 +263,9 @@ export class KubeClient {
     this.attempts = opts.attempts ?? 6;
     this.backoffMs = opts.backoffMs ?? 200;
     this.timeoutMs = opts.timeoutMs ?? 30_000;
-    this.agent = this.makeAgent();
+    this.transport = new Transport(access, this.connections, this.timeoutMs);
+    // A server URL with a path (a proxy in front of the API server) prefixes every request.
+    this.basePath = new URL(access.server).pathname.replace(/\/+$/, '');
   }
 
   get server(): string {
@@ -66,38 +276,20 @@ export class KubeClient {
     return this.access.contextName;
   }
 
-  private makeAgent(): Agent {
-    const { ca, cert, key, rejectUnauthorized, servername } = this.access.tls;
-    return new Agent({
-      connections: this.connections,
-      keepAliveTimeout: 30_000,
-      headersTimeout: this.timeoutMs,
-      bodyTimeout: this.timeoutMs,
-      connect: {
-        ...(ca ? { ca } : {}),
-        ...(cert ? { cert } : {}),
-        ...(key ? { key } : {}),
-        ...(rejectUnauthorized === false ? { rejectUnauthorized: false } : {}),
-        ...(servername ? { servername } : {}),
-        timeout: 10_000,
-      },
-    });
-  }
-
   async close(): Promise<void> {
-    await this.agent.close();
+    await this.transport.close();
   }
 
   async get<T = any>(path: string, opts: RequestOptions = {}): Promise<T> {
     return this.request<T>('GET', path, opts);
   }
 
-  async request<T = any>(method: Dispatcher.HttpMethod, path: string, opts: RequestOptions = {}): Promise<T> {
+  async request<T = any>(method: HttpMethod, path: string, opts: RequestOptions = {}): Promise<T> {
     const qs = Object.entries(opts.query ?? {})
       .filter(([, v]) => v !== undefined)
       .map(([k, v]) => `${encodeURIComponent(k)}=${encodeURIComponent(String(v))}`)
       .join('&');
-    const url = new URL(`${this.access.server}${path}${qs ? `?${qs}` : ''}`);
+    const fullPath = `${this.basePath}${path}${qs ? `?${qs}` : ''}`;
     const body = opts.body === undefined ? undefined : typeof opts.body === 'string' ? opts.body : JSON.stringify(opts.body);
     let refreshed = false;
     const write = method !== 'GET' && method !== 'HEAD' && opts.query?.['dryRun'] === undefined;
@@ -105,51 +297,47 @@ export class KubeClient {
       const started = performance.now();
       this.stats.requests++;
       if (write) this.stats.writes++;
-      let res: Dispatcher.ResponseData;
+      const headers: Record<string, string> = {
+        accept: opts.accept ?? 'application/json',
+        'user-agent': 'bitpin-deployer',
+        ...(body !== undefined ? { 'content-type': opts.contentType ?? 'application/json' } : {}),
+        ...this.access.headers,
+      };
+      let res: RawResponse;
       try {
-        res = await this.agent.request({
-          origin: url.origin,
-          path: url.pathname + url.search,
-          method,
-          headers: {
-            accept: opts.accept ?? 'application/json',
-            'user-agent': 'bitpin-deployer',
-            ...(body !== undefined ? { 'content-type': opts.contentType ?? 'application/json' } : {}),
-            ...this.access.headers,
-          },
-          ...(body !== undefined ? { body } : {}),
-        });
+        res = await this.transport.send(method, fullPath, headers, body);
       } catch (e) {
-        const code = (e as { code?: string }).code ?? '';
-        if ((RETRYABLE_CODES.has(code) || e instanceof undiciErrors.SocketError) && attempt < this.attempts) {
+        const err = asNetworkError(e);
+        if (TRACE) process.stderr.write(`trace: @${started.toFixed(0)} ms ${method} ${fullPath} → ${err.code || 'error'} (${(performance.now() - started).toFixed(1)} ms)\n`);
+        if (RETRYABLE_CODES.has(err.code) && attempt < this.attempts) {
           this.stats.retries++;
           await this.backoff(attempt);
           continue;
         }
         throw new PreflightError(
-          `cannot reach the API server ${this.access.server} (context "${this.access.contextName}"): ${describeNetworkError(e)}`,
+          `cannot reach the API server ${this.access.server} (context "${this.access.contextName}"): ${describeNetworkError(err)}`,
         );
       }
-      const text = await res.body.text();
-      if (TRACE) process.stderr.write(`trace: ${method} ${url.pathname}${url.search} → ${res.statusCode} (${(performance.now() - started).toFixed(1)} ms)\n`);
-      if (res.statusCode < 300) return (text ? JSON.parse(text) : undefined) as T;
-      if (res.statusCode === 404 && opts.allow404) return undefined as T;
-      if (res.statusCode === 401 && !refreshed) {
+      const { status, text } = res;
+      if (TRACE) process.stderr.write(`trace: @${started.toFixed(0)} ms ${method} ${fullPath} → ${status} (${(performance.now() - started).toFixed(1)} ms)\n`);
+      if (status < 300) return (text ? JSON.parse(text) : undefined) as T;
+      if (status === 404 && opts.allow404) return undefined as T;
+      if (status === 401 && !refreshed) {
         // Expired token or exec credentials: fetch fresh ones once.
         refreshed = true;
         this.access = await this.access.refresh();
-        await this.agent.close();
-        this.agent = this.makeAgent();
+        await this.transport.close();
+        this.transport = new Transport(this.access, this.connections, this.timeoutMs);
         continue;
       }
-      const retryable = res.statusCode === 429 || (res.statusCode >= 500 && res.statusCode !== 501);
+      const retryable = status === 429 || (status >= 500 && status !== 501);
       if (retryable && attempt < this.attempts && !isSchemaError(text)) {
         const retryAfter = Number(res.headers['retry-after']);
         await this.backoff(attempt, Number.isFinite(retryAfter) && retryAfter > 0 ? retryAfter * 1000 : undefined);
         this.stats.retries++;
         continue;
       }
-      throw toApiError(res.statusCode, text, method, path, this.access);
+      throw toApiError(status, text, method, path, this.access);
     }
   }
 

@@ -1,3 +1,7 @@
+import { createHash } from 'node:crypto';
+import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { dirname, join } from 'node:path';
 import type { KubeClient } from './client.js';
 
 export interface ResourceInfo {
@@ -18,20 +22,94 @@ interface DiscoveryList {
   }[];
 }
 
+/** How long a discovery cache entry is trusted (kubectl's disk cache uses the same 6 hours). */
+export const DISCOVERY_TTL_MS = 6 * 60 * 60 * 1000;
+
+interface CacheFile {
+  readonly format: 1;
+  readonly server: string;
+  readonly gitVersion: string;
+  readonly fetchedAt: number;
+  readonly resources: ResourceInfo[];
+}
+
+/**
+ * Where discovery is cached: `$BITPIN_CACHE/deployer/discovery` (default `~/.cache/bitpin/…`),
+ * one file per API server URL. `BITPIN_DISCOVERY_CACHE=off` disables it.
+ */
+export function discoveryCacheDir(env: NodeJS.ProcessEnv = process.env): string | undefined {
+  if (env['BITPIN_DISCOVERY_CACHE'] === 'off') return undefined;
+  return join(env['BITPIN_CACHE'] || join(homedir(), '.cache', 'bitpin'), 'deployer', 'discovery');
+}
+
 /**
  * The API server's resources, read with aggregated discovery: two requests (`/api`, `/apis`)
- * for everything, instead of one per group-version.
+ * for everything, instead of one per group-version — and cached on disk the way kubectl caches
+ * it: per server, for the server's exact version, for 6 hours. A cached answer is only a hint
+ * that can be stale for custom resources: an unknown kind refreshes it (a CRD added since), and
+ * so does a 404 for a whole resource type (a CRD removed since, see {@link invalidate}); built-in
+ * kinds cannot change without the version changing.
  */
 export class Discovery {
   private byGvk = new Map<string, ResourceInfo>();
   private loaded = false;
+  /** True when the map came from the disk cache and was not confirmed by the server in this run. */
+  private fromCache = false;
+  private cached: CacheFile | undefined;
+  private readonly cacheFile: string | undefined;
+  private readonly version: (() => Promise<string>) | undefined;
+  private pending: Promise<void> | undefined;
+  private refreshing: Promise<void> | undefined;
 
-  constructor(private readonly client: KubeClient) {}
+  /** `version` reads the server's gitVersion (the cache key); without it the cache is not used. */
+  constructor(
+    private readonly client: KubeClient,
+    opts: { cacheDir?: string | undefined; version?: () => Promise<string> } = {},
+  ) {
+    this.version = opts.version;
+    this.cacheFile = opts.cacheDir && opts.version ? join(opts.cacheDir, `${createHash('sha256').update(client.server).digest('hex').slice(0, 32)}.json`) : undefined;
+  }
 
-  async refresh(): Promise<void> {
-    const [core, groups] = await Promise.all([
+  /** Loads discovery once (from the cache when fresh); concurrent callers share the load. */
+  async ensure(): Promise<void> {
+    if (this.loaded) return;
+    this.pending ??= this.load(this.version?.() ?? Promise.resolve('')).finally(() => (this.pending = undefined));
+    await this.pending;
+  }
+
+  /**
+   * Uses the disk cache for this server when it is younger than the TTL and was read from the
+   * same server version (`gitVersion`, from `/version`, read by the caller in parallel);
+   * otherwise asks the server — right away, without waiting for the version, when no fresh
+   * cache entry exists.
+   */
+  async load(gitVersion: Promise<string>): Promise<void> {
+    const c = this.readCache();
+    gitVersion.catch(() => undefined); // awaited below, or by refresh
+    if (!c || Date.now() - c.fetchedAt >= DISCOVERY_TTL_MS) return this.refresh(gitVersion);
+    if (c.gitVersion !== (await gitVersion)) return this.refresh(gitVersion);
+    this.byGvk = new Map(c.resources.map((r) => [gvkKey(apiVersionOf(r.group, r.version), r.kind), r]));
+    this.loaded = true;
+    this.fromCache = true;
+  }
+
+  /** Whether the resources came from the disk cache (not yet confirmed by the server in this run). */
+  get cachedOnly(): boolean {
+    return this.fromCache;
+  }
+
+  /** Reads discovery from the server (and caches it); concurrent callers share one refresh. */
+  refresh(gitVersion?: Promise<string>): Promise<void> {
+    this.refreshing ??= this.fetch(gitVersion).finally(() => (this.refreshing = undefined));
+    return this.refreshing;
+  }
+
+  private async fetch(gitVersion?: Promise<string>): Promise<void> {
+    const [core, groups, version] = await Promise.all([
       this.client.get<DiscoveryList>('/api', { accept: AGGREGATED }),
       this.client.get<DiscoveryList>('/apis', { accept: AGGREGATED }),
+      // The cache key (read once per run by the caller).
+      this.cacheFile ? (gitVersion ?? this.version?.()) : undefined,
     ]);
     const map = new Map<string, ResourceInfo>();
     for (const list of [core, groups]) {
@@ -49,11 +127,23 @@ export class Discovery {
     if (!map.size) throw new Error('the API server returned no aggregated discovery (Kubernetes ≥ 1.30 is required)');
     this.byGvk = map;
     this.loaded = true;
+    this.fromCache = false;
+    if (version) this.writeCache(version, [...map.values()]);
   }
 
-  /** Looks a kind up, refreshing once if it is unknown (a CRD applied in an earlier wave). */
+  /**
+   * The cached resources were wrong for this cluster (a resource type answered 404): drop the
+   * cache file, and refresh from the server on the next lookup.
+   */
+  async invalidate(): Promise<void> {
+    if (!this.fromCache) return;
+    if (this.cacheFile) rmSync(this.cacheFile, { force: true });
+    await this.refresh();
+  }
+
+  /** Looks a kind up, refreshing once if it is unknown (a CRD applied in an earlier wave, or a stale cache). */
   async resolve(apiVersion: string, kind: string): Promise<ResourceInfo | undefined> {
-    if (!this.loaded) await this.refresh();
+    if (!this.loaded) await this.ensure();
     let info = this.byGvk.get(gvkKey(apiVersion, kind));
     if (!info) {
       await this.refresh();
@@ -64,8 +154,17 @@ export class Discovery {
 
   /** Looks a kind up in what was discovered, without refreshing (undefined when not served). */
   async resolveKnown(apiVersion: string, kind: string): Promise<ResourceInfo | undefined> {
-    if (!this.loaded) await this.refresh();
+    if (!this.loaded) await this.ensure();
     return this.byGvk.get(gvkKey(apiVersion, kind));
+  }
+
+  /** Looks a group-kind up (preferring the first version served); a miss in a cached map refreshes it once. */
+  async resolveGroupKind(group: string, kind: string): Promise<ResourceInfo | undefined> {
+    if (!this.loaded) await this.ensure();
+    const found = this.findByGroupKind(group, kind);
+    if (found || !this.fromCache) return found;
+    await this.refresh();
+    return this.findByGroupKind(group, kind);
   }
 
   /** Looks a group-kind up (preferring the first version served). */
@@ -76,6 +175,34 @@ export class Discovery {
 
   has(apiVersion: string, kind: string): boolean {
     return this.byGvk.has(gvkKey(apiVersion, kind));
+  }
+
+  private readCache(): CacheFile | undefined {
+    if (!this.cacheFile) return undefined;
+    if (this.cached) return this.cached;
+    try {
+      const c = JSON.parse(readFileSync(this.cacheFile, 'utf8')) as CacheFile;
+      if (c.format !== 1 || c.server !== this.client.server || !Array.isArray(c.resources)) return undefined;
+      this.cached = c;
+      return c;
+    } catch {
+      return undefined; // absent or unreadable: ask the server
+    }
+  }
+
+  /** Best effort, atomic (write and rename): a read-only home only costs the two requests next time. */
+  private writeCache(gitVersion: string, resources: ResourceInfo[]): void {
+    if (!this.cacheFile) return;
+    const file: CacheFile = { format: 1, server: this.client.server, gitVersion, fetchedAt: Date.now(), resources };
+    this.cached = file;
+    try {
+      mkdirSync(dirname(this.cacheFile), { recursive: true });
+      const tmp = `${this.cacheFile}.${process.pid}.tmp`;
+      writeFileSync(tmp, JSON.stringify(file));
+      renameSync(tmp, this.cacheFile);
+    } catch {
+      // not cached this time
+    }
   }
 }
 

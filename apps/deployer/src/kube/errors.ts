@@ -10,7 +10,7 @@ export class ApiError extends Error {
     readonly status: number,
     readonly reason: string,
     message: string,
-    readonly details?: { causes?: { field?: string; message?: string; reason?: string }[] },
+    readonly details?: { name?: string; kind?: string; causes?: { field?: string; message?: string; reason?: string }[] },
   ) {
     super(message);
   }

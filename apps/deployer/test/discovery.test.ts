@@ -1,0 +1,117 @@
+/**
+ * Discovery's disk cache (kubectl's rules: per server, for the server's version, 6 hours) and
+ * how a stale entry is corrected: an unknown kind refreshes it, a 404 for a resource type drops it.
+ */
+import { existsSync, mkdtempSync, readdirSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { KubeClient } from '../src/kube/client.js';
+import { DISCOVERY_TTL_MS, Discovery } from '../src/kube/discovery.js';
+
+let dir: string;
+beforeEach(() => {
+  dir = mkdtempSync(join(tmpdir(), 'deployer-discovery-'));
+});
+afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+/** A fake API server: aggregated discovery with the given custom kinds; counts requests by path. */
+function fakeClient(server = 'https://10.0.0.1:6443') {
+  const state = { crds: ['Cluster'], calls: [] as string[] };
+  const client = {
+    server,
+    async get(path: string) {
+      state.calls.push(path);
+      if (path === '/api') return { items: [{ metadata: { name: '' }, versions: [{ version: 'v1', resources: [{ resource: 'configmaps', scope: 'Namespaced', responseKind: { kind: 'ConfigMap' } }] }] }] };
+      if (path === '/apis') {
+        return {
+          items: [
+            { metadata: { name: 'apps' }, versions: [{ version: 'v1', resources: [{ resource: 'deployments', scope: 'Namespaced', responseKind: { kind: 'Deployment' } }] }] },
+            {
+              metadata: { name: 'postgresql.cnpg.io' },
+              versions: [{ version: 'v1', resources: state.crds.map((k) => ({ resource: `${k.toLowerCase()}s`, scope: 'Namespaced', responseKind: { kind: k } })) }],
+            },
+          ],
+        };
+      }
+      throw new Error(`unexpected ${path}`);
+    },
+  };
+  return { client: client as unknown as KubeClient, state };
+}
+
+const discovery = (client: KubeClient, version = 'v1.34.4') => new Discovery(client, { cacheDir: dir, version: async () => version });
+
+describe('discovery cache', () => {
+  it('asks the server once, then serves the same server and version from disk', async () => {
+    const a = fakeClient();
+    const first = discovery(a.client);
+    await first.ensure();
+    expect(first.cachedOnly).toBe(false);
+    expect(a.state.calls.sort()).toEqual(['/api', '/apis']);
+    expect(readdirSync(dir)).toHaveLength(1);
+
+    const b = fakeClient();
+    const second = discovery(b.client);
+    await second.ensure();
+    expect(second.cachedOnly).toBe(true);
+    expect(b.state.calls).toEqual([]);
+    expect(await second.resolve('apps/v1', 'Deployment')).toEqual({ group: 'apps', version: 'v1', kind: 'Deployment', resource: 'deployments', namespaced: true });
+  });
+
+  it('another server version, another server, or an entry older than the TTL is asked again', async () => {
+    await discovery(fakeClient().client).ensure();
+    const upgraded = fakeClient();
+    await discovery(upgraded.client, 'v1.35.0').ensure();
+    expect(upgraded.state.calls.sort()).toEqual(['/api', '/apis']);
+
+    const other = fakeClient('https://10.0.0.2:6443');
+    await discovery(other.client, 'v1.35.0').ensure();
+    expect(other.state.calls.sort()).toEqual(['/api', '/apis']);
+
+    const old = new Date(Date.now() - DISCOVERY_TTL_MS - 60_000);
+    for (const f of readdirSync(dir)) {
+      const p = join(dir, f);
+      // The entry's own timestamp counts, not the file's: rewrite it as old.
+      const entry = JSON.parse(String(await import('node:fs').then((fs) => fs.readFileSync(p, 'utf8'))));
+      writeFileSync(p, JSON.stringify({ ...entry, fetchedAt: old.getTime() }));
+      utimesSync(p, old, old);
+    }
+    const later = fakeClient();
+    await discovery(later.client, 'v1.35.0').ensure();
+    expect(later.state.calls.sort()).toEqual(['/api', '/apis']);
+  });
+
+  it('a kind the cache does not know (a CRD added since) refreshes it once', async () => {
+    await discovery(fakeClient().client).ensure();
+    const b = fakeClient();
+    b.state.crds.push('Pooler');
+    const d = discovery(b.client);
+    await d.ensure();
+    expect(await d.resolveGroupKind('postgresql.cnpg.io', 'Pooler')).toMatchObject({ kind: 'Pooler', resource: 'poolers' });
+    expect(b.state.calls.sort()).toEqual(['/api', '/apis']);
+    expect(d.cachedOnly).toBe(false);
+    // Still unknown after asking the server: not served, and no second refresh.
+    expect(await d.resolveGroupKind('postgresql.cnpg.io', 'Backup')).toBeUndefined();
+    expect(b.state.calls).toHaveLength(2);
+  });
+
+  it('invalidate (a resource type answered 404) drops the cache file and asks the server', async () => {
+    await discovery(fakeClient().client).ensure();
+    const b = fakeClient();
+    b.state.crds = [];
+    const d = discovery(b.client);
+    await d.ensure();
+    expect(await d.resolveKnown('postgresql.cnpg.io/v1', 'Cluster')).toBeDefined(); // stale
+    await d.invalidate();
+    expect(await d.resolveKnown('postgresql.cnpg.io/v1', 'Cluster')).toBeUndefined();
+    expect(b.state.calls.sort()).toEqual(['/api', '/apis']);
+  });
+
+  it('without a cache directory nothing is written', async () => {
+    const a = fakeClient();
+    const d = new Discovery(a.client, { cacheDir: undefined, version: async () => 'v1.34.4' });
+    await d.ensure();
+    expect(existsSync(dir) && readdirSync(dir)).toEqual([]);
+  });
+});
