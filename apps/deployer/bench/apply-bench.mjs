@@ -12,7 +12,8 @@ import { performance } from 'node:perf_hooks';
 import { parse, parseAllDocuments, stringify } from 'yaml';
 
 const root = new URL('../../../', import.meta.url).pathname;
-const main = join(root, 'apps/deployer/dist/main.js');
+// The bundled CLI, as the bin and the Nx targets run it (nx run deployer:bundle).
+const main = join(root, 'apps/deployer/dist-cli/deployer.mjs');
 const testenv = await import(join(root, 'tools/k8s-testenv/dist/index.js'));
 const { applysetId } = await import(join(root, 'apps/deployer/dist/inventory.js'));
 const rounds = Number(process.env.BENCH_ROUNDS ?? 3);
