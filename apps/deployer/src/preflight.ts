@@ -20,6 +20,18 @@ const REQUIRED_CRDS: Record<string, { crd: string; install: string }> = {
   },
 };
 
+/**
+ * CRDs only some envs' objects need (a switch turns them on): read in the preflight, and only when
+ * the desired objects use their group, so envs without them pay no request.
+ */
+const SWITCHED_CRDS: Record<string, { crd: string; install: string }> = {
+  'external-secrets.io': {
+    crd: 'externalsecrets.external-secrets.io',
+    install:
+      'install the External Secrets Operator (v0.16 or later, serving external-secrets.io/v1) and the store named by features.externalSecrets.secretStore, or turn features.externalSecrets off',
+  },
+};
+
 export interface PreflightReport {
   readonly serverVersion: string;
   readonly context: string;
@@ -82,8 +94,11 @@ export async function preflight(engine: Engine, env: DeployEnv, desired: readonl
   }
   for (const r of [crds, parents, discovered]) if (r.status === 'rejected') throw r.reason;
   const groups = new Set(desired.map((o) => (o.apiVersion.includes('/') ? o.apiVersion.split('/')[0]! : '')));
-  for (const req of [...groups].filter((g) => REQUIRED_CRDS[g]).map((g) => REQUIRED_CRDS[g]!)) {
-    const crd = (crds as PromiseFulfilledResult<Map<string, any>>).value.get(req.crd);
+  const switched = [...groups].filter((g) => SWITCHED_CRDS[g]).map((g) => SWITCHED_CRDS[g]!);
+  const found = new Map((crds as PromiseFulfilledResult<Map<string, any>>).value);
+  await Promise.all(switched.map(async (r) => found.set(r.crd, await engine.client.get<any>(resourcePath(CRD_INFO, undefined, r.crd), { allow404: true }))));
+  for (const req of [...[...groups].filter((g) => REQUIRED_CRDS[g]).map((g) => REQUIRED_CRDS[g]!), ...switched]) {
+    const crd = found.get(req.crd);
     if (!crd) throw new PreflightError(`the cluster has no CRD ${req.crd}; ${req.install}`);
     const established = (crd.status?.conditions ?? []).some((c: any) => c.type === 'Established' && c.status === 'True');
     if (!established) throw new PreflightError(`CRD ${req.crd} is not Established yet; wait for it or check the API server's logs`);

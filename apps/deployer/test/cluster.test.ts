@@ -459,10 +459,7 @@ describe('status', () => {
 describe('hardening switches (prod)', () => {
   it('Ingress + TLS replaces the NodePort; ExternalSecrets replace hand-made and generated Secrets', async () => {
     await wipe();
-    // The External Secrets Operator's CRD (external-secrets.io/v1), read from its Go module.
     const { goModuleDir, installCrds } = await import('@bitpin/k8s-testenv');
-    const crd = join(goModuleDir('github.com/external-secrets/external-secrets', 'v0.16.2'), 'config/crds/bases/external-secrets.io_externalsecrets.yaml');
-    await installCrds(admin as any, [crd]);
     try {
       const env = loadEnvConfig('prod', {
         overrides: {
@@ -476,6 +473,15 @@ describe('hardening switches (prod)', () => {
       const objects = sortForApply(buildPlatform(env).parts.flatMap((p) => (p.chart.toJson() as KubeObject[]).map((o) => withMembership(o, 'prod'))));
       const dir = mkdtempSync(join(work, 'prod-hardened-'));
       writeFileSync(join(dir, 'all.yaml'), objects.map((o) => stringify(o, { version: '1.1' })).join('---\n'));
+      // Without the operator's CRD: refused in one line before anything is written.
+      const refused = await deployer('apply', '--env=prod', '--no-wait', '--from', dir);
+      expect(refused.code).toBe(2);
+      expect(refused.err).toEqual([expect.stringMatching(/^error: the cluster has no CRD externalsecrets\.external-secrets\.io; install the External Secrets Operator/)]);
+      expect(await admin.tryGet('v1', 'Namespace', 'bitpin-task')).toBeUndefined();
+
+      // The External Secrets Operator's CRD (external-secrets.io/v1), read from its Go module.
+      const crd = join(goModuleDir('github.com/external-secrets/external-secrets', 'v0.16.2'), 'config/crds/bases/external-secrets.io_externalsecrets.yaml');
+      await installCrds(admin as any, [crd]);
       const r = await applyJson('--env=prod', '--no-wait', '--from', dir);
       expect(r.ok).toBe(true);
 
