@@ -1,6 +1,7 @@
 import { ConfigError, ENV_NAMES, ENVIRONMENTS, parseDuration, type EnvConfig, type ImageKey } from '@bitpin/config';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { ExitCode } from './exit-codes.js';
+import { groupKindOf } from './inventory.js';
 import { PreflightError } from './kube/errors.js';
 import type { KubeObject } from './manifest.js';
 import { makeReporter, type Reporter } from './reporter.js';
@@ -100,7 +101,7 @@ export async function run(argv: readonly string[], io: Io = processIo): Promise<
   const usageExit = command === 'diff' ? ExitCode.Failure : ExitCode.Usage;
   const json = values.output === 'json';
   const report = makeReporter({ json, stdout: io.stdout, stderr: io.stderr, tty: io.tty ?? (io === processIo && Boolean(process.stderr.isTTY)) });
-  let engine: { client: { close(): Promise<void>; stats: { writes: number } } } | undefined;
+  let engine: { client: { close(): Promise<void>; stats: { writes: number; requests: number } } } | undefined;
   try {
     if (!command) throw new UsageError(`no command given; expected one of: ${COMMANDS.join(', ')} (run with --help for usage)`);
     if (!COMMANDS.includes(command)) throw new UsageError(`unknown command "${command}"; expected one of: ${COMMANDS.join(', ')}`);
@@ -177,8 +178,10 @@ export async function run(argv: readonly string[], io: Io = processIo): Promise<
       report,
     );
     engine = eng;
-    const reads = command === 'destroy' ? undefined : cmds.startReads(eng, env.name);
-    desired ??= await cmds.readManifestDir(values.from!);
+    const texts = desired ? undefined : cmds.readManifestTexts(values.from!);
+    const kinds = desired ? [...new Set(desired.map(groupKindOf))] : cmds.scanGroupKinds(texts!);
+    const reads = command === 'destroy' ? undefined : cmds.startReads(eng, env.name, kinds);
+    desired ??= await cmds.parseManifestTexts(texts!);
     switch (command) {
       case 'apply': {
         const r = await cmds.applyCommand(
@@ -235,6 +238,7 @@ export async function run(argv: readonly string[], io: Io = processIo): Promise<
     return ExitCode.Failure;
   } finally {
     await engine?.client.close();
+    if (process.env['BITPIN_TRACE'] === '1') process.stderr.write(`trace: @${performance.now().toFixed(0)} ms done (${engine?.client.stats.requests ?? 0} requests)\n`);
   }
   return ExitCode.Ok;
 }

@@ -4,7 +4,7 @@ import { loadAll } from 'js-yaml';
 import { diff, type DiffEntry } from './diff.js';
 import { ApplyError, Engine, PARENT_INFO, plan, type Change } from './engine.js';
 import { healthCheckFor } from './health.js';
-import { parentName, stateOf, unionState, type ParentState } from './inventory.js';
+import { groupKindOf, parentName, stateOf, unionState, type ParentState } from './inventory.js';
 import { KubeClient } from './kube/client.js';
 import { loadKubeAccess } from './kube/config.js';
 import { resourcePath } from './kube/discovery.js';
@@ -34,24 +34,45 @@ export function manifestFiles(dir: string): string[] {
   return files;
 }
 
+/** The *.yaml files of a synth output directory, read (not parsed yet). */
+export function readManifestTexts(dir: string): { file: string; text: string }[] {
+  return manifestFiles(dir).map((f) => ({ file: join(dir, f), text: readFileSync(join(dir, f), 'utf8') }));
+}
+
+// A line that is exactly `---` always starts a document (YAML forbids one inside a scalar); a
+// file with directives is taken whole.
+const documentsOf = (text: string): string[] => (/^%/m.test(text) ? [text] : text.split(/^---[ \t]*$/m));
+
 /**
- * Reads a synth output directory (every *.yaml, in file order) instead of synthesizing. js-yaml:
- * ~3× faster than yaml's document model on a synth directory (~500 KB, mostly dashboards), and
- * reading is all --from needs; synth writes with YAML 1.1 quoting, so both agree. Parsing takes
- * ~40 ms, so it goes a document at a time and lets the event loop run every few milliseconds:
- * the requests the caller already sent (preflight and inventory reads) complete meanwhile.
+ * The group-kinds (`Kind.group`) the documents name in their top-level `apiVersion:` and `kind:`
+ * lines, without parsing them (~1 ms for a synth directory): which kinds to list before the YAML
+ * is read. A document written another way is simply not counted.
  */
-export async function readManifestDir(dir: string): Promise<KubeObject[]> {
+export function scanGroupKinds(texts: readonly { text: string }[]): string[] {
+  const kinds = new Set<string>();
+  for (const { text } of texts) {
+    for (const doc of documentsOf(text)) {
+      const apiVersion = /^apiVersion:[ \t]*["']?([\w./-]+)/m.exec(doc)?.[1];
+      const kind = /^kind:[ \t]*["']?(\w+)/m.exec(doc)?.[1];
+      if (apiVersion && kind) kinds.add(groupKindOf({ apiVersion, kind }));
+    }
+  }
+  return [...kinds];
+}
+
+/**
+ * Parses the synth directory's files. js-yaml: ~3× faster than yaml's document model on a synth
+ * directory (~500 KB, mostly dashboards), and reading is all --from needs; synth writes with
+ * YAML 1.1 quoting, so both agree. Parsing takes ~40 ms, so it goes a document at a time and
+ * lets the event loop run every few milliseconds: the requests the caller already sent
+ * (preflight and inventory reads) complete meanwhile.
+ */
+export async function parseManifestTexts(texts: readonly { file: string; text: string }[]): Promise<KubeObject[]> {
   const objects: KubeObject[] = [];
   let slice = performance.now();
-  for (const f of manifestFiles(dir)) {
-    const file = join(dir, f);
-    const text = readFileSync(file, 'utf8');
-    // A line that is exactly `---` always starts a document (YAML forbids one inside a scalar);
-    // a file with directives is read whole.
-    const docs = /^%/m.test(text) ? [text] : text.split(/^---[ \t]*$/m);
+  for (const { file, text } of texts) {
     try {
-      for (const doc of docs) {
+      for (const doc of documentsOf(text)) {
         for (const o of loadAll(doc) as KubeObject[]) if (o) objects.push(o);
         if (performance.now() - slice > 2) {
           await new Promise((r) => setImmediate(r));
@@ -69,6 +90,11 @@ export async function readManifestDir(dir: string): Promise<KubeObject[]> {
     }
   }
   return sortForApply(objects);
+}
+
+/** Reads a synth output directory (every *.yaml, in file order) instead of synthesizing. */
+export async function readManifestDir(dir: string): Promise<KubeObject[]> {
+  return parseManifestTexts(readManifestTexts(dir));
 }
 
 /** Connects to the env's cluster; for an embedded env, starts (or reuses) the local control plane first. */

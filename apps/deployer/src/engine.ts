@@ -46,6 +46,8 @@ export interface LiveMember {
 interface Task {
   readonly ref: string;
   readonly run: () => Promise<unknown>;
+  /** Request body size: a wave sends its largest objects first, so its tail is short requests. */
+  readonly size?: number;
 }
 
 export interface Progress {
@@ -89,6 +91,10 @@ export const PARENT_INFO: ResourceInfo = { group: PARENT_GROUP, version: PARENT_
 /** CustomResourceDefinitions (built in since 1.16). */
 export const CRD_INFO: ResourceInfo = { group: 'apiextensions.k8s.io', version: 'v1', kind: 'CustomResourceDefinition', resource: 'customresourcedefinitions', namespaced: false };
 
+function sameResource(a: ResourceInfo, b: ResourceInfo): boolean {
+  return a.group === b.group && a.version === b.version && a.resource === b.resource && a.namespaced === b.namespaced;
+}
+
 /** The API server's answer when a whole resource type is not served (not an object that is missing). */
 function isUnknownResource(e: unknown): boolean {
   return e instanceof ApiError && e.status === 404 && !e.details?.name && /could not find the requested resource/.test(e.message);
@@ -112,6 +118,8 @@ export class Engine {
   readonly discovery: Discovery;
   private readonly concurrency: number;
   private version: Promise<ServerVersion> | undefined;
+  /** Each object's JSON, made once: the dry run and the write send the same bytes. */
+  private readonly bodies = new WeakMap<KubeObject, string>();
 
   constructor(
     readonly client: KubeClient,
@@ -171,22 +179,35 @@ export class Engine {
     return parent;
   }
 
-  /** Every live member of the set, found by label in each group-kind the set has used. */
-  async listMembers(state: ParentState): Promise<Map<string, LiveMember>> {
-    const id = applysetId(this.opts.env);
+  /** One kind's members (by the set's label); undefined when the resource type is not served (404). */
+  listKind(info: ResourceInfo): Promise<{ items: KubeObject[] } | undefined> {
+    return this.client.get<{ items: KubeObject[] }>(resourcePath(info), { query: { labelSelector: `${LABEL_PART_OF}=${applysetId(this.opts.env)}` }, allow404: true });
+  }
+
+  /**
+   * Every live member of the set, found by label in each group-kind the set has used. `early`
+   * holds LISTs already sent (by group-kind, with the resource they were sent for): one is used
+   * when discovery confirms that resource, otherwise the kind is listed again.
+   */
+  async listMembers(
+    state: ParentState,
+    early: ReadonlyMap<string, { readonly info: ResourceInfo; readonly list: Promise<{ items: KubeObject[] } | undefined> }> = new Map(),
+  ): Promise<Map<string, LiveMember>> {
     const members = new Map<string, LiveMember>();
-    const infos: ResourceInfo[] = [];
+    const kinds: { gk: string; info: ResourceInfo }[] = [];
     for (const gk of state.groupKinds) {
       const dot = gk.indexOf('.');
       const kind = dot === -1 ? gk : gk.slice(0, dot);
       const group = dot === -1 ? '' : gk.slice(dot + 1);
       const info = await this.discovery.resolveGroupKind(group, kind);
-      if (info) infos.push(info); // a kind whose CRD is gone has no members left to prune
+      if (info) kinds.push({ gk, info }); // a kind whose CRD is gone has no members left to prune
     }
-    this.progress('inventory', { total: infos.length, done: 0 });
+    this.progress('inventory', { total: kinds.length, done: 0 });
     let stale = false;
-    await mapLimit(infos, this.concurrency, async (info) => {
-      const list = await this.client.get<{ items: KubeObject[] }>(resourcePath(info), { query: { labelSelector: `${LABEL_PART_OF}=${id}` }, allow404: true });
+    await mapLimit(kinds, Math.max(this.concurrency, kinds.length), async ({ gk, info }) => {
+      const sent = early.get(gk);
+      let list = sent && sameResource(sent.info, info) ? await sent.list.catch(() => undefined) : undefined;
+      list ??= await this.listKind(info);
       // The whole resource type is gone (its CRD was deleted since discovery was cached): no members.
       if (!list) stale = true;
       for (const item of list?.items ?? []) {
@@ -207,7 +228,7 @@ export class Engine {
     const path = resourcePath(info, o.metadata.namespace, o.metadata.name);
     try {
       const stored = await this.client.request<KubeObject>('PATCH', path, {
-        body: o,
+        body: this.bodyOf(o),
         contentType: 'application/apply-patch+yaml',
         query: {
           fieldManager: opts.fieldManager ?? FIELD_MANAGER,
@@ -277,7 +298,7 @@ export class Engine {
         const existing = new Set<string>();
         await this.runTasks(
           [
-            ...rest.map((o) => ({ ref: objectRef(o), run: () => this.applyOne(o, { dryRun: true }) })),
+            ...rest.map((o) => ({ ref: objectRef(o), run: () => this.applyOne(o, { dryRun: true }), size: this.bodyOf(o).length })),
             ...toGenerate.map((o) => ({
               ref: objectRef(o),
               run: async () => {
@@ -300,7 +321,7 @@ export class Engine {
         const waves = toWaves(rest);
         let done = foundation.length;
         for (const [w, wave] of waves.entries()) {
-          const tasks: Task[] = [...wave.map((o) => ({ ref: objectRef(o), run: () => this.applyOne(o) })), ...(w === 1 ? early : [])];
+          const tasks: Task[] = [...wave.map((o) => ({ ref: objectRef(o), run: () => this.applyOne(o), size: this.bodyOf(o).length })), ...(w === 1 ? early : [])];
           if (!tasks.length) continue;
           this.progress('apply', { done, total: toSend.length, message: `wave ${w + 1}/${waves.length}: ${WAVE_NAMES[w]}` });
           await this.runTasks(tasks, 'apply', false);
@@ -314,6 +335,12 @@ export class Engine {
       throw e;
     }
     return objects.map((o) => changes.get(objectRef(o))!);
+  }
+
+  private bodyOf(o: KubeObject): string {
+    let body = this.bodies.get(o);
+    if (body === undefined) this.bodies.set(o, (body = JSON.stringify(o)));
+    return body;
   }
 
   private async handOffReplicas(o: KubeObject, liveObj: KubeObject): Promise<void> {
@@ -353,7 +380,7 @@ export class Engine {
   /** Applies (or dry-runs) one wave in parallel; collects every failure into one ApplyError. */
   private runWave(wave: readonly KubeObject[], phase: string, dryRun: boolean): Promise<void> {
     return this.runTasks(
-      wave.map((o) => ({ ref: objectRef(o), run: () => this.applyOne(o, { dryRun }) })),
+      wave.map((o) => ({ ref: objectRef(o), run: () => this.applyOne(o, { dryRun }), size: this.bodyOf(o).length })),
       phase,
       dryRun,
     );
@@ -364,7 +391,8 @@ export class Engine {
     const failures: string[] = [];
     let unreachable: PreflightError | undefined;
     let done = 0;
-    await mapLimit(tasks, this.concurrency, async (t) => {
+    const ordered = [...tasks].sort((a, b) => (b.size ?? 0) - (a.size ?? 0));
+    await mapLimit(ordered, this.concurrency, async (t) => {
       try {
         await t.run();
       } catch (e) {

@@ -1,6 +1,6 @@
 import type { EnvConfig } from '@bitpin/config';
 import { CRD_INFO, type Engine, type LiveMember, type ServerVersion } from './engine.js';
-import { resourcePath } from './kube/discovery.js';
+import { resourcePath, type ResourceInfo } from './kube/discovery.js';
 import { PreflightError } from './kube/errors.js';
 import { parentName, readParentState } from './inventory.js';
 import type { KubeObject } from './manifest.js';
@@ -46,8 +46,8 @@ export interface PreflightReport {
 /** Every read the preflight and the plan make, sent together by {@link startReads}. */
 export interface ClusterReads {
   readonly version: Promise<ServerVersion>;
-  /** The required CRDs by name (undefined: not installed). */
-  readonly crds: Promise<Map<string, any>>;
+  /** The required CRDs' metadata by name (undefined: not installed). */
+  readonly crds: Promise<Map<string, KubeObject | undefined>>;
   readonly parents: Promise<{ served: boolean; items: KubeObject[] }>;
   readonly discovery: Promise<void>;
   readonly members: Promise<Map<string, LiveMember>>;
@@ -55,21 +55,31 @@ export interface ClusterReads {
 
 /**
  * Sends the reads a cluster command starts with, all at once and without waiting: the server
- * version, the required CRDs and every env's parent (by their fixed paths), discovery (from the
- * disk cache when fresh) and, once the env's parent is known, its members — one LIST per kind
- * the parent names. The caller reads its input meanwhile; {@link preflight} checks the answers.
+ * version, the required CRDs' metadata and every env's parent (by their fixed paths), discovery
+ * (from the disk cache when fresh) and the env's members — one LIST per kind the parent names.
+ * The parent is not known yet, so the kinds the input names (`kinds`, `Kind.group`) are listed
+ * right away with the cached discovery's resources; a kind the parent names but the input does
+ * not, or whose resource the confirmed discovery says otherwise, is listed once the parent is
+ * read. The caller reads its input meanwhile; {@link preflight} checks the answers.
  */
-export function startReads(engine: Engine, envName: string): ClusterReads {
+export function startReads(engine: Engine, envName: string, kinds: readonly string[] = []): ClusterReads {
   const version = engine.serverVersion();
-  const crds = Promise.all(
-    Object.values(REQUIRED_CRDS).map(async (r) => [r.crd, await engine.client.get<any>(resourcePath(CRD_INFO, undefined, r.crd), { allow404: true })] as const),
-  ).then((entries) => new Map(entries));
+  const crds = readCrdMetadata(engine, Object.values(REQUIRED_CRDS));
   const parents = engine.listParents();
   const discovery = engine.discover();
+  const early = new Map<string, { info: ResourceInfo; list: Promise<{ items: KubeObject[] } | undefined> }>();
+  for (const gk of new Set(kinds)) {
+    const dot = gk.indexOf('.');
+    const info = engine.discovery.peekGroupKind(dot === -1 ? '' : gk.slice(dot + 1), dot === -1 ? gk : gk.slice(0, dot));
+    if (!info) continue;
+    const list = engine.listKind(info);
+    list.catch(() => undefined); // a kind the parent does not name is never awaited
+    early.set(gk, { info, list });
+  }
   const members = parents.then((p) => {
     const parent = p.items.find((x) => x.metadata.name === parentName(envName));
     const state = readParentState(parent);
-    return state.groupKinds.length ? engine.listMembers(state) : new Map<string, LiveMember>();
+    return state.groupKinds.length ? engine.listMembers(state, early) : new Map<string, LiveMember>();
   });
   // Awaited later (or never, when the input turns out bad): not unhandled meanwhile.
   for (const p of [version, crds, parents, discovery, members]) p.catch(() => undefined);
@@ -95,13 +105,18 @@ export async function preflight(engine: Engine, env: DeployEnv, desired: readonl
   for (const r of [crds, parents, discovered]) if (r.status === 'rejected') throw r.reason;
   const groups = new Set(desired.map((o) => (o.apiVersion.includes('/') ? o.apiVersion.split('/')[0]! : '')));
   const switched = [...groups].filter((g) => SWITCHED_CRDS[g]).map((g) => SWITCHED_CRDS[g]!);
-  const found = new Map((crds as PromiseFulfilledResult<Map<string, any>>).value);
-  await Promise.all(switched.map(async (r) => found.set(r.crd, await engine.client.get<any>(resourcePath(CRD_INFO, undefined, r.crd), { allow404: true }))));
-  for (const req of [...[...groups].filter((g) => REQUIRED_CRDS[g]).map((g) => REQUIRED_CRDS[g]!), ...switched]) {
-    const crd = found.get(req.crd);
-    if (!crd) throw new PreflightError(`the cluster has no CRD ${req.crd}; ${req.install}`);
-    const established = (crd.status?.conditions ?? []).some((c: any) => c.type === 'Established' && c.status === 'True');
-    if (!established) throw new PreflightError(`CRD ${req.crd} is not Established yet; wait for it or check the API server's logs`);
+  const found = new Map([...(crds as PromiseFulfilledResult<Map<string, KubeObject | undefined>>).value, ...(await readCrdMetadata(engine, switched))]);
+  for (const [group, req] of [...groups].flatMap((g) => (REQUIRED_CRDS[g] ?? SWITCHED_CRDS[g] ? [[g, (REQUIRED_CRDS[g] ?? SWITCHED_CRDS[g])!] as const] : []))) {
+    if (!found.get(req.crd)) throw new PreflightError(`the cluster has no CRD ${req.crd}; ${req.install}`);
+    // The CRD exists; its kinds are served (in discovery) only once it is Established. A
+    // cached discovery that does not list a kind is refreshed first.
+    for (const o of desired.filter((x) => x.apiVersion.startsWith(`${group}/`))) {
+      if (await engine.discovery.resolve(o.apiVersion, o.kind)) continue;
+      const crd = await engine.client.get<any>(resourcePath(CRD_INFO, undefined, req.crd), { allow404: true });
+      const established = (crd?.status?.conditions ?? []).some((c: any) => c.type === 'Established' && c.status === 'True');
+      if (!established) throw new PreflightError(`CRD ${req.crd} is not Established yet; wait for it or check the API server's logs`);
+      throw new PreflightError(`CRD ${req.crd} does not serve ${o.kind} ${o.apiVersion}; ${req.install}`);
+    }
   }
 
   // One env per cluster: refuse to put one env's objects where another env's inventory lives.
@@ -116,6 +131,19 @@ export async function preflight(engine: Engine, env: DeployEnv, desired: readonl
   const parent = engine.ownParent(items.find((p) => p.metadata.name === parentName(env.name)));
   return { serverVersion: gitVersion, context: engine.client.contextName, parent, parentServed: served, members: reads.members };
 }
+
+/**
+ * CRDs' metadata only (~1 KB; the whole CloudNativePG Cluster CRD is ~260 KB of schema): whether
+ * each exists. Established is told by discovery, which lists a CRD's kinds only once it is.
+ */
+async function readCrdMetadata(engine: Engine, crds: readonly { crd: string }[]): Promise<Map<string, KubeObject | undefined>> {
+  const entries = await Promise.all(
+    crds.map(async (r) => [r.crd, await engine.client.get<KubeObject>(resourcePath(CRD_INFO, undefined, r.crd), { allow404: true, accept: METADATA_ONLY })] as const),
+  );
+  return new Map(entries);
+}
+
+const METADATA_ONLY = 'application/json;as=PartialObjectMetadata;g=meta.k8s.io;v=v1,application/json;q=0.9';
 
 /**
  * The context to use: the env's own. Another context is refused unless explicitly allowed, so

@@ -9,7 +9,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
-import { readManifestDir } from '../src/commands.js';
+import { readManifestDir, readManifestTexts, scanGroupKinds } from '../src/commands.js';
+import { stateOf } from '../src/inventory.js';
 import { PreflightError } from '../src/kube/errors.js';
 import { sortForApply, synthesize, writeSynthOutput, type KubeObject } from '../src/index.js';
 
@@ -24,6 +25,13 @@ describe('readManifestDir', () => {
     const read = await readManifestDir(dir);
     expect(read).toEqual(sortForApply(whole));
     expect(read.map((o) => `${o.kind}/${o.metadata.name}`)).toEqual(result.objects.map((o) => `${o.kind}/${o.metadata.name}`));
+  });
+
+  it('names the group-kinds to list before parsing: the same as the parsed objects', async () => {
+    const dir = await writeSynthOutput(synthesize('prod'), join(work, 'prod-kinds'));
+    expect(scanGroupKinds(readManifestTexts(dir)).sort()).toEqual(stateOf(await readManifestDir(dir)).groupKinds);
+    // A document it cannot read that way (flow style) is just not counted.
+    expect(scanGroupKinds([{ text: '{"apiVersion": "v1", "kind": "ConfigMap"}\n---\napiVersion: apps/v1\nkind: Deployment\n' }])).toEqual(['Deployment.apps']);
   });
 
   it('keeps documents whole: separators only at a bare `---` line; directives and `...` work', async () => {

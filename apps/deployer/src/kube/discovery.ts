@@ -167,6 +167,16 @@ export class Discovery {
     return this.findByGroupKind(group, kind);
   }
 
+  /**
+   * A group-kind as the disk cache has it, before the server's version confirmed the cache (a
+   * hint for reads sent early; see listMembers). Undefined without a fresh cache entry.
+   */
+  peekGroupKind(group: string, kind: string): ResourceInfo | undefined {
+    const c = this.readCache();
+    if (!c || Date.now() - c.fetchedAt >= DISCOVERY_TTL_MS) return undefined;
+    return c.resources.find((r) => r.group === group && r.kind === kind);
+  }
+
   /** Looks a group-kind up (preferring the first version served). */
   findByGroupKind(group: string, kind: string): ResourceInfo | undefined {
     for (const info of this.byGvk.values()) if (info.group === group && info.kind === kind) return info;
