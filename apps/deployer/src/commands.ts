@@ -1,4 +1,5 @@
-import { readFileSync, readdirSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { mkdirSync, readFileSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadAll } from 'js-yaml';
 import { diff, type DiffEntry } from './diff.js';
@@ -7,7 +8,7 @@ import { healthCheckFor } from './health.js';
 import { groupKindOf, parentName, stateOf, unionState, type ParentState } from './inventory.js';
 import { KubeClient } from './kube/client.js';
 import { loadKubeAccess } from './kube/config.js';
-import { resourcePath } from './kube/discovery.js';
+import { deployerCacheDir, resourcePath } from './kube/discovery.js';
 import { PreflightError } from './kube/errors.js';
 import { objectRef, sortForApply, type KubeObject } from './manifest.js';
 import { contextFor, preflight, startReads, type ClusterReads, type DeployEnv } from './preflight.js';
@@ -67,13 +68,14 @@ export function scanGroupKinds(texts: readonly { text: string }[]): string[] {
  * lets the event loop run every few milliseconds: the requests the caller already sent
  * (preflight and inventory reads) complete meanwhile.
  */
-export async function parseManifestTexts(texts: readonly { file: string; text: string }[]): Promise<KubeObject[]> {
+export async function parseManifestTexts(texts: readonly { file: string; text: string }[], cacheDir = deployerCacheDir('yaml')): Promise<KubeObject[]> {
   const objects: KubeObject[] = [];
+  const cache = new ParsedDocuments(cacheDir);
   let slice = performance.now();
   for (const { file, text } of texts) {
     try {
       for (const doc of documentsOf(text)) {
-        for (const o of loadAll(doc) as KubeObject[]) if (o) objects.push(o);
+        for (const o of cache.parse(doc) as KubeObject[]) if (o) objects.push(o);
         if (performance.now() - slice > 2) {
           await new Promise((r) => setImmediate(r));
           slice = performance.now();
@@ -89,7 +91,66 @@ export async function parseManifestTexts(texts: readonly { file: string; text: s
       throw new PreflightError(`--from ${file}: not valid YAML: ${(error as Error).message.split('\n')[0]}`);
     }
   }
+  cache.prune();
   return sortForApply(objects);
+}
+
+/**
+ * Parsed YAML documents on disk, keyed by the SHA-256 of each document's text (so an entry is
+ * never stale): a document seen before is read back as JSON (~10× faster than parsing its YAML),
+ * so a re-apply of mostly unchanged manifests parses only what changed. Only results that JSON
+ * holds exactly (no dates, binary, NaN…) are stored. Best effort: an unwritable cache only
+ * costs the parse.
+ */
+class ParsedDocuments {
+  private written = 0;
+
+  constructor(private readonly dir: string | undefined) {}
+
+  parse(doc: string): unknown[] {
+    if (!this.dir) return loadAll(doc);
+    const file = join(this.dir, `${createHash('sha256').update(doc).digest('base64url')}.json`);
+    try {
+      return JSON.parse(readFileSync(file, 'utf8')) as unknown[];
+    } catch {
+      // not cached yet
+    }
+    const parsed = loadAll(doc);
+    if (jsonExact(parsed)) {
+      try {
+        if (!this.written++) mkdirSync(this.dir, { recursive: true });
+        const tmp = `${file}.${process.pid}.tmp`;
+        writeFileSync(tmp, JSON.stringify(parsed));
+        renameSync(tmp, file);
+      } catch {
+        // not cached this time
+      }
+    }
+    return parsed;
+  }
+
+  /** Now and then (after writing), entries unused for 14 days go. */
+  prune(): void {
+    if (!this.dir || !this.written || Math.random() > 1 / 16) return;
+    const old = Date.now() - 14 * 24 * 3600 * 1000;
+    try {
+      for (const f of readdirSync(this.dir)) {
+        const p = join(this.dir, f);
+        if (statSync(p).atimeMs < old) rmSync(p, { force: true });
+      }
+    } catch {
+      // best effort
+    }
+  }
+}
+
+/** True when JSON.stringify/parse gives back exactly this value. */
+function jsonExact(v: unknown): boolean {
+  if (v === null || typeof v === 'string' || typeof v === 'boolean') return true;
+  if (typeof v === 'number') return Number.isFinite(v) && !Object.is(v, -0);
+  if (Array.isArray(v)) return v.every(jsonExact);
+  if (typeof v === 'object' && Object.getPrototypeOf(v) === Object.prototype) return Object.values(v as object).every((x) => x !== undefined && jsonExact(x));
+  return false;
 }
 
 /** Reads a synth output directory (every *.yaml, in file order) instead of synthesizing. */

@@ -4,12 +4,12 @@
  * name comparison equals String#localeCompare.
  */
 import { load, loadAll } from 'js-yaml';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
-import { readManifestDir, readManifestTexts, scanGroupKinds } from '../src/commands.js';
+import { parseManifestTexts, readManifestDir, readManifestTexts, scanGroupKinds } from '../src/commands.js';
 import { stateOf } from '../src/inventory.js';
 import { PreflightError } from '../src/kube/errors.js';
 import { sortForApply, synthesize, writeSynthOutput, type KubeObject } from '../src/index.js';
@@ -25,6 +25,29 @@ describe('readManifestDir', () => {
     const read = await readManifestDir(dir);
     expect(read).toEqual(sortForApply(whole));
     expect(read.map((o) => `${o.kind}/${o.metadata.name}`)).toEqual(result.objects.map((o) => `${o.kind}/${o.metadata.name}`));
+  });
+
+  it('caches parsed documents by content: a second read parses only what changed', async () => {
+    const dir = await writeSynthOutput(synthesize('prod'), join(work, 'prod-cache'));
+    const cache = mkdtempSync(join(work, 'cache-'));
+    const texts = readManifestTexts(dir);
+    const cold = await parseManifestTexts(texts, cache);
+    const entries = readdirSync(cache);
+    expect(entries.length).toBe(cold.length);
+    expect(await parseManifestTexts(texts, cache)).toEqual(cold);
+    expect(await parseManifestTexts(texts, undefined)).toEqual(cold);
+    // One document edited: one new entry, the rest read back.
+    const edited = texts.map((t) => (t.file.endsWith('app.yaml') ? { ...t, text: t.text.replace('name: bitpin-app\n', 'name: bitpin-app\n  # edited\n') } : t));
+    expect(await parseManifestTexts(edited, cache)).toEqual(cold);
+    expect(readdirSync(cache).length).toBe(entries.length + 1);
+    // A value JSON cannot hold exactly (a YAML timestamp) is parsed every time, never cached.
+    const stamp = { file: 'x.yaml', text: 'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: t\nwhen: 2024-01-01\n' };
+    const [withDate] = await parseManifestTexts([stamp], cache);
+    expect((withDate as any).when).toBeInstanceOf(Date);
+    expect(readdirSync(cache).length).toBe(entries.length + 1);
+    // A damaged entry is parsed again and rewritten.
+    for (const f of readdirSync(cache)) writeFileSync(join(cache, f), '{not json');
+    expect(await parseManifestTexts(texts, cache)).toEqual(cold);
   });
 
   it('names the group-kinds to list before parsing: the same as the parsed objects', async () => {

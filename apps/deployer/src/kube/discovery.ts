@@ -34,12 +34,17 @@ interface CacheFile {
 }
 
 /**
- * Where discovery is cached: `$BITPIN_CACHE/deployer/discovery` (default `~/.cache/bitpin/…`),
- * one file per API server URL. `BITPIN_DISCOVERY_CACHE=off` disables it.
+ * The deployer's caches: `$BITPIN_CACHE/deployer/<name>` (default `~/.cache/bitpin/…`);
+ * `BITPIN_DEPLOYER_CACHE=off` turns them off.
  */
+export function deployerCacheDir(name: string, env: NodeJS.ProcessEnv = process.env): string | undefined {
+  if (env['BITPIN_DEPLOYER_CACHE'] === 'off') return undefined;
+  return join(env['BITPIN_CACHE'] || join(homedir(), '.cache', 'bitpin'), 'deployer', name);
+}
+
+/** Where discovery is cached: one file per API server URL. */
 export function discoveryCacheDir(env: NodeJS.ProcessEnv = process.env): string | undefined {
-  if (env['BITPIN_DISCOVERY_CACHE'] === 'off') return undefined;
-  return join(env['BITPIN_CACHE'] || join(homedir(), '.cache', 'bitpin'), 'deployer', 'discovery');
+  return deployerCacheDir('discovery', env);
 }
 
 /**
