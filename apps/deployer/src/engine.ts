@@ -61,6 +61,9 @@ export interface EngineOptions {
   readonly progress?: Progress;
 }
 
+/** The end of an error when the refused object was the only one to write (so not dry-run first). */
+const ONLY_WRITE = 'nothing was changed: it was the only object to write';
+
 /** Field manager that keeps a replica count alive when the deployer stops sending it. */
 export const REPLICAS_HANDOFF_MANAGER = 'bitpin-deployer-replicas-handoff';
 
@@ -287,16 +290,18 @@ export class Engine {
 
     try {
       if (foundation.length) {
-        await this.runWave(foundation, 'validate', true);
+        if (foundation.length > 1) await this.runWave(foundation, 'validate', true);
         await mayWrite();
-        await this.runWave(foundation, 'apply', false);
+        await this.runWave(foundation, 'apply', false, foundation.length === 1 ? ONLY_WRITE : undefined);
         for (const o of foundation) changes.set(objectRef(o), { ref: objectRef(o), kind: kindOf(o) });
         for (const crd of foundation.filter((o) => o.kind === 'CustomResourceDefinition')) await this.waitEstablished(crd.metadata.name);
       }
       if (rest.length || toGenerate.length) {
-        // Everything left is validated in one round before any of it is written.
+        // Everything left is validated in one round before any of it is written — unless it is
+        // one object: a write is atomic, so when that one is refused nothing was changed either.
         const existing = new Set<string>();
-        await this.runTasks(
+        const single = rest.length === 1 && !toGenerate.length && !handoffs.length;
+        if (!single) await this.runTasks(
           [
             ...rest.map((o) => ({ ref: objectRef(o), run: () => this.applyOne(o, { dryRun: true }), size: this.bodyOf(o).length })),
             ...toGenerate.map((o) => ({
@@ -324,7 +329,7 @@ export class Engine {
           const tasks: Task[] = [...wave.map((o) => ({ ref: objectRef(o), run: () => this.applyOne(o), size: this.bodyOf(o).length })), ...(w === 1 ? early : [])];
           if (!tasks.length) continue;
           this.progress('apply', { done, total: toSend.length, message: `wave ${w + 1}/${waves.length}: ${WAVE_NAMES[w]}` });
-          await this.runTasks(tasks, 'apply', false);
+          await this.runTasks(tasks, 'apply', false, single && !foundation.length ? ONLY_WRITE : undefined);
           done += wave.length;
           for (const o of wave) changes.set(objectRef(o), { ref: objectRef(o), kind: kindOf(o) });
         }
@@ -378,16 +383,17 @@ export class Engine {
   }
 
   /** Applies (or dry-runs) one wave in parallel; collects every failure into one ApplyError. */
-  private runWave(wave: readonly KubeObject[], phase: string, dryRun: boolean): Promise<void> {
+  private runWave(wave: readonly KubeObject[], phase: string, dryRun: boolean, note?: string): Promise<void> {
     return this.runTasks(
       wave.map((o) => ({ ref: objectRef(o), run: () => this.applyOne(o, { dryRun }), size: this.bodyOf(o).length })),
       phase,
       dryRun,
+      note,
     );
   }
 
-  /** Runs tasks with bounded concurrency; collects every failure into one ApplyError. */
-  private async runTasks(tasks: readonly Task[], phase: string, dryRun: boolean): Promise<void> {
+  /** Runs tasks with bounded concurrency; collects every failure into one ApplyError (`note` ends it). */
+  private async runTasks(tasks: readonly Task[], phase: string, dryRun: boolean, note?: string): Promise<void> {
     const failures: string[] = [];
     let unreachable: PreflightError | undefined;
     let done = 0;
@@ -404,7 +410,8 @@ export class Engine {
     });
     if (unreachable) throw unreachable;
     if (failures.length) {
-      throw new ApplyError([...failures.sort(), ...(dryRun ? ['nothing was changed by this step (server-side dry run)'] : [])]);
+      const last = note ?? (dryRun ? 'nothing was changed by this step (server-side dry run)' : undefined);
+      throw new ApplyError([...failures.sort(), ...(last ? [last] : [])]);
     }
   }
 

@@ -1,0 +1,90 @@
+/**
+ * One object to change is written without a dry run first (a write is atomic): a good change
+ * costs the reads and one write; a refused one changes nothing and says so. Against the real
+ * API server from tools/k8s-testenv, like cluster.test.ts (which owns the same namespaces; test
+ * files run one at a time): env dev, destroyed before and after.
+ */
+import { ENV_NAMES } from '@bitpin/config';
+import type { KubeClient as AdminClient } from '@bitpin/k8s-testenv';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parse, stringify } from 'yaml';
+import { run, synthesize, type KubeObject } from '../src/index.js';
+
+const work = mkdtempSync(join(tmpdir(), 'deployer-single-'));
+let kubeconfig: string;
+let admin: AdminClient;
+const PINNED_APP = `docker.io/yasaman664/bitpin-task@sha256:${'c'.repeat(64)}`;
+
+async function deployer(...argv: string[]): Promise<{ code: number; out: string[]; err: string[] }> {
+  const out: string[] = [];
+  const err: string[] = [];
+  const code = await run([...argv, '--kubeconfig', kubeconfig], { stdout: (l) => out.push(l), stderr: (l) => err.push(l), tty: false });
+  return { code, out, err: err.filter((l) => l.startsWith('error:')) };
+}
+
+async function wipe(): Promise<void> {
+  for (const env of ENV_NAMES) {
+    const r = await deployer('destroy', `--env=${env}`, `--confirm=${env}`, '--include-data', '--timeout=90s');
+    if (r.code !== 0) throw new Error(`destroy ${env}: ${r.err.join(' | ')}`);
+  }
+}
+
+function dirWith(mutate: (o: KubeObject) => KubeObject): string {
+  const dir = mkdtempSync(join(work, 'dev-'));
+  const objects = synthesize('dev', { images: { app: PINNED_APP } }).objects.map((o) => mutate(structuredClone(o) as KubeObject));
+  writeFileSync(join(dir, 'all.yaml'), objects.map((o) => stringify(o, { version: '1.1' })).join('---\n'));
+  return dir;
+}
+
+const isApp = (o: KubeObject) => o.kind === 'Deployment' && o.metadata.name === 'bitpin-app';
+
+beforeAll(async () => {
+  const { testEnvInfo } = await import('@bitpin/k8s-testenv/vitest');
+  const { KubeClient } = await import('@bitpin/k8s-testenv');
+  const info = testEnvInfo();
+  admin = new KubeClient(info.kubeconfigPath);
+  const cfg = parse(readFileSync(info.kubeconfigPath, 'utf8'));
+  const base = cfg.contexts.find((c: any) => c.name === cfg['current-context']);
+  cfg.contexts = ['bitpin-local', 'bitpin-dev', 'bitpin-staging', 'bitpin-prod'].map((name) => ({ name, context: base.context }));
+  kubeconfig = join(work, 'kubeconfig');
+  writeFileSync(kubeconfig, stringify(cfg), { mode: 0o600 });
+  await wipe();
+  const first = await deployer('apply', '--env=dev', '--no-wait', '--from', dirWith((o) => o));
+  if (first.code !== 0) throw new Error(`apply dev: ${first.err.join(' | ')}`);
+});
+
+afterAll(async () => {
+  await wipe();
+  rmSync(work, { recursive: true, force: true });
+});
+
+describe.sequential('a single object to write', () => {
+  it('is written with one request beyond the reads, no dry run', async () => {
+    const dir = dirWith((o) => (isApp(o) ? { ...o, metadata: { ...o.metadata, annotations: { ...o.metadata.annotations, 'test/single': 'one' } } } : o));
+    const r = await deployer('apply', '--env=dev', '--no-wait', '--from', dir, '--output', 'json');
+    expect(r.code).toBe(0);
+    const report = JSON.parse(r.out.at(-1)!);
+    expect(report.changes.filter((c: any) => c.kind !== 'noop')).toEqual([{ ref: 'Deployment/bitpin-task/bitpin-app', kind: 'update' }]);
+    const live: any = await admin.get('apps/v1', 'Deployment', 'bitpin-app', 'bitpin-task');
+    expect(live.metadata.annotations['test/single']).toBe('one');
+    // The same run again: reads only.
+    const again = JSON.parse((await deployer('apply', '--env=dev', '--no-wait', '--from', dir, '--output', 'json')).out.at(-1)!);
+    expect(report.requests).toBe(again.requests + 1);
+  });
+
+  it('refused, it changes nothing and says it was the only one', async () => {
+    const before: any = await admin.get('apps/v1', 'Deployment', 'bitpin-app', 'bitpin-task');
+    const dir = dirWith((o) => (isApp(o) ? { ...o, spec: { ...(o as any).spec, progressDeadlineSecond: 30 } } : o));
+    const r = await deployer('apply', '--env=dev', '--no-wait', '--from', dir);
+    expect(r.code).toBe(1);
+    expect(r.err).toEqual([
+      expect.stringMatching(/^error: Deployment\/bitpin-task\/bitpin-app: the API server rejects unknown field "spec\.progressDeadlineSecond"/),
+      'error: nothing was changed: it was the only object to write',
+    ]);
+    const after: any = await admin.get('apps/v1', 'Deployment', 'bitpin-app', 'bitpin-task');
+    expect(after.metadata.resourceVersion).toBe(before.metadata.resourceVersion);
+  });
+});
