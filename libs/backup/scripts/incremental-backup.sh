@@ -60,14 +60,15 @@ sums="$wal_dir/SHA256SUMS"
 touch "$sums"
 declare -A known=()
 while read -r _ name; do known[$name]=1; done <"$sums"
-new=0
+fresh=()
 for f in "$wal_dir"/*; do
   name=${f##*/}
   [[ "$name" =~ ^([0-9A-F]{24}|[0-9A-F]{8}\.history)(\.(gz|lz4|zst))?$ ]] || continue
   [[ -z "${known[$name]:-}" ]] || continue
-  (cd "$wal_dir" && sha256sum -- "$name") >>"$sums"
-  new=$((new + 1))
+  fresh+=("$name")
 done
+new=${#fresh[@]}
+sha256_list "$wal_dir" "${fresh[@]}" >>"$sums"
 sync "$wal_dir"
 
 # No gap from the oldest good base backup (or the first archived segment) up to endpos.

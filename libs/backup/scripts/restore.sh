@@ -79,36 +79,90 @@ fi
 info "restoring full backup ${id} (ended $(info_get "$info_file" end_time)), mode ${mode}, target ${target_kind} ${target_value}"
 
 # ---- logical --------------------------------------------------------------------------------
-compare_counts() { # counts.tsv -> dies on a mismatch; uses the libpq variables
-  local expected=$1 table want got bad=0
+# counts_sql counts.tsv: a DO block that compares every table's row count with the file's and
+# raises (listing each difference) on any mismatch or missing table.
+counts_sql() {
+  local table want values=""
   while IFS=$'\t' read -r table want; do
-    got=$(q "SELECT count(*) FROM $(q "SELECT format('%I.%I', split_part('${table}', '.', 1), split_part('${table}', '.', 2))")" 2>&1) || got="error: ${got//$'\n'/ }"
-    if [[ "$got" != "$want" ]]; then
-      log "ERROR row count of ${table}: ${got}, the backup has ${want}"
-      bad=$((bad + 1))
-    fi
-  done <"$expected"
-  ((bad == 0)) || die "${bad} table(s) differ from the counts taken with the dump"
-  info "row counts match the dump's snapshot for $(wc -l <"$expected") table(s)"
+    [[ "$want" =~ ^[0-9]+$ ]] || die "${1}: bad row count \"${want}\" for ${table}"
+    values+="${values:+,}('${table//\'/\'\'}', ${want}::bigint)"
+  done <"$1"
+  [[ -n "$values" ]] || return 0
+  cat <<SQL
+DO \$bitpin_counts\$
+DECLARE
+  r record;
+  got bigint;
+  bad text := '';
+BEGIN
+  FOR r IN SELECT * FROM (VALUES ${values}) AS v(t, want) LOOP
+    BEGIN
+      EXECUTE format('SELECT count(*) FROM %I.%I', split_part(r.t, '.', 1), split_part(r.t, '.', 2)) INTO got;
+    EXCEPTION WHEN undefined_table OR invalid_schema_name THEN
+      got := NULL;
+    END;
+    IF got IS DISTINCT FROM r.want THEN
+      bad := bad || format(E'\n  %s: %s, the backup has %s', r.t, coalesce(got::text, 'missing'), r.want);
+    END IF;
+  END LOOP;
+  IF bad <> '' THEN
+    RAISE EXCEPTION 'row counts differ from the counts taken with the dump:%', bad;
+  END IF;
+END
+\$bitpin_counts\$;
+SQL
+}
+
+# compare_counts counts.tsv: the same check as its own statement, after the restore committed.
+compare_counts() {
+  local sql
+  sql=$(counts_sql "$1")
+  [[ -z "$sql" ]] || psql -X -q -v ON_ERROR_STOP=1 --no-password -d "$db" <<<"$sql" ||
+    die "the restored database ${db} differs from the counts taken with the dump (it was committed; restore again)"
 }
 
 if [[ "$mode" == logical ]]; then
   dump="$backup/$(info_get "$info_file" dump)"
+  counts=""
   if [[ -n "${RESTORE_DUMP:-}" ]]; then
     [[ -s "$RESTORE_DUMP" ]] || die "RESTORE_DUMP ${RESTORE_DUMP} does not exist or is empty"
     dump=$RESTORE_DUMP
-    pg_restore --list "$dump" >/dev/null || die "RESTORE_DUMP ${dump} is not a readable pg_dump archive"
   else
-    bash "$BITPIN_SCRIPTS_DIR/check.sh" --backup "$id" --no-wal
+    # The dump and its counts are hashed; the base archive is not used here.
+    bash "$BITPIN_SCRIPTS_DIR/check.sh" --backup "$id" --no-wal --skip-sum "$(info_get "$info_file" base)"
+    counts="$backup/counts.tsv"
   fi
+  toc=$(pg_restore --list "$dump") || die "${dump} is not a readable pg_dump archive"
   db=${RESTORE_DBNAME:-$PGDATABASE}
   role_opt=()
   [[ -z "${RESTORE_ROLE:-}" ]] || role_opt=(--role="$RESTORE_ROLE")
   t0=$(date +%s)
-  pg_restore --dbname="$db" --clean --if-exists --no-owner --no-privileges --single-transaction \
-    --exit-on-error --no-password "${role_opt[@]}" "$dump" || die "pg_restore of ${dump} into ${db} failed"
-  info "pg_restore of ${dump} into ${PGHOST:-local}/${db} took $(($(date +%s) - t0))s"
-  [[ -n "${RESTORE_DUMP:-}" ]] || PGDATABASE=$db compare_counts "$backup/counts.tsv"
+  if grep -qE '^[0-9]+; [0-9]+ [0-9]+ (BLOB|BLOBS|BLOB METADATA|LARGE OBJECT|LARGE OBJECTS) ' <<<"$toc"; then
+    # pg_restore's script wraps large objects in a transaction of their own, so a dump that has
+    # them is restored by pg_restore itself (one transaction) and counted after the commit.
+    pg_restore --dbname="$db" --clean --if-exists --no-owner --no-privileges --single-transaction \
+      --exit-on-error --no-password "${role_opt[@]}" "$dump" || die "pg_restore of ${dump} into ${db} failed; nothing changed"
+    info "pg_restore of ${dump} into ${PGHOST:-local}/${db} took $(($(date +%s) - t0))s (large objects: one pg_restore transaction)"
+    if [[ -n "$counts" ]]; then
+      compare_counts "$counts"
+      info "row counts match the dump's snapshot for $(wc -l <"$counts") table(s)"
+    fi
+    exit 0
+  fi
+  # One transaction: BEGIN, pg_restore's script, the row counts compared inside the transaction
+  # (they see exactly what would commit; reading them there also costs no hint-bit writes), COMMIT.
+  # COMMIT is sent only after pg_restore wrote its whole script and the counts matched; on any error
+  # psql stops (ON_ERROR_STOP) and the server rolls everything back: nothing changes.
+  check=""
+  [[ -z "$counts" ]] || check=$(counts_sql "$counts")
+  {
+    printf 'BEGIN;\n'
+    pg_restore --file=- --clean --if-exists --no-owner --no-privileges "${role_opt[@]}" "$dump" || exit 1
+    printf '%s\nCOMMIT;\n' "$check"
+  } | PGOPTIONS="${PGOPTIONS:-} -c client_min_messages=warning" psql -X -q -v ON_ERROR_STOP=1 --no-password -d "$db" >/dev/null ||
+    die "pg_restore of ${dump} into ${db} failed; rolled back, nothing changed"
+  info "pg_restore of ${dump} into ${PGHOST:-local}/${db} took $(($(date +%s) - t0))s (one transaction)"
+  [[ -z "$counts" ]] || info "row counts match the dump's snapshot for $(wc -l <"$counts") table(s) (checked inside the restore's transaction)"
   exit 0
 fi
 
@@ -116,23 +170,57 @@ fi
 pgdata=${RESTORE_PGDATA:-}
 [[ -n "$pgdata" ]] || die "RESTORE_PGDATA is not set; give the directory to restore into"
 if [[ -e "$pgdata" && -n "$(ls -A "$pgdata")" ]]; then die "RESTORE_PGDATA ${pgdata} is not empty; restore into a fresh directory"; fi
-bash "$BITPIN_SCRIPTS_DIR/check.sh" --backup "$id"
-
-t0=$(date +%s)
-mkdir -p "$pgdata/pg_wal"
-chmod 0700 "$pgdata"
-base="$backup/$(info_get "$info_file" base)"
-wal_tar=$(info_get "$info_file" wal) # older layouts: WAL in its own tar
-unpack "$base" | tar -xf - -C "$pgdata"
-[[ -z "$wal_tar" ]] || unpack "$backup/$wal_tar" | tar -xf - -C "$pgdata/pg_wal"
-chmod 0700 "$pgdata" # PostgreSQL refuses a group/world-readable data directory
-pg_verifybackup --quiet -m "$backup/backup_manifest" "$pgdata" || die "pg_verifybackup rejected the restored copy of ${id}"
-seg_bytes=$(pg_controldata "$pgdata" | sed -n 's/^Bytes per WAL segment: *//p')
-[[ "$seg_bytes" =~ ^[0-9]+$ ]] || die "cannot read the WAL segment size of the restored data directory"
-info "extracted and verified ${id} into ${pgdata} in $(($(date +%s) - t0))s"
-
 action=${RESTORE_ACTION:-promote}
 [[ "$action" =~ ^(promote|pause|shutdown)$ ]] || die "RESTORE_ACTION must be promote, pause or shutdown, got \"${action}\""
+verify=${RESTORE_VERIFY:-structure}
+[[ "$verify" == structure || "$verify" == full ]] || die "RESTORE_VERIFY must be structure or full, got \"${verify}\""
+base_name=$(info_get "$info_file" base)
+base="$backup/${base_name}"
+wal_tar=$(info_get "$info_file" wal) # older layouts: WAL in its own tar
+# What this restore reads is checked as it is read: the base archive's SHA-256 while it is
+# extracted (below), each WAL segment's by wal-restore.sh before the server gets it. Up front:
+# every file of the backup present, the small ones' checksums, the WAL archive without a gap.
+check_opt=(--skip-sum "$base_name" --no-wal-sums)
+dump_name=$(info_get "$info_file" dump) # not used by a point-in-time restore
+[[ -z "$dump_name" ]] || check_opt+=(--skip-sum "$dump_name")
+bash "$BITPIN_SCRIPTS_DIR/check.sh" --backup "$id" "${check_opt[@]}"
+
+t0=$(date +%s)
+[[ -e "$pgdata" ]] && made_pgdata=false || made_pgdata=true
+# Until the copy is verified a failure leaves no data directory that could be started.
+discard_pgdata() {
+  if [[ "$made_pgdata" == true ]]; then rm -rf -- "$pgdata"; else find "$pgdata" -mindepth 1 -delete 2>/dev/null || true; fi
+}
+trap 'rc=$?; [[ $rc -eq 0 ]] || { discard_pgdata; log "ERROR restore of ${id} failed (exit ${rc}); ${pgdata} removed"; }' EXIT
+mkdir -p "$pgdata/pg_wal"
+chmod 0700 "$pgdata"
+# One read of the archive: its SHA-256 is taken while it is unpacked and extracted.
+want_sum=$(awk -v n="$base_name" '$2 == n { print $1 }' "$backup/SHA256SUMS" | tail -n 1)
+[[ "$want_sum" =~ ^[0-9a-f]{64}$ ]] || die "SHA256SUMS of ${id} has no checksum for ${base_name}"
+sum_file=$(mktemp "${TMPDIR:-/tmp}/bitpin-restore-sum.XXXXXX")
+case "$base_name" in
+  *.gz) method=gzip ;; *.lz4) method=lz4 ;; *.zst) method=zstd ;; *) method=none ;;
+esac
+unpack_copy "$method" "" "$sum_file" <"$base" | untar "$pgdata" || die "cannot extract ${base} (damaged archive?)"
+got_sum=$(cut -c1-64 "$sum_file")
+rm -f "$sum_file"
+[[ "$got_sum" == "$want_sum" ]] ||
+  die "full backup ${id}: ${base_name} is corrupted (SHA-256 ${got_sum:-none}, SHA256SUMS has ${want_sum}); nothing restored"
+[[ -z "$wal_tar" ]] || unpack "$backup/$wal_tar" | untar "$pgdata/pg_wal"
+chmod 0700 "$pgdata" # PostgreSQL refuses a group/world-readable data directory
+# The archive is bit for bit the one pg_verifybackup checked file by file (CRC32C) when the backup
+# was taken, so by default the extracted copy gets the structural check only: every file of the
+# manifest present with its size, nothing extra, the manifest's own checksum, and the WAL from the
+# backup's start to its end parsed. RESTORE_VERIFY=full re-reads every file for its checksum too.
+verify_opt=(--skip-checksums)
+[[ "$verify" != full ]] || verify_opt=()
+pg_verifybackup --quiet "${verify_opt[@]}" -m "$backup/backup_manifest" "$pgdata" ||
+  die "pg_verifybackup rejected the restored copy of ${id}"
+seg_bytes=$(pg_controldata "$pgdata" | sed -n 's/^Bytes per WAL segment: *//p')
+[[ "$seg_bytes" =~ ^[0-9]+$ ]] || die "cannot read the WAL segment size of the restored data directory"
+trap - EXIT
+info "extracted and verified ${id} into ${pgdata} in $(($(date +%s) - t0))s (SHA-256 of ${base_name} as recorded; pg_verifybackup: $([[ "$verify" == full ]] && echo 'every file checksummed' || echo 'structure and WAL, file checksums covered by the archive SHA-256'))"
+
 {
   echo "# --- bitpin restore of full backup ${id} (restore.sh, $(date -u +%Y-%m-%dT%H:%M:%SZ)) ---"
   echo "restore_command = 'bash \"${BITPIN_SCRIPTS_DIR}/wal-restore.sh\" \"${BACKUP_DIR}/wal\" \"%f\" \"%p\" ${seg_bytes}'"
@@ -195,7 +283,7 @@ while :; do
   fi
   [[ -z "$state" ]] || break
   (($(date +%s) < deadline)) || die "recovery of ${id} did not reach its target within ${RESTORE_TIMEOUT:-3600}s (log: ${logf})"
-  sleep 0.5
+  sleep 0.2
 done
 grep -E 'recovery stopping|consistent recovery state|last completed transaction|redo done|selected new timeline' "$logf" | sed 's/^/  postgres: /' >&2 || true
 info "recovery of ${id} finished (${state}) in $(($(date +%s) - t0))s"

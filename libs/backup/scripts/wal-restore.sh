@@ -9,11 +9,14 @@ set -euo pipefail
 archive=$1 file=$2 dest=$3 seg_bytes=${4:-16777216}
 say() { printf 'bitpin wal-restore: %s\n' "$*" >&2; }
 
+# Runs once per segment while the server waits for it: as few processes as possible (awk,
+# sha256sum, the decompressor, stat).
 sum_ok() { # path name
-  local want
-  want=$(awk -v n="$2" '$2 == n { print $1 }' "$archive/SHA256SUMS" 2>/dev/null | tail -n 1)
+  local want got
+  want=$(awk -v n="$2" '$2 == n { w = $1 } END { print w }' "$archive/SHA256SUMS" 2>/dev/null) || want=""
   [[ -z "$want" ]] && return 0
-  [[ "$(sha256sum <"$1" | cut -d' ' -f1)" == "$want" ]]
+  got=$(sha256sum <"$1")
+  [[ "${got%% *}" == "$want" ]]
 }
 
 unpack() { # path -> stdout
@@ -52,17 +55,18 @@ if ! sum_ok "$archive/$src" "$src"; then
   say "ERROR ${src} does not match its SHA-256 in ${archive}/SHA256SUMS: the archive is damaged; stopping recovery"
   exit 255
 fi
-unpack "$archive/$src" >"$dest.tmp" || {
+# Written to %p directly: the server ignores %p unless this exits 0, and removes it before asking.
+unpack "$archive/$src" >"$dest" || {
   say "ERROR cannot read ${src}: the archive is damaged; stopping recovery"
+  rm -f -- "$dest"
   exit 255
 }
-size=$(stat -c %s "$dest.tmp")
+size=$(stat -c %s "$dest")
 if [[ $size -lt $seg_bytes && "$src" == *.partial ]]; then
-  truncate -s "$seg_bytes" "$dest.tmp"
+  truncate -s "$seg_bytes" "$dest"
 elif [[ $size -ne $seg_bytes ]]; then
   say "ERROR ${src} holds ${size} bytes, expected ${seg_bytes}; stopping recovery"
-  rm -f "$dest.tmp"
+  rm -f -- "$dest"
   exit 255
 fi
-mv -- "$dest.tmp" "$dest"
 [[ "$src" != *.partial ]] || say "restored ${file} from ${src} (the newest archived WAL)"

@@ -4,7 +4,8 @@
  * documented grants, over TLS verify-full — and the restores go into fresh data directories.
  */
 import { execFileSync } from 'node:child_process';
-import { cpSync, existsSync, readdirSync, readFileSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { backupRoleSetupSql, scriptPath, type ScriptFile } from '../src/index.js';
@@ -186,8 +187,80 @@ describe.skipIf(!postgresAvailable())('restore drill on a real PostgreSQL 15 pri
     const c = run('check.sh', { BACKUP_DIR: copy });
     expect(c.status).toBe(1);
     expect(c.stderr).toMatch(/base\.tar\.gz is corrupted \(SHA-256 mismatch\)/);
+    // The restore reads the archive once: the damage shows while it is unpacked, and the partly
+    // extracted data directory is removed.
     const r = run('restore.sh', { BACKUP_DIR: copy, RESTORE_PGDATA: join(work, 'corrupt-restore') });
     expect(r.status).not.toBe(0);
+    expect(r.stderr).toMatch(/cannot extract .*base\.tar\.gz|base\.tar\.gz is corrupted/);
+    expect(existsSync(join(work, 'corrupt-restore'))).toBe(false);
+  });
+
+  it('restores nothing from an archive that unpacks cleanly but is not the one recorded (SHA-256 taken while extracting)', () => {
+    const copy = copyBackup('repacked');
+    repack(copy, () => undefined, { updateSum: false }); // the same files, other bytes
+    const data = join(ownedDir(join(work, 'repacked-restore')), 'pgdata');
+    const r = run('restore.sh', { BACKUP_DIR: copy, RESTORE_PGDATA: data });
+    expect(r.status).not.toBe(0);
+    expect(r.stderr).toMatch(/base\.tar\.gz is corrupted \(SHA-256 [0-9a-f]{64}, SHA256SUMS has [0-9a-f]{64}\); nothing restored/);
+    expect(existsSync(data)).toBe(false);
+  });
+
+  it('rejects an extracted copy that lacks a file of the manifest, even with a matching archive checksum', () => {
+    const copy = copyBackup('short');
+    let gone = '';
+    repack(copy, (tree) => {
+      gone = `base/1/${firstFile(join(tree, 'base', '1'))}`;
+      unlinkSync(join(tree, gone));
+    });
+    const data = join(ownedDir(join(work, 'short-restore')), 'pgdata');
+    const r = run('restore.sh', { BACKUP_DIR: copy, RESTORE_PGDATA: data });
+    expect(r.status).not.toBe(0);
+    expect(r.stderr).toContain(`"${gone}" is present in the manifest but not on disk`);
+    expect(r.stderr).toMatch(/pg_verifybackup rejected the restored copy/);
+    expect(existsSync(data)).toBe(false);
+  });
+
+  it('RESTORE_VERIFY=full checks every extracted file against the manifest checksums', () => {
+    const copy = copyBackup('altered');
+    let changed = '';
+    repack(copy, (tree) => {
+      changed = `base/1/${firstFile(join(tree, 'base', '1'))}`;
+      const bytes = readFileSync(join(tree, changed));
+      bytes[0]! ^= 0xff; // same size: only a checksum sees it
+      writeFileSync(join(tree, changed), bytes);
+    });
+    const data = join(ownedDir(join(work, 'altered-restore')), 'pgdata');
+    const r = run('restore.sh', { BACKUP_DIR: copy, RESTORE_PGDATA: data, RESTORE_VERIFY: 'full' });
+    expect(r.status).not.toBe(0);
+    expect(r.stderr).toContain(`checksum mismatch for file "${changed}"`);
+    expect(existsSync(data)).toBe(false);
+  });
+
+  it('a logical restore whose row counts differ from the dump\'s snapshot rolls back: nothing changes', () => {
+    const copy = copyBackup('bad-counts');
+    const dir = join(copy, 'full', onlyBackup(copy));
+    writeFileSync(join(dir, 'counts.tsv'), readFileSync(join(dir, 'counts.tsv'), 'utf8').replace('public.accounts\t5000\n', 'public.accounts\t4999\n'));
+    setSum(dir, 'counts.tsv');
+    pg.sql('CREATE DATABASE app_counts OWNER app', 'postgres');
+    pg.sql('CREATE TABLE public.accounts (id int PRIMARY KEY); INSERT INTO public.accounts VALUES (1); ALTER TABLE public.accounts OWNER TO app', 'app_counts');
+    const r = run('restore.sh', { ...pg.appEnv(), BACKUP_DIR: copy, RESTORE_MODE: 'logical', RESTORE_DBNAME: 'app_counts' });
+    expect(r.status).not.toBe(0);
+    expect(r.stderr).toMatch(/row counts differ from the counts taken with the dump:\s+public\.accounts: 5000, the backup has 4999/);
+    expect(r.stderr).toMatch(/rolled back, nothing changed/);
+    // --clean would have replaced the table: it is the old one, with its one row.
+    expect(pg.sql('SELECT count(*) FROM public.accounts', 'app_counts')).toBe('1');
+  });
+
+  it('a dump with large objects is restored by pg_restore itself, in one transaction', () => {
+    pg.sql('CREATE DATABASE lo_src OWNER app', 'postgres');
+    pg.sql(`CREATE TABLE public.docs (id int PRIMARY KEY, body oid); INSERT INTO public.docs VALUES (1, lo_from_bytea(0, 'large object body'))`, 'lo_src');
+    const dump = join(ownedDir(join(work, 'lo')), 'lo.dump');
+    const d = runAsPostgres('pg_dump', ['-h', pg.socketDir, '-p', String(pg.port), '-U', 'postgres', '-Fc', '-f', dump, 'lo_src']);
+    expect(d.status).toBe(0);
+    pg.sql('CREATE DATABASE lo_dst OWNER app', 'postgres');
+    const r = ok('restore.sh', { ...pg.appEnv(), RESTORE_MODE: 'logical', RESTORE_DUMP: dump, RESTORE_DBNAME: 'lo_dst' });
+    expect(r.stderr).toMatch(/large objects: one pg_restore transaction/);
+    expect(pg.sql('SELECT convert_from(lo_get(body), \'UTF8\') FROM public.docs', 'lo_dst')).toBe('large object body');
   });
 
   it('detects a missing backup file and a missing WAL segment', () => {
@@ -264,6 +337,30 @@ describe.skipIf(!postgresAvailable())('restore drill on a real PostgreSQL 15 pri
     cpSync(backupDir, dest, { recursive: true });
     if (isRoot) execFileSync('chown', ['-R', `${runAs.uid}:${runAs.gid}`, dest]);
     return dest;
+  }
+  /** SHA256SUMS of a backup directory records the current content of `name`. */
+  function setSum(dir: string, name: string): void {
+    const sum = createHash('sha256').update(readFileSync(join(dir, name))).digest('hex');
+    const sums = join(dir, 'SHA256SUMS');
+    writeFileSync(sums, readFileSync(sums, 'utf8').replace(new RegExp(`^[0-9a-f]{64}  ${name.replace('.', '\\.')}$`, 'm'), `${sum}  ${name}`));
+  }
+  /** Unpacks the copy's base.tar.gz, lets `edit` change the tree, packs it again (GNU tar + gzip). */
+  function repack(copy: string, edit: (tree: string) => void, { updateSum = true } = {}): void {
+    const dir = join(copy, 'full', onlyBackup(copy));
+    const base = join(dir, 'base.tar.gz');
+    const tree = mkdtempSync(join(work, 'tree-'));
+    try {
+      execFileSync('tar', ['-xzf', base, '-C', tree]);
+      edit(tree);
+      execFileSync('bash', ['-c', 'tar -cf - -C "$1" . | gzip -1 >"$2"', '_', tree, base]);
+    } finally {
+      rmSync(tree, { recursive: true, force: true });
+    }
+    if (updateSum) setSum(dir, 'base.tar.gz');
+    if (isRoot) execFileSync('chown', ['-R', `${runAs.uid}:${runAs.gid}`, copy]);
+  }
+  function firstFile(dir: string): string {
+    return readdirSync(dir).filter((f) => /^\d+$/.test(f) && statSync(join(dir, f)).size > 0).sort()[0]!;
   }
   function onlyBackup(dir: string): string {
     return readdirSync(join(dir, 'full')).filter((d) => !d.startsWith('.'))[0]!;

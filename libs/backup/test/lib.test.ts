@@ -1,10 +1,12 @@
 /**
- * The helpers of scripts/lib.sh on their own (no server): WAL names and positions, and gzip
- * inflation through zlib (python3) or, without python3, GNU gzip — both must give the same bytes
- * and both must refuse damaged input.
+ * The helpers of scripts/lib.sh on their own (no server): WAL names and positions, gzip inflation
+ * through zlib (python3) or, without python3, GNU gzip — both must give the same bytes and both
+ * must refuse damaged input —, the one-pass unpack + copy + SHA-256, SHA-256 lists, and tar
+ * extraction in large records.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
@@ -18,7 +20,7 @@ afterAll(() => rmSync(work, { recursive: true, force: true }));
 function pathWithoutPython(): string {
   const bin = join(work, 'bin');
   execFileSync('mkdir', ['-p', bin]);
-  for (const tool of ['bash', 'gzip', 'cat', 'date', 'dirname', 'basename', 'sed', 'tail', 'head', 'od', 'tr']) {
+  for (const tool of ['bash', 'gzip', 'cat', 'date', 'dirname', 'basename', 'sed', 'tail', 'head', 'od', 'tr', 'tee', 'sha256sum', 'cut', 'mkfifo', 'mktemp', 'rm', 'tar']) {
     const real = execFileSync('bash', ['-c', `command -v ${tool}`], { encoding: 'utf8' }).trim();
     try {
       symlinkSync(real, join(bin, tool));
@@ -61,5 +63,59 @@ describe('lib.sh', () => {
     expect(Buffer.compare(out.stdout, payload)).toBe(0);
     const truncated = lib('unpack_stream gzip', { input: twoMembers.subarray(0, twoMembers.length - 200), ...(path ? { path } : {}) });
     expect(truncated.status).not.toBe(0);
+  });
+
+  it.each([
+    ['zlib (python3)', undefined],
+    ['tee + GNU gzip + sha256sum (no python3)', 'fallback'],
+  ])('reads a compressed stream once: unpacked, copied and its SHA-256 taken, through %s', (_what, mode) => {
+    const path = mode ? pathWithoutPython() : undefined;
+    const copy = join(work, `copy-${mode ?? 'py'}.gz`);
+    const sum = join(work, `sum-${mode ?? 'py'}`);
+    const out = lib(`unpack_copy gzip "${copy}" "${sum}"`, { input: twoMembers, ...(path ? { path } : {}) });
+    expect(out.status).toBe(0);
+    expect(Buffer.compare(out.stdout, payload)).toBe(0);
+    expect(Buffer.compare(readFileSync(copy), twoMembers)).toBe(0);
+    expect(readFileSync(sum, 'utf8').trim()).toBe(createHash('sha256').update(twoMembers).digest('hex'));
+    // Without a copy, and a damaged stream fails (the caller then discards what was unpacked).
+    const bare = lib(`unpack_copy gzip "" "${sum}"`, { input: twoMembers, ...(path ? { path } : {}) });
+    expect(bare.status).toBe(0);
+    expect(readFileSync(sum, 'utf8').trim()).toBe(createHash('sha256').update(twoMembers).digest('hex'));
+    const damaged = Buffer.from(twoMembers);
+    damaged[damaged.length - 5]! ^= 0xff; // the last member's CRC
+    expect(lib(`unpack_copy gzip "" "${sum}"`, { input: damaged, ...(path ? { path } : {}) }).status).not.toBe(0);
+  });
+
+  it.each([
+    ['hashlib (python3)', undefined],
+    ['sha256sum (no python3)', 'fallback'],
+  ])('lists SHA-256 sums like sha256sum, through %s', (_what, mode) => {
+    const path = mode ? pathWithoutPython() : undefined;
+    const dir = join(work, `sums-${mode ?? 'py'}`);
+    execFileSync('mkdir', ['-p', dir]);
+    writeFileSync(join(dir, 'a'), payload);
+    writeFileSync(join(dir, 'b c'), '');
+    const out = lib(`sha256_list "${dir}" a "b c"`, { ...(path ? { path } : {}) });
+    expect(out.status).toBe(0);
+    const sha = (b: Buffer | string) => createHash('sha256').update(b).digest('hex');
+    expect(out.stdout.toString()).toBe(`${sha(payload)}  a\n${sha('')}  b c\n`);
+    expect(lib(`sha256_list "${dir}" missing`, { ...(path ? { path } : {}) }).status).not.toBe(0);
+  });
+
+  it('extracts a tar read in 1 MiB records, also from a pipe that delivers it in small pieces', () => {
+    const src = join(work, 'tree');
+    execFileSync('mkdir', ['-p', join(src, 'd')]);
+    writeFileSync(join(src, 'd', 'big'), payload);
+    writeFileSync(join(src, 'small'), 'x');
+    const tarball = execFileSync('tar', ['-cf', '-', '-C', src, '.']);
+    const dest = join(work, 'untarred');
+    execFileSync('mkdir', ['-p', dest]);
+    const out = lib(`python3 -c 'import sys
+d = sys.stdin.buffer.read()
+for i in range(0, len(d), 7000):
+    sys.stdout.buffer.write(d[i:i + 7000]); sys.stdout.buffer.flush()' | untar "${dest}"`, { input: tarball });
+    expect(out.status).toBe(0);
+    expect(Buffer.compare(readFileSync(join(dest, 'd', 'big')), payload)).toBe(0);
+    expect(readFileSync(join(dest, 'small'), 'utf8')).toBe('x');
   });
 });
