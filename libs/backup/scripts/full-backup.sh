@@ -108,7 +108,7 @@ mkdir -p "$verify_dir"
 chmod 0700 "$verify_dir"
 pg_basebackup -D - -F tar -X fetch "${compress_opt[@]}" --checkpoint=fast --manifest-checksums=CRC32C \
   --label="bitpin-full-${run_id}" --no-password |
-  unpack_copy "$method" "$part/base.tar${ext}" "$verify_dir.sha" | untar "$verify_dir"
+  unpack_extract "$method" "$part/base.tar${ext}" "$verify_dir.sha" "$verify_dir"
 base_sum=$(cut -c1-64 "$verify_dir.sha")
 [[ "$base_sum" =~ ^[0-9a-f]{64}$ ]] || die "computing the SHA-256 of the base backup failed"
 rm -f "$verify_dir.sha"

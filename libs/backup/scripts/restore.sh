@@ -14,12 +14,20 @@
 #   RESTORE_PORT          its port (default 54329); RESTORE_SOCKET_DIR its socket directory
 #   RESTORE_EXPORT_DUMP   write a pg_dump -Fc of $PGDATABASE at the target to this path
 #   RESTORE_TIMEOUT       seconds to wait for recovery (default 3600)
+#   RESTORE_VERIFY        structure (default) | full: how pg_verifybackup checks the extracted copy
+#   The base archive is read once: its SHA-256 is taken while it is extracted and must match
+#   SHA256SUMS (else the data directory is removed and the restore fails). That archive is bit for
+#   bit the one pg_verifybackup checked file by file when the backup was taken, so the extracted
+#   copy gets the structural check (pg_verifybackup --skip-checksums: every file with its size,
+#   nothing extra, the manifest's checksum, the WAL to consistency parsed); full re-reads every
+#   file for its CRC32C too. Each WAL segment's checksum is checked by wal-restore.sh before replay.
 #
 # RESTORE_MODE=logical: pg_restore of a full backup's dump into the server the libpq variables
 #   point at (PGHOST...), database RESTORE_DBNAME (default $PGDATABASE), replacing its objects
-#   (--clean --if-exists, one transaction), then compares every table's row count with the
-#   counts taken in the dump's snapshot. RESTORE_ROLE: SET ROLE before restoring.
-#   RESTORE_DUMP: restore this dump file instead (e.g. one a PITR restore exported; no counts).
+#   (--clean --if-exists) in one transaction that also compares every table's row count with the
+#   counts taken in the dump's snapshot: a mismatch rolls everything back. RESTORE_ROLE: SET ROLE
+#   before restoring. RESTORE_DUMP: restore this dump file instead (e.g. one a PITR restore
+#   exported; no counts).
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 [[ -n "$BACKUP_DIR" && -d "$BACKUP_DIR/full" ]] || die "BACKUP_DIR must point at a backup volume (no ${BACKUP_DIR:-<unset>}/full)"
@@ -201,7 +209,7 @@ sum_file=$(mktemp "${TMPDIR:-/tmp}/bitpin-restore-sum.XXXXXX")
 case "$base_name" in
   *.gz) method=gzip ;; *.lz4) method=lz4 ;; *.zst) method=zstd ;; *) method=none ;;
 esac
-unpack_copy "$method" "" "$sum_file" <"$base" | untar "$pgdata" || die "cannot extract ${base} (damaged archive?)"
+unpack_extract "$method" "" "$sum_file" "$pgdata" <"$base" || die "cannot extract ${base} (damaged archive?)"
 got_sum=$(cut -c1-64 "$sum_file")
 rm -f "$sum_file"
 [[ "$got_sum" == "$want_sum" ]] ||

@@ -6,7 +6,7 @@
  */
 import { execFileSync, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
@@ -117,5 +117,79 @@ for i in range(0, len(d), 7000):
     expect(out.status).toBe(0);
     expect(Buffer.compare(readFileSync(join(dest, 'd', 'big')), payload)).toBe(0);
     expect(readFileSync(join(dest, 'small'), 'utf8')).toBe('x');
+  });
+
+  describe('unpack_extract: one read of a gzip tar, copied, hashed and extracted', () => {
+    /** A tree with what a base backup holds, and what GNU tar adds: a long name, an empty file. */
+    const src = join(work, 'extract-src');
+    const long = `${'d'.repeat(60)}/${'f'.repeat(80)}`; // > 100 bytes: a GNU long-name member
+    execFileSync('mkdir', ['-p', join(src, 'base', '1'), join(src, 'pg_tblspc'), join(src, 'd'.repeat(60))]);
+    writeFileSync(join(src, 'base', '1', '1259'), payload);
+    writeFileSync(join(src, 'empty'), '');
+    writeFileSync(join(src, long), 'long name');
+    execFileSync('chmod', ['0640', join(src, 'empty')]);
+    symlinkSync('/elsewhere/tblspc', join(src, 'pg_tblspc', '16400'));
+    const tgz = gzipSync(execFileSync('tar', ['-cf', '-', '-C', src, '.']));
+    const listing = (dir: string) => execFileSync('bash', ['-c', `cd "${dir}" && find . -printf '%p %y %m %s %l\\n' | sort`], { encoding: 'utf8' });
+    const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
+
+    it.each([
+      ['python3', undefined],
+      ['tee + gzip + tar (no python3)', 'fallback'],
+    ])('gives what GNU tar gives, the SHA-256 of the compressed bytes and their copy, through %s', (_what, mode) => {
+      const path = mode ? pathWithoutPython() : undefined;
+      const dest = join(work, `extract-${mode ?? 'py'}`);
+      execFileSync('mkdir', ['-p', dest]);
+      const copy = join(work, `extract-copy-${mode ?? 'py'}`);
+      const sum = join(work, `extract-sum-${mode ?? 'py'}`);
+      const out = lib(`unpack_extract gzip "${copy}" "${sum}" "${dest}"`, { input: tgz, ...(path ? { path } : {}) });
+      expect(out.status).toBe(0);
+      expect(listing(dest)).toBe(listing(src));
+      expect(readFileSync(join(dest, long), 'utf8')).toBe('long name');
+      expect(Buffer.compare(readFileSync(join(dest, 'base', '1', '1259')), payload)).toBe(0);
+      expect(readFileSync(sum, 'utf8').trim()).toBe(sha(tgz));
+      expect(Buffer.compare(readFileSync(copy), tgz)).toBe(0);
+    });
+
+    /** A one-member tar whose header the test writes itself (GNU tar will not write these). */
+    function oneMember(name: string, body: string, opts: { type?: string; link?: string; badSum?: boolean } = {}): Buffer {
+      const h = Buffer.alloc(512);
+      h.write(name, 0);
+      h.write('0000600\0', 100);
+      h.write('0000000\0', 108);
+      h.write('0000000\0', 116);
+      h.write(`${body.length.toString(8).padStart(11, '0')}\0`, 124);
+      h.write('00000000000\0', 136);
+      h.write(opts.type ?? '0', 156);
+      if (opts.link) h.write(opts.link, 157);
+      h.write('ustar\0' + '00', 257);
+      h.write('        ', 148);
+      let sum = 0;
+      for (const b of h) sum += b;
+      h.write(`${(sum + (opts.badSum ? 1 : 0)).toString(8).padStart(6, '0')}\0 `, 148);
+      const data = Buffer.alloc(Math.ceil(body.length / 512) * 512);
+      data.write(body);
+      return Buffer.concat([h, data]);
+    }
+    const end = Buffer.alloc(1024);
+
+    it.each([
+      ['a path outside the target', [oneMember('../escape', 'x')], /outside the target directory/],
+      ['an absolute path', [oneMember('/tmp/abs', 'x')], /outside the target directory/],
+      ['a file below a symbolic link it made', [oneMember('link', '', { type: '2', link: '/tmp' }), oneMember('link/owned', 'x')], /below a symbolic link/],
+      ['a damaged header', [oneMember('file', 'x', { badSum: true })], /header checksum mismatch/],
+      ['a hard link', [oneMember('hard', '', { type: '1', link: 'file' })], /unsupported tar member type/],
+      ['a truncated member', [oneMember('file', 'x'.repeat(2000)).subarray(0, 1000)], /tar stream truncated/],
+    ])('refuses %s', (_what, members, message) => {
+      const dest = join(work, `refuse-${Math.random().toString(36).slice(2)}`);
+      execFileSync('mkdir', ['-p', dest]);
+      const last = members.at(-1)!;
+      const tar = Buffer.concat([...members, ...(last.length % 512 === 0 ? [end] : [])]);
+      const out = lib(`unpack_extract gzip "" "${dest}.sum" "${dest}"`, { input: gzipSync(tar) });
+      expect(out.status).not.toBe(0);
+      expect(out.stderr).toMatch(message);
+      expect(existsSync(`${dest}.sum`)).toBe(false); // no checksum for a stream that failed
+      expect(existsSync(join(work, 'escape'))).toBe(false);
+    });
   });
 });
