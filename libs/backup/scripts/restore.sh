@@ -15,6 +15,7 @@
 #   RESTORE_EXPORT_DUMP   write a pg_dump -Fc of $PGDATABASE at the target to this path
 #   RESTORE_TIMEOUT       seconds to wait for recovery (default 3600)
 #   RESTORE_VERIFY        structure (default) | full: how pg_verifybackup checks the extracted copy
+#   RESTORE_WAL_PREFETCH  WAL segments wal-restore.sh prepares ahead of replay (default 2; 0: off)
 #   The base archive is read once: its SHA-256 is taken while it is extracted and must match
 #   SHA256SUMS (else the data directory is removed and the restore fails). That archive is bit for
 #   bit the one pg_verifybackup checked file by file when the backup was taken, so the extracted
@@ -180,6 +181,8 @@ pgdata=${RESTORE_PGDATA:-}
 if [[ -e "$pgdata" && -n "$(ls -A "$pgdata")" ]]; then die "RESTORE_PGDATA ${pgdata} is not empty; restore into a fresh directory"; fi
 action=${RESTORE_ACTION:-promote}
 [[ "$action" =~ ^(promote|pause|shutdown)$ ]] || die "RESTORE_ACTION must be promote, pause or shutdown, got \"${action}\""
+prefetch=${RESTORE_WAL_PREFETCH:-2}
+require_number RESTORE_WAL_PREFETCH "$prefetch"
 verify=${RESTORE_VERIFY:-structure}
 [[ "$verify" == structure || "$verify" == full ]] || die "RESTORE_VERIFY must be structure or full, got \"${verify}\""
 base_name=$(info_get "$info_file" base)
@@ -231,7 +234,7 @@ info "extracted and verified ${id} into ${pgdata} in $(($(date +%s) - t0))s (SHA
 
 {
   echo "# --- bitpin restore of full backup ${id} (restore.sh, $(date -u +%Y-%m-%dT%H:%M:%SZ)) ---"
-  echo "restore_command = 'bash \"${BITPIN_SCRIPTS_DIR}/wal-restore.sh\" \"${BACKUP_DIR}/wal\" \"%f\" \"%p\" ${seg_bytes}'"
+  echo "restore_command = 'bash \"${BITPIN_SCRIPTS_DIR}/wal-restore.sh\" \"${BACKUP_DIR}/wal\" \"%f\" \"%p\" ${seg_bytes} ${prefetch}'"
   echo "recovery_target_timeline = 'latest'"
   case "$target_kind" in
     time) echo "recovery_target_time = '${target_value}'" ;;
@@ -294,6 +297,9 @@ while :; do
   sleep 0.2
 done
 grep -E 'recovery stopping|consistent recovery state|last completed transaction|redo done|selected new timeline' "$logf" | sed 's/^/  postgres: /' >&2 || true
+# Segments wal-restore.sh prepared ahead that recovery did not need (its last helpers end within
+# moments of the last request).
+rm -rf -- "$pgdata/pg_wal/bitpin-prefetch" 2>/dev/null || { sleep 0.5 && rm -rf -- "$pgdata/pg_wal/bitpin-prefetch"; } || true
 info "recovery of ${id} finished (${state}) in $(($(date +%s) - t0))s"
 
 if [[ "$state" != shutdown ]]; then

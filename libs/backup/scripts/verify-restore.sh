@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Restore verification (CronJob bitpin-backup-verify, weekly). Proves the newest backup restores:
 #   1. check.sh: every checksum of the volume and the continuity of the WAL archive;
-#   2. a point-in-time restore of the newest full backup into scratch space, replaying the WAL up
-#      to the newest incremental run (or to the backup's end when none followed it);
+#   2. a point-in-time restore of the newest full backup into scratch space (every restored
+#      file's checksum checked: RESTORE_VERIFY=full), replaying the WAL up to the newest
+#      incremental run (or to the backup's end when none followed it);
 #   3. the sentinel table of the restored copy has exactly the rows, and the checksum, that the
 #      newest run recorded when it wrote its row;
 #   4. every table of the restored copy can be read (row counts, written to the report), and
@@ -71,9 +72,11 @@ say "backup=${id} target=\"${target_desc}\""
 info "verifying full backup ${id} restored to ${target_desc}"
 
 mkdir -p "$work"
+# The weekly proof reads everything: pg_verifybackup checks every restored file's checksum too
+# (RESTORE_VERIFY=full; an on-demand restore checks the archive's SHA-256 and the structure).
 env "${target_env[@]}" RESTORE_MODE=pitr RESTORE_BACKUP_ID="$id" RESTORE_PGDATA="$pgdata" \
   RESTORE_SOCKET_DIR="$sock" RESTORE_PORT=5432 RESTORE_KEEP_RUNNING=true RESTORE_ACTION=promote \
-  bash "$BITPIN_SCRIPTS_DIR/restore.sh"
+  RESTORE_VERIFY="${RESTORE_VERIFY:-full}" bash "$BITPIN_SCRIPTS_DIR/restore.sh"
 export PGHOST=$sock PGPORT=5432 PGUSER=${RESTORE_SUPERUSER:-postgres} PGDATABASE=$db
 unset PGPASSWORD PGSSLMODE PGSSLROOTCERT PGSSLCERT PGSSLKEY PGSERVICE
 say "restore_seconds=$(($(date +%s) - t0))"
