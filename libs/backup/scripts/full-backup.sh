@@ -20,13 +20,14 @@ part="$BACKUP_DIR/full/.partial-$run_id"
 # pg_basebackup wants an empty directory of its own: the dump is written beside it, moved in later.
 lpart="$BACKUP_DIR/full/.partial-$run_id.logical"
 verify_dir="$BACKUP_SCRATCH_DIR/verify-$run_id"
-logical_pid=""
+logical_pid="" rm_pid=""
 
 cleanup() {
   local rc=$?
   [[ -z "${logical_pid:-}" ]] || kill "$logical_pid" 2>/dev/null || true
+  [[ -z "${rm_pid:-}" ]] || wait "$rm_pid" 2>/dev/null || true
   rm -f "$verify_dir.sha"
-  rm -rf "$verify_dir"
+  rm -rf "$verify_dir" "$verify_dir.done"
   if [[ $rc -ne 0 ]]; then
     rm -rf "$part" "$lpart"
     log "ERROR full backup ${run_id} failed (exit ${rc}); nothing was published"
@@ -129,7 +130,10 @@ start_time=$(sed -n 's/^START TIME: //p' "$label")
 timeline=$(sed -n 's/^START TIMELINE: //p' "$label")
 end_lsn=$(grep -o '"End-LSN": "[0-9A-F/]*"' "$part/backup_manifest" | tail -n 1 | sed 's/.*: "\(.*\)"/\1/')
 [[ -n "$start_wal" && -n "$end_lsn" ]] || die "cannot read the start/end WAL position of backup ${run_id}"
-rm -rf "$verify_dir"
+# The verified copy is removed while the backup is published (waited for before the run ends).
+mv "$verify_dir" "$verify_dir.done"
+rm -rf "$verify_dir.done" &
+rm_pid=$!
 t2=$(date +%s)
 info "pg_verifybackup: backup ${run_id} verified in $((t2 - t1))s (WAL ${start_lsn} .. ${end_lsn})"
 
