@@ -1,7 +1,6 @@
 import { ConfigError, ENV_NAMES, ENVIRONMENTS, parseDuration, type EnvConfig, type ImageKey } from '@bitpin/config';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { ExitCode } from './exit-codes.js';
-import { groupKindOf } from './inventory.js';
 import { PreflightError } from './kube/errors.js';
 import type { KubeObject } from './manifest.js';
 import { makeReporter, type Reporter } from './reporter.js';
@@ -179,8 +178,7 @@ export async function run(argv: readonly string[], io: Io = processIo): Promise<
     );
     engine = eng;
     const texts = desired ? undefined : cmds.readManifestTexts(values.from!);
-    const kinds = desired ? [...new Set(desired.map(groupKindOf))] : cmds.scanGroupKinds(texts!);
-    const reads = command === 'destroy' ? undefined : cmds.startReads(eng, env.name, kinds);
+    const reads = command === 'destroy' ? undefined : cmds.startReads(eng, env.name);
     desired ??= await cmds.parseManifestTexts(texts!);
     switch (command) {
       case 'apply': {

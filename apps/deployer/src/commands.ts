@@ -5,7 +5,7 @@ import { loadAll } from 'js-yaml';
 import { diff, type DiffEntry } from './diff.js';
 import { ApplyError, Engine, PARENT_INFO, plan, type Change } from './engine.js';
 import { healthCheckFor } from './health.js';
-import { groupKindOf, parentName, stateOf, unionState, type ParentState } from './inventory.js';
+import { parentName, stateOf, unionState, type ParentState } from './inventory.js';
 import { KubeClient } from './kube/client.js';
 import { loadKubeAccess } from './kube/config.js';
 import { deployerCacheDir, resourcePath } from './kube/discovery.js';
@@ -43,23 +43,6 @@ export function readManifestTexts(dir: string): { file: string; text: string }[]
 // A line that is exactly `---` always starts a document (YAML forbids one inside a scalar); a
 // file with directives is taken whole.
 const documentsOf = (text: string): string[] => (/^%/m.test(text) ? [text] : text.split(/^---[ \t]*$/m));
-
-/**
- * The group-kinds (`Kind.group`) the documents name in their top-level `apiVersion:` and `kind:`
- * lines, without parsing them (~1 ms for a synth directory): which kinds to list before the YAML
- * is read. A document written another way is simply not counted.
- */
-export function scanGroupKinds(texts: readonly { text: string }[]): string[] {
-  const kinds = new Set<string>();
-  for (const { text } of texts) {
-    for (const doc of documentsOf(text)) {
-      const apiVersion = /^apiVersion:[ \t]*["']?([\w./-]+)/m.exec(doc)?.[1];
-      const kind = /^kind:[ \t]*["']?(\w+)/m.exec(doc)?.[1];
-      if (apiVersion && kind) kinds.add(groupKindOf({ apiVersion, kind }));
-    }
-  }
-  return [...kinds];
-}
 
 /**
  * Parses the synth directory's files. js-yaml: ~3× faster than yaml's document model on a synth
@@ -236,7 +219,14 @@ export async function applyCommand(
   const before = unionState(p.previous, p.desired);
   const parentWrite = !p.parent || !same(before, p.previous) ? engine.writeParent(pre.context, before, pre.parentServed) : undefined;
   parentWrite?.catch(() => undefined); // awaited by applyAll; this only keeps an early failure from counting as unhandled
-  const changes = await engine.applyAll(desired, p.live, parentWrite);
+  let changes: Change[];
+  try {
+    changes = await engine.applyAll(desired, p.live, parentWrite);
+  } catch (e) {
+    // An install that was undone leaves the inventory as it found it, too.
+    if (e instanceof ApplyError && e.rolledBack && parentWrite) await restoreParent(engine, pre.context, p.parent, p.previous);
+    throw e;
+  }
 
   const pruned: string[] = [];
   if (opts.prune && p.prune.length) {
@@ -279,6 +269,16 @@ export async function applyCommand(
     requests: engine.client.stats.requests,
     durationMs: Date.now() - started,
   };
+}
+
+/** Puts the inventory parent back as it was before an undone install: deleted when there was none. */
+async function restoreParent(engine: Engine, context: string, parent: KubeObject | undefined, previous: ParentState): Promise<void> {
+  try {
+    if (parent) await engine.writeParent(context, previous, true);
+    else await engine.deleteParent();
+  } catch {
+    // It lists kinds with no members left: harmless, and the next apply rewrites it.
+  }
 }
 
 function reportWait(wait: readonly WaitResult[], report: Reporter): void {

@@ -54,7 +54,7 @@ export async function diff(engine: Engine, desired: readonly KubeObject[], prune
     const info = await engine.info(o);
     const live = await engine.client.get(resourcePath(info, o.metadata.namespace, o.metadata.name), { allow404: true });
     if (!live) return { ref: objectRef(o), kind: 'add', changes: [] };
-    const { object: dry } = await engine.applyOne(o, { dryRun: true });
+    const { object: dry } = await engine.applyOne(o, { dryRun: true, full: true });
     const changes = jsonChanges(normalize(live), normalize(dry), isSecret(o));
     return { ref: objectRef(o), kind: changes.length ? 'update' : 'noop', changes };
   });

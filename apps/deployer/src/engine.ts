@@ -1,7 +1,7 @@
 import { DEPLOY_ANNOTATIONS } from '@bitpin/config';
 import { randomBytes } from 'node:crypto';
-import type { KubeClient } from './kube/client.js';
-import { Discovery, discoveryCacheDir, resourcePath, type ResourceInfo } from './kube/discovery.js';
+import { METADATA_ONLY, type KubeClient } from './kube/client.js';
+import { Discovery, discoveryCacheDir, resourcePath, type ResourceInfo, type ServerVersion } from './kube/discovery.js';
 import { ApiError, PreflightError } from './kube/errors.js';
 import {
   FIELD_MANAGER,
@@ -22,7 +22,7 @@ import {
   stateOf,
   type ParentState,
 } from './inventory.js';
-import { objectRef, type KubeObject } from './manifest.js';
+import { objectRef, sortForApply, type KubeObject } from './manifest.js';
 import { mapLimit } from './pool.js';
 import { toWaves, WAVE_NAMES } from './waves.js';
 import { crdHealth } from './health.js';
@@ -84,9 +84,21 @@ export function needsReplicasHandoff(desired: KubeObject, liveObj: KubeObject | 
 /** One line per failed object, naming the field and what to do. */
 export class ApplyError extends Error {
   override readonly name = 'ApplyError';
-  constructor(readonly lines: readonly string[]) {
+  constructor(
+    readonly lines: readonly string[],
+    /** Set when the failed step was an install whose writes were all undone (see Engine.applyAll). */
+    readonly rolledBack = false,
+  ) {
     super(lines.join('\n'));
   }
+}
+
+/** An object an install wrote: created by it (undone by deleting it) or already there (adopted; undone by releasing our fields). */
+interface Written {
+  readonly o: KubeObject;
+  readonly info: ResourceInfo;
+  readonly uid: string | undefined;
+  readonly how: 'created' | 'adopted';
 }
 
 /** The parent kind's resource: the deployer owns it, so it is reached without discovery. */
@@ -94,20 +106,12 @@ export const PARENT_INFO: ResourceInfo = { group: PARENT_GROUP, version: PARENT_
 /** CustomResourceDefinitions (built in since 1.16). */
 export const CRD_INFO: ResourceInfo = { group: 'apiextensions.k8s.io', version: 'v1', kind: 'CustomResourceDefinition', resource: 'customresourcedefinitions', namespaced: false };
 
-function sameResource(a: ResourceInfo, b: ResourceInfo): boolean {
-  return a.group === b.group && a.version === b.version && a.resource === b.resource && a.namespaced === b.namespaced;
-}
-
 /** The API server's answer when a whole resource type is not served (not an object that is missing). */
 function isUnknownResource(e: unknown): boolean {
   return e instanceof ApiError && e.status === 404 && !e.details?.name && /could not find the requested resource/.test(e.message);
 }
 
-export interface ServerVersion {
-  readonly gitVersion: string;
-  readonly major: string;
-  readonly minor: string;
-}
+export type { ServerVersion };
 
 /** Kinds never pruned unless named with --prune-allow: losing them loses data or everything inside. */
 export const PROTECTED_KINDS = new Set(['Namespace', 'PersistentVolumeClaim', 'PersistentVolume', 'CustomResourceDefinition']);
@@ -120,7 +124,6 @@ export const PROTECTED_KINDS = new Set(['Namespace', 'PersistentVolumeClaim', 'P
 export class Engine {
   readonly discovery: Discovery;
   private readonly concurrency: number;
-  private version: Promise<ServerVersion> | undefined;
   /** Each object's JSON, made once: the dry run and the write send the same bytes. */
   private readonly bodies = new WeakMap<KubeObject, string>();
 
@@ -130,15 +133,13 @@ export class Engine {
   ) {
     this.discovery = new Discovery(client, {
       cacheDir: 'discoveryCacheDir' in opts ? opts.discoveryCacheDir : discoveryCacheDir(),
-      version: () => this.serverVersion().then((v) => v.gitVersion),
     });
     this.concurrency = opts.concurrency ?? 8;
   }
 
-  /** `/version`, read once per run. */
+  /** The server's version, read with discovery (from its disk cache when fresh). */
   serverVersion(): Promise<ServerVersion> {
-    this.version ??= this.client.get<ServerVersion>('/version');
-    return this.version;
+    return this.discovery.serverVersion();
   }
 
   /** Discovery from the disk cache when it is fresh for this server version, else from the server. */
@@ -187,15 +188,8 @@ export class Engine {
     return this.client.get<{ items: KubeObject[] }>(resourcePath(info), { query: { labelSelector: `${LABEL_PART_OF}=${applysetId(this.opts.env)}` }, allow404: true });
   }
 
-  /**
-   * Every live member of the set, found by label in each group-kind the set has used. `early`
-   * holds LISTs already sent (by group-kind, with the resource they were sent for): one is used
-   * when discovery confirms that resource, otherwise the kind is listed again.
-   */
-  async listMembers(
-    state: ParentState,
-    early: ReadonlyMap<string, { readonly info: ResourceInfo; readonly list: Promise<{ items: KubeObject[] } | undefined> }> = new Map(),
-  ): Promise<Map<string, LiveMember>> {
+  /** Every live member of the set, found by label in each group-kind the set has used (one LIST each, all at once). */
+  async listMembers(state: ParentState): Promise<Map<string, LiveMember>> {
     const members = new Map<string, LiveMember>();
     const kinds: { gk: string; info: ResourceInfo }[] = [];
     for (const gk of state.groupKinds) {
@@ -207,10 +201,8 @@ export class Engine {
     }
     this.progress('inventory', { total: kinds.length, done: 0 });
     let stale = false;
-    await mapLimit(kinds, Math.max(this.concurrency, kinds.length), async ({ gk, info }) => {
-      const sent = early.get(gk);
-      let list = sent && sameResource(sent.info, info) ? await sent.list.catch(() => undefined) : undefined;
-      list ??= await this.listKind(info);
+    await mapLimit(kinds, Math.max(this.concurrency, kinds.length), async ({ info }) => {
+      const list = await this.listKind(info);
       // The whole resource type is gone (its CRD was deleted since discovery was cached): no members.
       if (!list) stale = true;
       for (const item of list?.items ?? []) {
@@ -223,7 +215,18 @@ export class Engine {
   }
 
   /** Server-side apply of one object. Returns the stored object. */
-  async applyOne(o: KubeObject, opts: { dryRun?: boolean; fieldManager?: string; info?: ResourceInfo } = {}, retried = false): Promise<{ object: KubeObject }> {
+  async applyOne(
+    o: KubeObject,
+    opts: {
+      dryRun?: boolean;
+      fieldManager?: string;
+      info?: ResourceInfo;
+      response?: { status?: number; retried?: boolean };
+      /** Return the whole stored object (diff); otherwise only its metadata comes back. */
+      full?: boolean;
+    } = {},
+    retried = false,
+  ): Promise<{ object: KubeObject; info: ResourceInfo }> {
     const info = opts.info ?? (await this.info(o));
     if (info.namespaced && !o.metadata.namespace) {
       throw new ApplyError([`${objectRef(o)}: ${o.kind} is namespaced but has no metadata.namespace; set it in the library that makes it`]);
@@ -233,14 +236,16 @@ export class Engine {
       const stored = await this.client.request<KubeObject>('PATCH', path, {
         body: this.bodyOf(o),
         contentType: 'application/apply-patch+yaml',
+        ...(opts.full ? {} : { accept: METADATA_ONLY }),
         query: {
           fieldManager: opts.fieldManager ?? FIELD_MANAGER,
           fieldValidation: 'Strict',
           force: this.opts.forceConflicts ? true : undefined,
           dryRun: opts.dryRun ? 'All' : undefined,
         },
+        ...(opts.response ? { response: opts.response } : {}),
       });
-      return { object: stored };
+      return { object: stored, info };
     } catch (e) {
       if (e instanceof PreflightError) throw e;
       if (!retried && !opts.info && isUnknownResource(e) && this.discovery.cachedOnly) {
@@ -254,11 +259,18 @@ export class Engine {
 
   /**
    * Applies the desired set: objects already stored exactly as desired (same content hash, every
-   * field we send present with our value) are not sent again; the rest are first validated by a
-   * server-side dry run — so bad input fails before anything is written — and then applied in
-   * waves. Only new namespaces and CRDs (additive and empty) are written before validation, since
-   * objects inside them cannot be dry-run until they exist. `beforeWrite` (the inventory parent's
-   * write) runs alongside the first validation and is awaited before the first write.
+   * field we send present with our value) are not sent again; the rest go out in waves. Either
+   * way a refused object leaves nothing half-applied:
+   * - an **install** — every object to write is new to the set (a first apply, or additions
+   *   only) — is written straight away and undone if any object is refused: what it created is
+   *   deleted, what it found already there (adopted) gets our fields released, so the cluster is
+   *   as before. No dry run: it would double the requests of a first apply.
+   * - a step that **updates** objects already in the set cannot be undone that way, so all of it
+   *   is validated by a server-side dry run before anything is written — unless it is one
+   *   object: a write is atomic, so when that one is refused nothing was changed either. Only
+   *   new namespaces and CRDs (additive and empty) are written before that validation, since
+   *   objects inside them cannot be dry-run until they exist.
+   * `beforeWrite` (the inventory parent's write) is awaited before the first write.
    */
   async applyAll(given: readonly KubeObject[], live: ReadonlyMap<string, LiveMember>, beforeWrite?: Promise<void>): Promise<Change[]> {
     const objects = given.map(stampHash);
@@ -268,7 +280,7 @@ export class Engine {
     for (const o of objects) {
       if (o.kind === 'Secret' && o.metadata.annotations?.[DEPLOY_ANNOTATIONS.generate]) {
         // Generated once, never overwritten: an existing one (ours or made by hand) is left alone.
-        // One not in our set is found by its dry-run create (409), not by an extra read.
+        // One not in our set is found by its create (409), not by an extra read.
         if (live.has(objectRef(o))) changes.set(objectRef(o), { ref: objectRef(o), kind: 'noop' });
         else toGenerate.push(o);
       } else if (isUpToDate(o, live.get(objectRef(o))?.object)) {
@@ -279,67 +291,161 @@ export class Engine {
     }
     const kindOf = (o: KubeObject): ChangeKind => (live.has(objectRef(o)) ? 'update' : 'add');
     const handoffs = toSend.filter((o) => needsReplicasHandoff(o, live.get(objectRef(o))?.object));
+    const install = toSend.every((o) => !live.has(objectRef(o)));
     const foundation = toSend.filter((o) => o.kind === 'Namespace' || o.kind === 'CustomResourceDefinition');
     const rest = toSend.filter((o) => !foundation.includes(o));
+    const written: Written[] = [];
+    const existing = new Set<string>();
     let writable = false;
     const mayWrite = async () => {
       if (writable) return;
       writable = true;
       await beforeWrite;
     };
+    /** A write of the install, remembered so it can be undone. */
+    const write = async (o: KubeObject): Promise<void> => {
+      const response: { status?: number; retried?: boolean } = {};
+      const { object, info } = await this.applyOne(o, { response });
+      // 201: created now. A 200 after a retried request may be our own first attempt: the object
+      // is ours alone when no other manager has a field of it.
+      const managers = object.metadata.managedFields ?? [];
+      const created = response.status === 201 || (response.retried === true && managers.every((m) => m.manager === FIELD_MANAGER));
+      written.push({ o, info, uid: object.metadata.uid, how: created ? 'created' : 'adopted' });
+    };
+    const generate = async (o: KubeObject): Promise<void> => {
+      if ((await this.generateSecret(o, false)) === 'exists') existing.add(objectRef(o));
+      else written.push({ o, info: await this.info(o), uid: undefined, how: 'created' });
+    };
 
     try {
       if (foundation.length) {
-        if (foundation.length > 1) await this.runWave(foundation, 'validate', true);
+        if (foundation.length > 1 && !install) await this.runWave(foundation, 'validate', true);
         await mayWrite();
-        await this.runWave(foundation, 'apply', false, foundation.length === 1 ? ONLY_WRITE : undefined);
+        await this.runTasks(
+          foundation.map((o) => ({ ref: objectRef(o), run: () => (install ? write(o) : this.applyOne(o)), size: this.bodyOf(o).length })),
+          'apply',
+          false,
+          foundation.length === 1 && !install ? ONLY_WRITE : undefined,
+        );
         for (const o of foundation) changes.set(objectRef(o), { ref: objectRef(o), kind: kindOf(o) });
         for (const crd of foundation.filter((o) => o.kind === 'CustomResourceDefinition')) await this.waitEstablished(crd.metadata.name);
       }
       if (rest.length || toGenerate.length) {
-        // Everything left is validated in one round before any of it is written — unless it is
-        // one object: a write is atomic, so when that one is refused nothing was changed either.
-        const existing = new Set<string>();
         const single = rest.length === 1 && !toGenerate.length && !handoffs.length;
-        if (!single) await this.runTasks(
-          [
-            ...rest.map((o) => ({ ref: objectRef(o), run: () => this.applyOne(o, { dryRun: true }), size: this.bodyOf(o).length })),
-            ...toGenerate.map((o) => ({
-              ref: objectRef(o),
-              run: async () => {
-                if ((await this.generateSecret(o, true)) === 'exists') existing.add(objectRef(o));
-              },
-            })),
-          ],
-          'validate',
-          true,
-        );
+        if (!install && !single) {
+          await this.runTasks(
+            [
+              ...rest.map((o) => ({ ref: objectRef(o), run: () => this.applyOne(o, { dryRun: true }), size: this.bodyOf(o).length })),
+              ...toGenerate.map((o) => ({
+                ref: objectRef(o),
+                run: async () => {
+                  if ((await this.generateSecret(o, true)) === 'exists') existing.add(objectRef(o));
+                },
+              })),
+            ],
+            'validate',
+            true,
+          );
+        }
         await mayWrite();
-        for (const o of toGenerate) changes.set(objectRef(o), { ref: objectRef(o), kind: existing.has(objectRef(o)) ? 'noop' : 'add' });
         // Generated Secrets and replica hand-offs go out with the config wave, before any
         // workload: replica counts we stop sending (an autoscaler takes over) are first co-owned
         // by a hand-off manager, so dropping them does not reset the workload to 1 replica.
         const early: Task[] = [
-          ...toGenerate.filter((o) => !existing.has(objectRef(o))).map((o) => ({ ref: objectRef(o), run: () => this.generateSecret(o, false) })),
+          ...toGenerate
+            .filter((o) => !existing.has(objectRef(o)))
+            .map((o) => ({ ref: objectRef(o), run: () => (install ? generate(o) : this.generateSecret(o, false).then(() => undefined)) })),
           ...handoffs.map((o) => ({ ref: objectRef(o), run: () => this.handOffReplicas(o, live.get(objectRef(o))!.object) })),
         ];
         const waves = toWaves(rest);
         let done = foundation.length;
         for (const [w, wave] of waves.entries()) {
-          const tasks: Task[] = [...wave.map((o) => ({ ref: objectRef(o), run: () => this.applyOne(o), size: this.bodyOf(o).length })), ...(w === 1 ? early : [])];
+          const tasks: Task[] = [
+            ...wave.map((o) => ({ ref: objectRef(o), run: () => (install ? write(o) : this.applyOne(o)), size: this.bodyOf(o).length })),
+            ...(w === 1 ? early : []),
+          ];
           if (!tasks.length) continue;
           this.progress('apply', { done, total: toSend.length, message: `wave ${w + 1}/${waves.length}: ${WAVE_NAMES[w]}` });
-          await this.runTasks(tasks, 'apply', false, single && !foundation.length ? ONLY_WRITE : undefined);
+          await this.runTasks(tasks, 'apply', false, single && !foundation.length && !install ? ONLY_WRITE : undefined);
           done += wave.length;
           for (const o of wave) changes.set(objectRef(o), { ref: objectRef(o), kind: kindOf(o) });
         }
+        for (const o of toGenerate) changes.set(objectRef(o), { ref: objectRef(o), kind: existing.has(objectRef(o)) ? 'noop' : 'add' });
       }
       await mayWrite();
     } catch (e) {
       await beforeWrite?.catch(() => undefined);
+      // An install refused by the API server is undone; an unreachable server cannot be asked to
+      // (re-running converges, see the CLI's message).
+      if (install && e instanceof ApplyError) {
+        if (!written.length) throw new ApplyError([...e.lines, 'nothing was changed: no object of the install had been written'], true);
+        const left = await this.rollback(written);
+        throw new ApplyError([...e.lines, ...left.lines], left.complete);
+      }
       throw e;
     }
     return objects.map((o) => changes.get(objectRef(o))!);
+  }
+
+  /**
+   * Undoes an install's writes, the last wave first: objects it created are deleted (only that
+   * very object: a uid precondition), namespaces last and waited for (a terminating namespace
+   * refuses the next apply's objects), and objects it adopted are released — an empty apply by
+   * our field manager removes exactly the fields only we had set.
+   */
+  private async rollback(written: readonly Written[], timeoutMs = 120_000): Promise<{ complete: boolean; lines: string[] }> {
+    const failed: string[] = [];
+    const created = written.filter((w) => w.how === 'created');
+    const adopted = written.filter((w) => w.how === 'adopted');
+    const namespaces = created.filter((w) => w.o.kind === 'Namespace');
+    const inside = sortForApply(created.filter((w) => w.o.kind !== 'Namespace').map((w) => w.o))
+      .reverse()
+      .map((o) => created.find((w) => w.o === o)!);
+    const undo = async (w: Written) => {
+      try {
+        if (w.how === 'adopted') {
+          const { apiVersion, kind, metadata } = w.o;
+          await this.applyOne({ apiVersion, kind, metadata: { name: metadata.name, ...(metadata.namespace ? { namespace: metadata.namespace } : {}) } } as KubeObject, { info: w.info });
+        } else {
+          await this.client.request('DELETE', resourcePath(w.info, w.o.metadata.namespace, w.o.metadata.name), {
+            body: { kind: 'DeleteOptions', apiVersion: 'v1', propagationPolicy: 'Background', ...(w.uid ? { preconditions: { uid: w.uid } } : {}) },
+            allow404: true,
+          });
+        }
+      } catch (e) {
+        failed.push(`${objectRef(w.o)} (${e instanceof ApplyError ? e.lines[0] : (e as Error).message.split('\n')[0]})`);
+      }
+    };
+    this.progress('rollback', { message: `undoing the install: deleting ${created.length} objects it created${adopted.length ? `, releasing ${adopted.length} it adopted` : ''}` });
+    await mapLimit([...inside, ...adopted], this.concurrency, undo);
+    await mapLimit(namespaces, this.concurrency, undo);
+    const deadline = Date.now() + timeoutMs;
+    for (const ns of namespaces) {
+      try {
+        while (await this.client.get(resourcePath(ns.info, undefined, ns.o.metadata.name), { allow404: true })) {
+          if (Date.now() > deadline) {
+            failed.push(`${objectRef(ns.o)} (still terminating after ${timeoutMs / 1000}s; check its finalizers)`);
+            break;
+          }
+          this.progress('rollback', { message: `waiting for namespace ${ns.o.metadata.name} to terminate` });
+          await new Promise((r) => setTimeout(r, 250));
+        }
+      } catch (e) {
+        failed.push(`${objectRef(ns.o)} (${(e as Error).message.split('\n')[0]})`);
+      }
+    }
+    if (failed.length) {
+      return {
+        complete: false,
+        lines: [`the install was not fully undone; left behind: ${failed.sort().join('; ')} — re-run apply to converge, or destroy the env`],
+      };
+    }
+    return {
+      complete: true,
+      lines: [
+        `nothing was changed: the install was undone (deleted the ${created.length} object${created.length === 1 ? '' : 's'} it had created${adopted.length ? `, released the ${adopted.length} it had adopted` : ''})`,
+      ],
+    };
   }
 
   private bodyOf(o: KubeObject): string {
@@ -371,6 +477,7 @@ export class Engine {
     try {
       await this.client.request('POST', resourcePath(info, o.metadata.namespace), {
         body: { ...o, data },
+        accept: METADATA_ONLY, // the answer would repeat the generated values
         query: { fieldManager: FIELD_MANAGER, fieldValidation: 'Strict', dryRun: dryRun ? 'All' : undefined },
       });
       return 'created';
@@ -435,6 +542,11 @@ export class Engine {
       await this.waitEstablished(crd.metadata.name, 30_000, false);
     }
     await this.applyOne(parentObject(this.opts.env, context, state), { info: PARENT_INFO });
+  }
+
+  /** Deletes this env's parent (the inventory); absent is fine. */
+  async deleteParent(): Promise<void> {
+    await this.client.request('DELETE', resourcePath(PARENT_INFO, undefined, parentName(this.opts.env)), { allow404: true });
   }
 
   /** Deletes members; background propagation so owned objects follow. */

@@ -9,6 +9,8 @@ export interface KubeObject {
     readonly annotations?: Readonly<Record<string, string>>;
     /** Set on objects read from the cluster. */
     readonly resourceVersion?: string;
+    readonly uid?: string;
+    readonly managedFields?: readonly { readonly manager: string; readonly operation?: string; readonly fieldsV1?: unknown }[];
   };
   readonly [key: string]: unknown;
 }

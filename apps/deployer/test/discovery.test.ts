@@ -1,6 +1,7 @@
 /**
- * Discovery's disk cache (kubectl's rules: per server, for the server's version, 6 hours) and
- * how a stale entry is corrected: an unknown kind refreshes it, a 404 for a resource type drops it.
+ * Discovery's disk cache (kubectl's rules: per server URL, 6 hours; the server version is read
+ * and cached with it) and how a stale entry is corrected: an unknown kind refreshes it, a 404
+ * for a resource type drops it.
  */
 import { existsSync, mkdtempSync, readdirSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -16,12 +17,13 @@ beforeEach(() => {
 afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
 /** A fake API server: aggregated discovery with the given custom kinds; counts requests by path. */
-function fakeClient(server = 'https://10.0.0.1:6443') {
+function fakeClient(server = 'https://10.0.0.1:6443', gitVersion = 'v1.34.4') {
   const state = { crds: ['Cluster'], calls: [] as string[] };
   const client = {
     server,
     async get(path: string) {
       state.calls.push(path);
+      if (path === '/version') return { gitVersion, major: '1', minor: gitVersion.split('.')[1], platform: 'linux/amd64' };
       if (path === '/api') return { items: [{ metadata: { name: '' }, versions: [{ version: 'v1', resources: [{ resource: 'configmaps', scope: 'Namespaced', responseKind: { kind: 'ConfigMap' } }] }] }] };
       if (path === '/apis') {
         return {
@@ -40,15 +42,16 @@ function fakeClient(server = 'https://10.0.0.1:6443') {
   return { client: client as unknown as KubeClient, state };
 }
 
-const discovery = (client: KubeClient, version = 'v1.34.4') => new Discovery(client, { cacheDir: dir, version: async () => version });
+const discovery = (client: KubeClient) => new Discovery(client, { cacheDir: dir });
+const FETCH = ['/api', '/apis', '/version'];
 
 describe('discovery cache', () => {
-  it('asks the server once, then serves the same server and version from disk', async () => {
+  it('asks the server once, then serves the same server (resources and version) from disk', async () => {
     const a = fakeClient();
     const first = discovery(a.client);
     await first.ensure();
     expect(first.cachedOnly).toBe(false);
-    expect(a.state.calls.sort()).toEqual(['/api', '/apis']);
+    expect(a.state.calls.sort()).toEqual(FETCH);
     expect(readdirSync(dir)).toHaveLength(1);
 
     const b = fakeClient();
@@ -56,18 +59,16 @@ describe('discovery cache', () => {
     await second.ensure();
     expect(second.cachedOnly).toBe(true);
     expect(b.state.calls).toEqual([]);
+    expect(await second.serverVersion()).toEqual({ gitVersion: 'v1.34.4', major: '1', minor: '34' });
     expect(await second.resolve('apps/v1', 'Deployment')).toEqual({ group: 'apps', version: 'v1', kind: 'Deployment', resource: 'deployments', namespaced: true });
   });
 
-  it('another server version, another server, or an entry older than the TTL is asked again', async () => {
+  it('another server, or an entry older than the TTL, is asked again (with its version)', async () => {
     await discovery(fakeClient().client).ensure();
-    const upgraded = fakeClient();
-    await discovery(upgraded.client, 'v1.35.0').ensure();
-    expect(upgraded.state.calls.sort()).toEqual(['/api', '/apis']);
-
-    const other = fakeClient('https://10.0.0.2:6443');
-    await discovery(other.client, 'v1.35.0').ensure();
-    expect(other.state.calls.sort()).toEqual(['/api', '/apis']);
+    const other = fakeClient('https://10.0.0.2:6443', 'v1.35.0');
+    const d = discovery(other.client);
+    expect(await d.serverVersion()).toMatchObject({ gitVersion: 'v1.35.0' });
+    expect(other.state.calls.sort()).toEqual(FETCH);
 
     const old = new Date(Date.now() - DISCOVERY_TTL_MS - 60_000);
     for (const f of readdirSync(dir)) {
@@ -77,9 +78,10 @@ describe('discovery cache', () => {
       writeFileSync(p, JSON.stringify({ ...entry, fetchedAt: old.getTime() }));
       utimesSync(p, old, old);
     }
-    const later = fakeClient();
-    await discovery(later.client, 'v1.35.0').ensure();
-    expect(later.state.calls.sort()).toEqual(['/api', '/apis']);
+    const later = fakeClient(undefined, 'v1.35.1');
+    const upgraded = discovery(later.client);
+    expect(await upgraded.serverVersion()).toMatchObject({ gitVersion: 'v1.35.1', minor: '35' });
+    expect(later.state.calls.sort()).toEqual(FETCH);
   });
 
   it('a kind the cache does not know (a CRD added since) refreshes it once', async () => {
@@ -89,11 +91,11 @@ describe('discovery cache', () => {
     const d = discovery(b.client);
     await d.ensure();
     expect(await d.resolveGroupKind('postgresql.cnpg.io', 'Pooler')).toMatchObject({ kind: 'Pooler', resource: 'poolers' });
-    expect(b.state.calls.sort()).toEqual(['/api', '/apis']);
+    expect(b.state.calls.sort()).toEqual(FETCH);
     expect(d.cachedOnly).toBe(false);
     // Still unknown after asking the server: not served, and no second refresh.
     expect(await d.resolveGroupKind('postgresql.cnpg.io', 'Backup')).toBeUndefined();
-    expect(b.state.calls).toHaveLength(2);
+    expect(b.state.calls).toHaveLength(3);
   });
 
   it('invalidate (a resource type answered 404) drops the cache file and asks the server', async () => {
@@ -105,12 +107,12 @@ describe('discovery cache', () => {
     expect(await d.resolveKnown('postgresql.cnpg.io/v1', 'Cluster')).toBeDefined(); // stale
     await d.invalidate();
     expect(await d.resolveKnown('postgresql.cnpg.io/v1', 'Cluster')).toBeUndefined();
-    expect(b.state.calls.sort()).toEqual(['/api', '/apis']);
+    expect(b.state.calls.sort()).toEqual(FETCH);
   });
 
   it('without a cache directory nothing is written', async () => {
     const a = fakeClient();
-    const d = new Discovery(a.client, { cacheDir: undefined, version: async () => 'v1.34.4' });
+    const d = new Discovery(a.client, { cacheDir: undefined });
     await d.ensure();
     expect(existsSync(dir) && readdirSync(dir)).toEqual([]);
   });

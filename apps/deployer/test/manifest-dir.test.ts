@@ -9,8 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
-import { parseManifestTexts, readManifestDir, readManifestTexts, scanGroupKinds } from '../src/commands.js';
-import { stateOf } from '../src/inventory.js';
+import { parseManifestTexts, readManifestDir, readManifestTexts } from '../src/commands.js';
 import { PreflightError } from '../src/kube/errors.js';
 import { sortForApply, synthesize, writeSynthOutput, type KubeObject } from '../src/index.js';
 
@@ -48,13 +47,6 @@ describe('readManifestDir', () => {
     // A damaged entry is parsed again and rewritten.
     for (const f of readdirSync(cache)) writeFileSync(join(cache, f), '{not json');
     expect(await parseManifestTexts(texts, cache)).toEqual(cold);
-  });
-
-  it('names the group-kinds to list before parsing: the same as the parsed objects', async () => {
-    const dir = await writeSynthOutput(synthesize('prod'), join(work, 'prod-kinds'));
-    expect(scanGroupKinds(readManifestTexts(dir)).sort()).toEqual(stateOf(await readManifestDir(dir)).groupKinds);
-    // A document it cannot read that way (flow style) is just not counted.
-    expect(scanGroupKinds([{ text: '{"apiVersion": "v1", "kind": "ConfigMap"}\n---\napiVersion: apps/v1\nkind: Deployment\n' }])).toEqual(['Deployment.apps']);
   });
 
   it('keeps documents whole: separators only at a bare `---` line; directives and `...` work', async () => {

@@ -6,6 +6,13 @@ import { ApiError, PreflightError } from './errors.js';
 
 export type HttpMethod = 'GET' | 'HEAD' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
 
+/**
+ * Asks for an object's metadata only (PartialObjectMetadata), on reads and on writes alike: a
+ * write's answer then carries its uid and managedFields without the whole stored object back —
+ * less for the API server to encode, less to parse, and no Secret data echoed.
+ */
+export const METADATA_ONLY = 'application/json;as=PartialObjectMetadata;g=meta.k8s.io;v=v1,application/json;q=0.9';
+
 export interface RequestOptions {
   readonly query?: Readonly<Record<string, string | number | boolean | undefined>>;
   readonly body?: unknown;
@@ -13,6 +20,8 @@ export interface RequestOptions {
   readonly accept?: string;
   /** Return `undefined` instead of throwing on 404. */
   readonly allow404?: boolean;
+  /** Filled in with the final HTTP status, and whether an earlier attempt may have reached the server. */
+  readonly response?: { status?: number; retried?: boolean };
 }
 
 export interface ClientStats {
@@ -327,6 +336,10 @@ export class KubeClient {
         );
       }
       const { status, text } = res;
+      if (opts.response) {
+        opts.response.status = status;
+        opts.response.retried = attempt > 1;
+      }
       if (TRACE) process.stderr.write(`trace: @${started.toFixed(0)} ms ${method} ${fullPath} → ${status} (${(performance.now() - started).toFixed(1)} ms)\n`);
       if (status < 300) return (text ? JSON.parse(text) : undefined) as T;
       if (status === 404 && opts.allow404) return undefined as T;

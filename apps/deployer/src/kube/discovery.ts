@@ -25,10 +25,17 @@ interface DiscoveryList {
 /** How long a discovery cache entry is trusted (kubectl's disk cache uses the same 6 hours). */
 export const DISCOVERY_TTL_MS = 6 * 60 * 60 * 1000;
 
-interface CacheFile {
-  readonly format: 1;
-  readonly server: string;
+/** The server's `/version` (the fields the deployer reads). */
+export interface ServerVersion {
   readonly gitVersion: string;
+  readonly major: string;
+  readonly minor: string;
+}
+
+interface CacheFile {
+  readonly format: 2;
+  readonly server: string;
+  readonly version: ServerVersion;
   readonly fetchedAt: number;
   readonly resources: ResourceInfo[];
 }
@@ -48,12 +55,13 @@ export function discoveryCacheDir(env: NodeJS.ProcessEnv = process.env): string 
 }
 
 /**
- * The API server's resources, read with aggregated discovery: two requests (`/api`, `/apis`)
- * for everything, instead of one per group-version — and cached on disk the way kubectl caches
- * it: per server, for the server's exact version, for 6 hours. A cached answer is only a hint
- * that can be stale for custom resources: an unknown kind refreshes it (a CRD added since), and
- * so does a 404 for a whole resource type (a CRD removed since, see {@link invalidate}); built-in
- * kinds cannot change without the version changing.
+ * The API server's version and resources, read with aggregated discovery: three requests
+ * (`/version`, `/api`, `/apis`) for everything, instead of one per group-version — and cached on
+ * disk the way kubectl caches it: per server URL, for 6 hours. A cached answer is a hint that can
+ * be stale: an unknown kind refreshes it (a CRD added since), and so does a 404 for a whole
+ * resource type (a CRD removed since, see {@link invalidate}). Like kubectl's cache it is not
+ * re-checked against `/version` on every run (that read would be the run's only reason to
+ * wait); an upgrade shows within the TTL, or at once with `BITPIN_DEPLOYER_CACHE=off`.
  */
 export class Discovery {
   private byGvk = new Map<string, ResourceInfo>();
@@ -61,39 +69,37 @@ export class Discovery {
   /** True when the map came from the disk cache and was not confirmed by the server in this run. */
   private fromCache = false;
   private cached: CacheFile | undefined;
+  private version: ServerVersion | undefined;
   private readonly cacheFile: string | undefined;
-  private readonly version: (() => Promise<string>) | undefined;
   private pending: Promise<void> | undefined;
   private refreshing: Promise<void> | undefined;
 
-  /** `version` reads the server's gitVersion (the cache key); without it the cache is not used. */
   constructor(
     private readonly client: KubeClient,
-    opts: { cacheDir?: string | undefined; version?: () => Promise<string> } = {},
+    opts: { cacheDir?: string | undefined } = {},
   ) {
-    this.version = opts.version;
-    this.cacheFile = opts.cacheDir && opts.version ? join(opts.cacheDir, `${createHash('sha256').update(client.server).digest('hex').slice(0, 32)}.json`) : undefined;
+    this.cacheFile = opts.cacheDir ? join(opts.cacheDir, `${createHash('sha256').update(client.server).digest('hex').slice(0, 32)}.json`) : undefined;
   }
 
   /** Loads discovery once (from the cache when fresh); concurrent callers share the load. */
   async ensure(): Promise<void> {
     if (this.loaded) return;
-    this.pending ??= this.load(this.version?.() ?? Promise.resolve('')).finally(() => (this.pending = undefined));
+    this.pending ??= this.load().finally(() => (this.pending = undefined));
     await this.pending;
   }
 
-  /**
-   * Uses the disk cache for this server when it is younger than the TTL and was read from the
-   * same server version (`gitVersion`, from `/version`, read by the caller in parallel);
-   * otherwise asks the server — right away, without waiting for the version, when no fresh
-   * cache entry exists.
-   */
-  async load(gitVersion: Promise<string>): Promise<void> {
+  /** The server's version: from the same cache entry as the resources, or read with them. */
+  async serverVersion(): Promise<ServerVersion> {
+    await this.ensure();
+    return this.version!;
+  }
+
+  /** Uses the disk cache for this server when it is younger than the TTL; otherwise asks the server. */
+  private async load(): Promise<void> {
     const c = this.readCache();
-    gitVersion.catch(() => undefined); // awaited below, or by refresh
-    if (!c || Date.now() - c.fetchedAt >= DISCOVERY_TTL_MS) return this.refresh(gitVersion);
-    if (c.gitVersion !== (await gitVersion)) return this.refresh(gitVersion);
+    if (!c || Date.now() - c.fetchedAt >= DISCOVERY_TTL_MS) return this.refresh();
     this.byGvk = new Map(c.resources.map((r) => [gvkKey(apiVersionOf(r.group, r.version), r.kind), r]));
+    this.version = c.version;
     this.loaded = true;
     this.fromCache = true;
   }
@@ -104,17 +110,16 @@ export class Discovery {
   }
 
   /** Reads discovery from the server (and caches it); concurrent callers share one refresh. */
-  refresh(gitVersion?: Promise<string>): Promise<void> {
-    this.refreshing ??= this.fetch(gitVersion).finally(() => (this.refreshing = undefined));
+  refresh(): Promise<void> {
+    this.refreshing ??= this.fetch().finally(() => (this.refreshing = undefined));
     return this.refreshing;
   }
 
-  private async fetch(gitVersion?: Promise<string>): Promise<void> {
+  private async fetch(): Promise<void> {
     const [core, groups, version] = await Promise.all([
       this.client.get<DiscoveryList>('/api', { accept: AGGREGATED }),
       this.client.get<DiscoveryList>('/apis', { accept: AGGREGATED }),
-      // The cache key (read once per run by the caller).
-      this.cacheFile ? (gitVersion ?? this.version?.()) : undefined,
+      this.client.get<ServerVersion>('/version'),
     ]);
     const map = new Map<string, ResourceInfo>();
     for (const list of [core, groups]) {
@@ -131,9 +136,10 @@ export class Discovery {
     }
     if (!map.size) throw new Error('the API server returned no aggregated discovery (Kubernetes ≥ 1.30 is required)');
     this.byGvk = map;
+    this.version = { gitVersion: version.gitVersion, major: version.major, minor: version.minor };
     this.loaded = true;
     this.fromCache = false;
-    if (version) this.writeCache(version, [...map.values()]);
+    this.writeCache(this.version, [...map.values()]);
   }
 
   /**
@@ -172,16 +178,6 @@ export class Discovery {
     return this.findByGroupKind(group, kind);
   }
 
-  /**
-   * A group-kind as the disk cache has it, before the server's version confirmed the cache (a
-   * hint for reads sent early; see listMembers). Undefined without a fresh cache entry.
-   */
-  peekGroupKind(group: string, kind: string): ResourceInfo | undefined {
-    const c = this.readCache();
-    if (!c || Date.now() - c.fetchedAt >= DISCOVERY_TTL_MS) return undefined;
-    return c.resources.find((r) => r.group === group && r.kind === kind);
-  }
-
   /** Looks a group-kind up (preferring the first version served). */
   findByGroupKind(group: string, kind: string): ResourceInfo | undefined {
     for (const info of this.byGvk.values()) if (info.group === group && info.kind === kind) return info;
@@ -197,7 +193,7 @@ export class Discovery {
     if (this.cached) return this.cached;
     try {
       const c = JSON.parse(readFileSync(this.cacheFile, 'utf8')) as CacheFile;
-      if (c.format !== 1 || c.server !== this.client.server || !Array.isArray(c.resources)) return undefined;
+      if (c.format !== 2 || c.server !== this.client.server || !Array.isArray(c.resources) || !c.version?.gitVersion) return undefined;
       this.cached = c;
       return c;
     } catch {
@@ -205,10 +201,10 @@ export class Discovery {
     }
   }
 
-  /** Best effort, atomic (write and rename): a read-only home only costs the two requests next time. */
-  private writeCache(gitVersion: string, resources: ResourceInfo[]): void {
+  /** Best effort, atomic (write and rename): a read-only home only costs the three requests next time. */
+  private writeCache(version: ServerVersion, resources: ResourceInfo[]): void {
     if (!this.cacheFile) return;
-    const file: CacheFile = { format: 1, server: this.client.server, gitVersion, fetchedAt: Date.now(), resources };
+    const file: CacheFile = { format: 2, server: this.client.server, version, fetchedAt: Date.now(), resources };
     this.cached = file;
     try {
       mkdirSync(dirname(this.cacheFile), { recursive: true });
