@@ -1,7 +1,7 @@
 /**
- * Discovery's disk cache (kubectl's rules: per server URL, 6 hours; the server version is read
- * and cached with it) and how a stale entry is corrected: an unknown kind refreshes it, a 404
- * for a resource type drops it.
+ * Discovery's disk cache: per server URL with the server version, confirmed on every run by a
+ * conditional GET of `/apis` (304 when unchanged), read again when `/apis` changed (a CRD added
+ * or removed), for another server, or after 6 hours.
  */
 import { existsSync, mkdtempSync, readdirSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -16,25 +16,33 @@ beforeEach(() => {
 });
 afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
-/** A fake API server: aggregated discovery with the given custom kinds; counts requests by path. */
+/** A fake API server: aggregated discovery with the given custom kinds and an entity tag on /apis; counts requests by path. */
 function fakeClient(server = 'https://10.0.0.1:6443', gitVersion = 'v1.34.4') {
   const state = { crds: ['Cluster'], calls: [] as string[] };
+  const apis = () => ({
+    items: [
+      { metadata: { name: 'apps' }, versions: [{ version: 'v1', resources: [{ resource: 'deployments', scope: 'Namespaced', responseKind: { kind: 'Deployment' } }] }] },
+      {
+        metadata: { name: 'postgresql.cnpg.io' },
+        versions: [{ version: 'v1', resources: state.crds.map((k) => ({ resource: `${k.toLowerCase()}s`, scope: 'Namespaced', responseKind: { kind: k } })) }],
+      },
+    ],
+  });
   const client = {
     server,
-    async get(path: string) {
-      state.calls.push(path);
+    async get(path: string, opts: { ifNoneMatch?: string; response?: { status?: number; etag?: string } } = {}) {
+      state.calls.push(opts.ifNoneMatch ? `${path} (if-none-match)` : path);
       if (path === '/version') return { gitVersion, major: '1', minor: gitVersion.split('.')[1], platform: 'linux/amd64' };
       if (path === '/api') return { items: [{ metadata: { name: '' }, versions: [{ version: 'v1', resources: [{ resource: 'configmaps', scope: 'Namespaced', responseKind: { kind: 'ConfigMap' } }] }] }] };
       if (path === '/apis') {
-        return {
-          items: [
-            { metadata: { name: 'apps' }, versions: [{ version: 'v1', resources: [{ resource: 'deployments', scope: 'Namespaced', responseKind: { kind: 'Deployment' } }] }] },
-            {
-              metadata: { name: 'postgresql.cnpg.io' },
-              versions: [{ version: 'v1', resources: state.crds.map((k) => ({ resource: `${k.toLowerCase()}s`, scope: 'Namespaced', responseKind: { kind: k } })) }],
-            },
-          ],
-        };
+        const body = apis();
+        const etag = `"${JSON.stringify(body).length}-${state.crds.join('.')}"`;
+        if (opts.response) opts.response.etag = etag;
+        if (opts.ifNoneMatch === etag) {
+          if (opts.response) opts.response.status = 304;
+          return undefined;
+        }
+        return body;
       }
       throw new Error(`unexpected ${path}`);
     },
@@ -46,7 +54,7 @@ const discovery = (client: KubeClient) => new Discovery(client, { cacheDir: dir 
 const FETCH = ['/api', '/apis', '/version'];
 
 describe('discovery cache', () => {
-  it('asks the server once, then serves the same server (resources and version) from disk', async () => {
+  it('asks the server once, then serves the same server (resources and version) from disk, confirmed by a 304', async () => {
     const a = fakeClient();
     const first = discovery(a.client);
     await first.ensure();
@@ -57,8 +65,8 @@ describe('discovery cache', () => {
     const b = fakeClient();
     const second = discovery(b.client);
     await second.ensure();
-    expect(second.cachedOnly).toBe(true);
-    expect(b.state.calls).toEqual([]);
+    expect(second.cachedOnly).toBe(false);
+    expect(b.state.calls).toEqual(['/apis (if-none-match)']);
     expect(await second.serverVersion()).toEqual({ gitVersion: 'v1.34.4', major: '1', minor: '34' });
     expect(await second.resolve('apps/v1', 'Deployment')).toEqual({ group: 'apps', version: 'v1', kind: 'Deployment', resource: 'deployments', namespaced: true });
   });
@@ -84,30 +92,30 @@ describe('discovery cache', () => {
     expect(later.state.calls.sort()).toEqual(FETCH);
   });
 
-  it('a kind the cache does not know (a CRD added since) refreshes it once', async () => {
+  it('a CRD added since is seen at once: /apis changed, so everything is read again', async () => {
     await discovery(fakeClient().client).ensure();
     const b = fakeClient();
     b.state.crds.push('Pooler');
     const d = discovery(b.client);
     await d.ensure();
+    expect(b.state.calls.sort()).toEqual(['/api', '/apis (if-none-match)', '/version']);
     expect(await d.resolveGroupKind('postgresql.cnpg.io', 'Pooler')).toMatchObject({ kind: 'Pooler', resource: 'poolers' });
-    expect(b.state.calls.sort()).toEqual(FETCH);
-    expect(d.cachedOnly).toBe(false);
-    // Still unknown after asking the server: not served, and no second refresh.
-    expect(await d.resolveGroupKind('postgresql.cnpg.io', 'Backup')).toBeUndefined();
     expect(b.state.calls).toHaveLength(3);
+    // The new entity tag is cached: the next run is one 304 again.
+    const c = fakeClient();
+    c.state.crds.push('Pooler');
+    await discovery(c.client).ensure();
+    expect(c.state.calls).toEqual(['/apis (if-none-match)']);
   });
 
-  it('invalidate (a resource type answered 404) drops the cache file and asks the server', async () => {
+  it('a CRD removed since is seen at once, not after the TTL', async () => {
     await discovery(fakeClient().client).ensure();
     const b = fakeClient();
     b.state.crds = [];
     const d = discovery(b.client);
     await d.ensure();
-    expect(await d.resolveKnown('postgresql.cnpg.io/v1', 'Cluster')).toBeDefined(); // stale
-    await d.invalidate();
     expect(await d.resolveKnown('postgresql.cnpg.io/v1', 'Cluster')).toBeUndefined();
-    expect(b.state.calls.sort()).toEqual(FETCH);
+    expect(await d.resolveKnown('apps/v1', 'Deployment')).toBeDefined();
   });
 
   it('without a cache directory nothing is written', async () => {

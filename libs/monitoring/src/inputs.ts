@@ -98,7 +98,10 @@ export function checkDashboards(owner: string, prefix: string, dashboards: reado
     // Drop a stale numeric id: Grafana assigns its own, and the uid is the identity.
     const { id: _id, ...model } = d.json;
     const json = { ...model, uid: d.uid, title: typeof model['title'] === 'string' ? model['title'] : d.title };
-    const text = `${JSON.stringify(json, null, 2)}\n`;
+    // Compact: ~40% smaller than indented JSON (prod's dashboards: 142 vs 243 KB), which every
+    // write, LIST and watch of these ConfigMaps carries; Grafana reads either. The readable
+    // copies are the files dashboards:generate writes.
+    const text = JSON.stringify(json);
     if (bytes(text) > CONFIGMAP_DATA_LIMIT) {
       throw new Error(`${at}' (${d.uid}) is ${bytes(text)} bytes of JSON, more than the ${CONFIGMAP_DATA_LIMIT} a ConfigMap can carry; split the dashboard`);
     }

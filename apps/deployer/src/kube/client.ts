@@ -20,8 +20,10 @@ export interface RequestOptions {
   readonly accept?: string;
   /** Return `undefined` instead of throwing on 404. */
   readonly allow404?: boolean;
-  /** Filled in with the final HTTP status, and whether an earlier attempt may have reached the server. */
-  readonly response?: { status?: number; retried?: boolean };
+  /** A conditional GET: a 304 (the entity tag still matches) returns `undefined`. */
+  readonly ifNoneMatch?: string;
+  /** Filled in with the final HTTP status, the entity tag, and whether an earlier attempt may have reached the server. */
+  readonly response?: { status?: number; etag?: string; retried?: boolean };
 }
 
 export interface ClientStats {
@@ -318,6 +320,7 @@ export class KubeClient {
         accept: opts.accept ?? 'application/json',
         'user-agent': 'bitpin-deployer',
         ...(body !== undefined ? { 'content-type': opts.contentType ?? 'application/json' } : {}),
+        ...(opts.ifNoneMatch ? { 'if-none-match': opts.ifNoneMatch } : {}),
         ...this.access.headers,
       };
       let res: RawResponse;
@@ -339,9 +342,12 @@ export class KubeClient {
       if (opts.response) {
         opts.response.status = status;
         opts.response.retried = attempt > 1;
+        const etag = res.headers['etag'];
+        if (typeof etag === 'string') opts.response.etag = etag;
       }
       if (TRACE) process.stderr.write(`trace: @${started.toFixed(0)} ms ${method} ${fullPath} → ${status} (${(performance.now() - started).toFixed(1)} ms)\n`);
       if (status < 300) return (text ? JSON.parse(text) : undefined) as T;
+      if (status === 304 && opts.ifNoneMatch) return undefined as T;
       if (status === 404 && opts.allow404) return undefined as T;
       if (status === 401 && !refreshed) {
         // Expired token or exec credentials: fetch fresh ones once.

@@ -33,10 +33,12 @@ export interface ServerVersion {
 }
 
 interface CacheFile {
-  readonly format: 2;
+  readonly format: 3;
   readonly server: string;
   readonly version: ServerVersion;
   readonly fetchedAt: number;
+  /** Entity tag of the aggregated `/apis` document the resources were read from. */
+  readonly etag: string | undefined;
   readonly resources: ResourceInfo[];
 }
 
@@ -57,11 +59,11 @@ export function discoveryCacheDir(env: NodeJS.ProcessEnv = process.env): string 
 /**
  * The API server's version and resources, read with aggregated discovery: three requests
  * (`/version`, `/api`, `/apis`) for everything, instead of one per group-version — and cached on
- * disk the way kubectl caches it: per server URL, for 6 hours. A cached answer is a hint that can
- * be stale: an unknown kind refreshes it (a CRD added since), and so does a 404 for a whole
- * resource type (a CRD removed since, see {@link invalidate}). Like kubectl's cache it is not
- * re-checked against `/version` on every run (that read would be the run's only reason to
- * wait); an upgrade shows within the TTL, or at once with `BITPIN_DEPLOYER_CACHE=off`.
+ * disk per server URL. Every run confirms the cache with one conditional GET of `/apis` (its
+ * entity tag; `304 Not Modified` when no group or CRD changed), so a CRD installed, removed or
+ * not yet Established is seen at once; a changed `/apis` reads `/api` and `/version` again too.
+ * After 6 hours (kubectl's TTL) everything is read again anyway, which bounds how long a patch
+ * upgrade that changed no API can show the old version.
  */
 export class Discovery {
   private byGvk = new Map<string, ResourceInfo>();
@@ -81,7 +83,7 @@ export class Discovery {
     this.cacheFile = opts.cacheDir ? join(opts.cacheDir, `${createHash('sha256').update(client.server).digest('hex').slice(0, 32)}.json`) : undefined;
   }
 
-  /** Loads discovery once (from the cache when fresh); concurrent callers share the load. */
+  /** Loads discovery once (the cache, confirmed by the server); concurrent callers share the load. */
   async ensure(): Promise<void> {
     if (this.loaded) return;
     this.pending ??= this.load().finally(() => (this.pending = undefined));
@@ -94,14 +96,17 @@ export class Discovery {
     return this.version!;
   }
 
-  /** Uses the disk cache for this server when it is younger than the TTL; otherwise asks the server. */
+  /** Uses the disk cache for this server when it is younger than the TTL and `/apis` still has its entity tag; otherwise reads the server. */
   private async load(): Promise<void> {
     const c = this.readCache();
-    if (!c || Date.now() - c.fetchedAt >= DISCOVERY_TTL_MS) return this.refresh();
+    if (!c?.etag || Date.now() - c.fetchedAt >= DISCOVERY_TTL_MS) return this.refresh();
+    const response: { status?: number; etag?: string } = {};
+    const groups = await this.client.get<DiscoveryList | undefined>('/apis', { accept: AGGREGATED, ifNoneMatch: c.etag, response });
+    if (groups) return this.refresh({ groups, etag: response.etag }); // a group or CRD changed
     this.byGvk = new Map(c.resources.map((r) => [gvkKey(apiVersionOf(r.group, r.version), r.kind), r]));
     this.version = c.version;
     this.loaded = true;
-    this.fromCache = true;
+    this.fromCache = false; // confirmed: 304 Not Modified
   }
 
   /** Whether the resources came from the disk cache (not yet confirmed by the server in this run). */
@@ -109,18 +114,20 @@ export class Discovery {
     return this.fromCache;
   }
 
-  /** Reads discovery from the server (and caches it); concurrent callers share one refresh. */
-  refresh(): Promise<void> {
-    this.refreshing ??= this.fetch().finally(() => (this.refreshing = undefined));
+  /** Reads discovery from the server (and caches it); concurrent callers share one refresh. `apis`: `/apis` already read. */
+  refresh(apis?: { groups: DiscoveryList; etag: string | undefined }): Promise<void> {
+    this.refreshing ??= this.fetch(apis).finally(() => (this.refreshing = undefined));
     return this.refreshing;
   }
 
-  private async fetch(): Promise<void> {
+  private async fetch(apis?: { groups: DiscoveryList; etag: string | undefined }): Promise<void> {
+    const response: { etag?: string } = {};
     const [core, groups, version] = await Promise.all([
       this.client.get<DiscoveryList>('/api', { accept: AGGREGATED }),
-      this.client.get<DiscoveryList>('/apis', { accept: AGGREGATED }),
+      apis?.groups ?? this.client.get<DiscoveryList>('/apis', { accept: AGGREGATED, response }),
       this.client.get<ServerVersion>('/version'),
     ]);
+    const etag = apis ? apis.etag : response.etag;
     const map = new Map<string, ResourceInfo>();
     for (const list of [core, groups]) {
       for (const g of list.items ?? []) {
@@ -139,7 +146,7 @@ export class Discovery {
     this.version = { gitVersion: version.gitVersion, major: version.major, minor: version.minor };
     this.loaded = true;
     this.fromCache = false;
-    this.writeCache(this.version, [...map.values()]);
+    this.writeCache(this.version, etag, [...map.values()]);
   }
 
   /**
@@ -193,7 +200,7 @@ export class Discovery {
     if (this.cached) return this.cached;
     try {
       const c = JSON.parse(readFileSync(this.cacheFile, 'utf8')) as CacheFile;
-      if (c.format !== 2 || c.server !== this.client.server || !Array.isArray(c.resources) || !c.version?.gitVersion) return undefined;
+      if (c.format !== 3 || c.server !== this.client.server || !Array.isArray(c.resources) || !c.version?.gitVersion) return undefined;
       this.cached = c;
       return c;
     } catch {
@@ -202,9 +209,9 @@ export class Discovery {
   }
 
   /** Best effort, atomic (write and rename): a read-only home only costs the three requests next time. */
-  private writeCache(version: ServerVersion, resources: ResourceInfo[]): void {
+  private writeCache(version: ServerVersion, etag: string | undefined, resources: ResourceInfo[]): void {
     if (!this.cacheFile) return;
-    const file: CacheFile = { format: 2, server: this.client.server, version, fetchedAt: Date.now(), resources };
+    const file: CacheFile = { format: 3, server: this.client.server, version, fetchedAt: Date.now(), etag, resources };
     this.cached = file;
     try {
       mkdirSync(dirname(this.cacheFile), { recursive: true });
