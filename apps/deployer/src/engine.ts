@@ -93,12 +93,16 @@ export class ApplyError extends Error {
   }
 }
 
-/** An object an install wrote: created by it (undone by deleting it) or already there (adopted; undone by releasing our fields). */
+/**
+ * An object an install wrote: created by it (undone by deleting it), or found already there —
+ * made by someone else, or ours but missing from the inventory — which cannot be put back as it
+ * was (its earlier content is not known), so it is left as applied and named.
+ */
 interface Written {
   readonly o: KubeObject;
   readonly info: ResourceInfo;
   readonly uid: string | undefined;
-  readonly how: 'created' | 'adopted';
+  readonly how: 'created' | 'existed';
 }
 
 /** The parent kind's resource: the deployer owns it, so it is reached without discovery. */
@@ -263,8 +267,9 @@ export class Engine {
    * way a refused object leaves nothing half-applied:
    * - an **install** — every object to write is new to the set (a first apply, or additions
    *   only) — is written straight away and undone if any object is refused: what it created is
-   *   deleted, what it found already there (adopted) gets our fields released, so the cluster is
-   *   as before. No dry run: it would double the requests of a first apply.
+   *   deleted. No dry run: it would double the requests of a first apply. An object the install
+   *   found already there (made by hand, say) is never deleted or stripped: it is left as
+   *   applied, and the error names it.
    * - a step that **updates** objects already in the set cannot be undone that way, so all of it
    *   is validated by a server-side dry run before anything is written — unless it is one
    *   object: a write is atomic, so when that one is refused nothing was changed either. Only
@@ -306,11 +311,9 @@ export class Engine {
     const write = async (o: KubeObject): Promise<void> => {
       const response: { status?: number; retried?: boolean } = {};
       const { object, info } = await this.applyOne(o, { response });
-      // 201: created now. A 200 after a retried request may be our own first attempt: the object
-      // is ours alone when no other manager has a field of it.
-      const managers = object.metadata.managedFields ?? [];
-      const created = response.status === 201 || (response.retried === true && managers.every((m) => m.manager === FIELD_MANAGER));
-      written.push({ o, info, uid: object.metadata.uid, how: created ? 'created' : 'adopted' });
+      // Only a 201 proves this run created it (a 200 after a retried request may be our own first
+      // attempt, or not): what is not proven is never deleted.
+      written.push({ o, info, uid: object.metadata.uid, how: response.status === 201 ? 'created' : 'existed' });
     };
     const generate = async (o: KubeObject): Promise<void> => {
       if ((await this.generateSecret(o, false)) === 'exists') existing.add(objectRef(o));
@@ -390,34 +393,28 @@ export class Engine {
   /**
    * Undoes an install's writes, the last wave first: objects it created are deleted (only that
    * very object: a uid precondition), namespaces last and waited for (a terminating namespace
-   * refuses the next apply's objects), and objects it adopted are released — an empty apply by
-   * our field manager removes exactly the fields only we had set.
+   * refuses the next apply's objects). Objects that existed before it are left as applied.
    */
   private async rollback(written: readonly Written[], timeoutMs = 120_000): Promise<{ complete: boolean; lines: string[] }> {
     const failed: string[] = [];
     const created = written.filter((w) => w.how === 'created');
-    const adopted = written.filter((w) => w.how === 'adopted');
+    const existed = written.filter((w) => w.how === 'existed');
     const namespaces = created.filter((w) => w.o.kind === 'Namespace');
     const inside = sortForApply(created.filter((w) => w.o.kind !== 'Namespace').map((w) => w.o))
       .reverse()
       .map((o) => created.find((w) => w.o === o)!);
     const undo = async (w: Written) => {
       try {
-        if (w.how === 'adopted') {
-          const { apiVersion, kind, metadata } = w.o;
-          await this.applyOne({ apiVersion, kind, metadata: { name: metadata.name, ...(metadata.namespace ? { namespace: metadata.namespace } : {}) } } as KubeObject, { info: w.info });
-        } else {
-          await this.client.request('DELETE', resourcePath(w.info, w.o.metadata.namespace, w.o.metadata.name), {
-            body: { kind: 'DeleteOptions', apiVersion: 'v1', propagationPolicy: 'Background', ...(w.uid ? { preconditions: { uid: w.uid } } : {}) },
-            allow404: true,
-          });
-        }
+        await this.client.request('DELETE', resourcePath(w.info, w.o.metadata.namespace, w.o.metadata.name), {
+          body: { kind: 'DeleteOptions', apiVersion: 'v1', propagationPolicy: 'Background', ...(w.uid ? { preconditions: { uid: w.uid } } : {}) },
+          allow404: true,
+        });
       } catch (e) {
-        failed.push(`${objectRef(w.o)} (${e instanceof ApplyError ? e.lines[0] : (e as Error).message.split('\n')[0]})`);
+        failed.push(`${objectRef(w.o)} (${(e as Error).message.split('\n')[0]})`);
       }
     };
-    this.progress('rollback', { message: `undoing the install: deleting ${created.length} objects it created${adopted.length ? `, releasing ${adopted.length} it adopted` : ''}` });
-    await mapLimit([...inside, ...adopted], this.concurrency, undo);
+    this.progress('rollback', { message: `undoing the install: deleting the ${created.length} objects it created` });
+    await mapLimit(inside, this.concurrency, undo);
     await mapLimit(namespaces, this.concurrency, undo);
     const deadline = Date.now() + timeoutMs;
     for (const ns of namespaces) {
@@ -434,18 +431,18 @@ export class Engine {
         failed.push(`${objectRef(ns.o)} (${(e as Error).message.split('\n')[0]})`);
       }
     }
+    const deleted = `deleted the ${created.length} object${created.length === 1 ? '' : 's'} it had created`;
+    const kept = existed.length
+      ? `; left as applied the ${existed.length} that existed before it (not created by this run, so not deleted): ${existed.map((w) => objectRef(w.o)).sort().join(', ')}`
+      : '';
     if (failed.length) {
       return {
         complete: false,
-        lines: [`the install was not fully undone; left behind: ${failed.sort().join('; ')} — re-run apply to converge, or destroy the env`],
+        lines: [`the install was not fully undone; left behind: ${failed.sort().join('; ')}${kept} — re-run apply to converge, or destroy the env`],
       };
     }
-    return {
-      complete: true,
-      lines: [
-        `nothing was changed: the install was undone (deleted the ${created.length} object${created.length === 1 ? '' : 's'} it had created${adopted.length ? `, released the ${adopted.length} it had adopted` : ''})`,
-      ],
-    };
+    // "Nothing was changed" only when the install touched nothing it did not create.
+    return { complete: !existed.length, lines: [existed.length ? `the install was undone: ${deleted}${kept}` : `nothing was changed: the install was undone (${deleted})`] };
   }
 
   private bodyOf(o: KubeObject): string {
