@@ -216,29 +216,28 @@ export async function run(argv: readonly string[], io: Io = processIo): Promise<
     }
   } catch (e) {
     report.done();
-    if (e instanceof UsageError) {
-      io.stderr(`error: ${e.message}`);
-      return usageExit;
-    }
-    if (isConfigError(e)) {
-      for (const line of e.lines) io.stderr(`error: ${line}`);
-      return usageExit;
-    }
-    if (e instanceof PreflightError) {
-      io.stderr(`error: ${e.message}`);
-      // "Nothing changed" (2) only holds when no write was sent; after one, re-running converges.
-      const wrote = (engine?.client.stats.writes ?? 0) > 0;
-      if (wrote) io.stderr('error: the apply was interrupted after it had started writing; re-run it to converge');
-      return command === 'diff' || wrote ? ExitCode.Failure : ExitCode.Usage;
-    }
-    const lines = (e as { lines?: string[] }).lines ?? [(e as Error).message];
+    const { code, lines } = failureOf(e, command, usageExit, (engine?.client.stats.writes ?? 0) > 0);
     for (const l of lines) io.stderr(`error: ${l}`);
-    return ExitCode.Failure;
+    // With --output json, CI gets a document on a failure too (the lines also go to stderr).
+    if (json) io.stdout(JSON.stringify({ command: command ?? null, ok: false, exitCode: code, errors: lines, requests: engine?.client.stats.requests ?? 0 }));
+    return code;
   } finally {
     await engine?.client.close();
     if (process.env['BITPIN_TRACE'] === '1') process.stderr.write(`trace: @${performance.now().toFixed(0)} ms done (${engine?.client.stats.requests ?? 0} requests)\n`);
   }
   return ExitCode.Ok;
+}
+
+/** The exit code and the error lines of a failed command. */
+function failureOf(e: unknown, command: Command | undefined, usageExit: ExitCode, wrote: boolean): { code: ExitCode; lines: string[] } {
+  if (e instanceof UsageError) return { code: usageExit, lines: [e.message] };
+  if (isConfigError(e)) return { code: usageExit, lines: [...e.lines] };
+  if (e instanceof PreflightError) {
+    // "Nothing changed" (2) only holds when no write was sent; after one, re-running converges.
+    if (!wrote) return { code: command === 'diff' ? ExitCode.Failure : ExitCode.Usage, lines: [e.message] };
+    return { code: ExitCode.Failure, lines: [e.message, 'the apply was interrupted after it had started writing; re-run it to converge'] };
+  }
+  return { code: ExitCode.Failure, lines: (e as { lines?: string[] }).lines ?? [(e as Error).message] };
 }
 
 /** `--image key=ref` pairs, parsed (and checked against the image catalog) only when given. */

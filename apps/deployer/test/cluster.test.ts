@@ -405,6 +405,18 @@ describe('refusals', () => {
     expect(r.err).toEqual(['error: env prod deploys to context "bitpin-prod", not "someone-else"; pass --allow-context-mismatch to override']);
   });
 
+  it('with --output json, a refusal is a JSON document on stdout too', async () => {
+    const r = await deployer('apply', '--env=prod', '--context', 'someone-else', '--output', 'json');
+    expect(r.code).toBe(2);
+    expect(JSON.parse(r.out.at(-1)!)).toEqual({
+      command: 'apply',
+      ok: false,
+      exitCode: 2,
+      errors: ['env prod deploys to context "bitpin-prod", not "someone-else"; pass --allow-context-mismatch to override'],
+      requests: 0,
+    });
+  });
+
   it('refuses to put one env over another in the same cluster', async () => {
     const r = await deployer('apply', '--env=prod');
     expect(r.code).toBe(2);
