@@ -229,9 +229,11 @@ describe('proxy: forwarding', () => {
     for (let left = size; left > 0; left -= PATTERN.length) expected.update(left >= PATTERN.length ? PATTERN : PATTERN.subarray(0, left));
     expect(received).toBe(size);
     expect(sha).toBe(expected.digest('hex'));
-    // Buffering the body would hold 50 MB; streaming holds socket-sized chunks in flight
-    // (4–9 MB measured here, client and app included), whatever the body size.
-    expect(peak).toBeLessThan(20 * 1024 * 1024);
+    // Buffering the body would hold all 50 MB (more with copies); streaming holds socket-sized
+    // chunks in flight, whatever the body size: 4–9 MB measured here on a quiet machine (client,
+    // sidecar and app included), 21.5 MB once in a CI run with both cores busy. The line sits
+    // between the two behaviours, not at the quiet machine's number.
+    expect(peak, `peak live buffer memory ${(peak / 1048576).toFixed(1)} MB`).toBeLessThan(32 * 1024 * 1024);
     expect(sample(await s.scrape(), RES_BYTES, { method: 'GET', route: '/bytes/:id', status_code: '200' })).toBe(size);
   });
 });
