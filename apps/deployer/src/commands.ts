@@ -3,12 +3,12 @@ import { mkdirSync, readFileSync, readdirSync, renameSync, rmSync, statSync, wri
 import { join } from 'node:path';
 import { loadAll } from 'js-yaml';
 import { diff, type DiffEntry } from './diff.js';
-import { ApplyError, Engine, PARENT_INFO, plan, type Change } from './engine.js';
+import { ApplyError, Engine, plan, type Change } from './engine.js';
 import { healthCheckFor } from './health.js';
 import { parentName, stateOf, unionState, type ParentState } from './inventory.js';
 import { KubeClient } from './kube/client.js';
 import { loadKubeAccess } from './kube/config.js';
-import { deployerCacheDir, resourcePath } from './kube/discovery.js';
+import { deployerCacheDir } from './kube/discovery.js';
 import { PreflightError } from './kube/errors.js';
 import { objectRef, sortForApply, type KubeObject } from './manifest.js';
 import { contextFor, preflight, startReads, type ClusterReads, type DeployEnv } from './preflight.js';
@@ -367,18 +367,14 @@ export async function destroyCommand(
   const namespaces = ordered.filter((m) => m.object.kind === 'Namespace');
   await engine.deleteMembers(namespaces);
   // A terminating namespace refuses new objects: finish here so a following apply works.
-  const deadline = Date.now() + timeoutMs;
-  for (const ns of namespaces) {
-    for (;;) {
-      const live = await engine.client.get(resourcePath(ns.info, undefined, ns.object.metadata.name), { allow404: true });
-      if (!live) break;
-      if (Date.now() > deadline) throw new PreflightError(`namespace ${ns.object.metadata.name} is still terminating after ${timeoutMs / 1000}s; check its finalizers`);
-      report.progress('destroy', `waiting for namespace ${ns.object.metadata.name} to terminate`);
-      await new Promise((r) => setTimeout(r, 500));
-    }
-  }
+  const [stuck] = await engine.waitNamespacesGone(
+    namespaces.map((m) => m.object.metadata.name),
+    timeoutMs,
+    (name) => report.progress('destroy', `waiting for namespace ${name} to terminate`),
+  );
+  if (stuck) throw new PreflightError(`namespace ${stuck} is still terminating after ${timeoutMs / 1000}s; check its finalizers`);
   if (!keep.length) {
-    await engine.client.request('DELETE', resourcePath(PARENT_INFO, undefined, parent.metadata.name), { allow404: true });
+    await engine.deleteParent();
   } else {
     await engine.writeParent(engine.client.contextName, stateOf(keep.map((m) => m.object)), true);
   }

@@ -107,6 +107,8 @@ interface Written {
 
 /** The parent kind's resource: the deployer owns it, so it is reached without discovery. */
 export const PARENT_INFO: ResourceInfo = { group: PARENT_GROUP, version: PARENT_VERSION, kind: PARENT_KIND, resource: PARENT_RESOURCE, namespaced: false };
+/** Namespaces (core v1). */
+const NAMESPACE_INFO: ResourceInfo = { group: '', version: 'v1', kind: 'Namespace', resource: 'namespaces', namespaced: false };
 /** CustomResourceDefinitions (built in since 1.16). */
 export const CRD_INFO: ResourceInfo = { group: 'apiextensions.k8s.io', version: 'v1', kind: 'CustomResourceDefinition', resource: 'customresourcedefinitions', namespaced: false };
 
@@ -416,20 +418,15 @@ export class Engine {
     this.progress('rollback', { message: `undoing the install: deleting the ${created.length} objects it created` });
     await mapLimit(inside, this.concurrency, undo);
     await mapLimit(namespaces, this.concurrency, undo);
-    const deadline = Date.now() + timeoutMs;
-    for (const ns of namespaces) {
-      try {
-        while (await this.client.get(resourcePath(ns.info, undefined, ns.o.metadata.name), { allow404: true })) {
-          if (Date.now() > deadline) {
-            failed.push(`${objectRef(ns.o)} (still terminating after ${timeoutMs / 1000}s; check its finalizers)`);
-            break;
-          }
-          this.progress('rollback', { message: `waiting for namespace ${ns.o.metadata.name} to terminate` });
-          await new Promise((r) => setTimeout(r, 250));
-        }
-      } catch (e) {
-        failed.push(`${objectRef(ns.o)} (${(e as Error).message.split('\n')[0]})`);
-      }
+    try {
+      const left = await this.waitNamespacesGone(
+        namespaces.map((w) => w.o.metadata.name),
+        timeoutMs,
+        (name) => this.progress('rollback', { message: `waiting for namespace ${name} to terminate` }),
+      );
+      for (const name of left) failed.push(`Namespace/${name} (still terminating after ${timeoutMs / 1000}s; check its finalizers)`);
+    } catch (e) {
+      for (const w of namespaces) failed.push(`${objectRef(w.o)} (${(e as Error).message.split('\n')[0]})`);
     }
     const deleted = `deleted the ${created.length} object${created.length === 1 ? '' : 's'} it had created`;
     const kept = existed.length
@@ -539,6 +536,26 @@ export class Engine {
       await this.waitEstablished(crd.metadata.name, 30_000, false);
     }
     await this.applyOne(parentObject(this.opts.env, context, state), { info: PARENT_INFO });
+  }
+
+  /**
+   * Waits until the named namespaces are gone — a terminating namespace refuses new objects, so a
+   * following apply would fail — and returns those still there at the deadline.
+   */
+  async waitNamespacesGone(names: readonly string[], timeoutMs: number, onWait?: (name: string) => void): Promise<string[]> {
+    const deadline = Date.now() + timeoutMs;
+    const left: string[] = [];
+    for (const name of names) {
+      while (await this.client.get(resourcePath(NAMESPACE_INFO, undefined, name), { allow404: true })) {
+        if (Date.now() > deadline) {
+          left.push(name);
+          break;
+        }
+        onWait?.(name);
+        await new Promise((r) => setTimeout(r, 250));
+      }
+    }
+    return left;
   }
 
   /** Deletes this env's parent (the inventory); absent is fine. */

@@ -3,7 +3,7 @@
  * kwok fake nodes). These tests own the platform's namespaces and the cluster's inventory: each
  * starts from a clean cluster (every env destroyed).
  */
-import { ENV_NAMES, loadEnvConfig } from '@bitpin/config';
+import { loadEnvConfig } from '@bitpin/config';
 import type { KubeClient as AdminClient } from '@bitpin/k8s-testenv';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, connect, type Socket } from 'node:net';
@@ -13,18 +13,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse, stringify } from 'yaml';
 import { buildPlatform, run, sortForApply, synthesize, type KubeObject } from '../src/index.js';
 import { applysetId, isStoredIn, LABEL_PART_OF, withMembership } from '../src/inventory.js';
+import { connectTestCluster, runDeployer, wipeEnvs } from './support/cluster.js';
 
 let kubeconfig: string;
 let admin: AdminClient;
 const work = mkdtempSync(join(tmpdir(), 'deployer-cluster-'));
 
-async function deployer(...argv: string[]): Promise<{ code: number; out: string[]; err: string[] }> {
-  const out: string[] = [];
-  const err: string[] = [];
-  const code = await run([...argv, '--kubeconfig', kubeconfig], { stdout: (l) => out.push(l), stderr: (l) => err.push(l), tty: false });
-  // stderr also carries progress lines and warnings; the assertions are about the errors.
-  return { code, out, err: err.filter((l) => l.startsWith('error:')) };
-}
+const deployer = (...argv: string[]) => runDeployer(kubeconfig, argv);
 
 async function applyJson(...argv: string[]): Promise<any> {
   const r = await deployer('apply', ...argv, '--output', 'json');
@@ -32,12 +27,7 @@ async function applyJson(...argv: string[]): Promise<any> {
   return JSON.parse(r.out.at(-1)!);
 }
 
-async function wipe(): Promise<void> {
-  for (const env of ENV_NAMES) {
-    const r = await deployer('destroy', `--env=${env}`, `--confirm=${env}`, '--include-data', '--timeout=90s');
-    if (r.code !== 0) throw new Error(`destroy ${env}: ${r.err.join(' | ')}`);
-  }
-}
+const wipe = () => wipeEnvs(kubeconfig);
 
 /**
  * What our writes left on every member of the env's set: its spec generation and our field
@@ -67,17 +57,7 @@ function synthTo(env: string, mutate?: (objects: KubeObject[]) => KubeObject[]):
 }
 
 beforeAll(async () => {
-  // Loaded lazily, as the deployer itself loads the test control plane only for embedded envs.
-  const { testEnvInfo } = await import('@bitpin/k8s-testenv/vitest');
-  const { KubeClient } = await import('@bitpin/k8s-testenv');
-  const info = testEnvInfo();
-  admin = new KubeClient(info.kubeconfigPath);
-  // The test cluster, reachable under every env's context name (as a real kubeconfig would list them).
-  const cfg = parse(readFileSync(info.kubeconfigPath, 'utf8'));
-  const base = cfg.contexts.find((c: any) => c.name === cfg['current-context']);
-  cfg.contexts = ['bitpin-local', 'bitpin-dev', 'bitpin-staging', 'bitpin-prod', 'someone-else'].map((name) => ({ name, context: base.context }));
-  kubeconfig = join(work, 'kubeconfig');
-  writeFileSync(kubeconfig, stringify(cfg), { mode: 0o600 });
+  ({ kubeconfig, admin } = await connectTestCluster(work, ['bitpin-local', 'bitpin-dev', 'bitpin-staging', 'bitpin-prod', 'someone-else']));
   await wipe();
 });
 

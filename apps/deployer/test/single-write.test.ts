@@ -4,33 +4,22 @@
  * API server from tools/k8s-testenv, like cluster.test.ts (which owns the same namespaces; test
  * files run one at a time): env dev, destroyed before and after.
  */
-import { ENV_NAMES } from '@bitpin/config';
 import type { KubeClient as AdminClient } from '@bitpin/k8s-testenv';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parse, stringify } from 'yaml';
-import { run, synthesize, type KubeObject } from '../src/index.js';
+import { stringify } from 'yaml';
+import { synthesize, type KubeObject } from '../src/index.js';
+import { connectTestCluster, runDeployer, wipeEnvs } from './support/cluster.js';
 
 const work = mkdtempSync(join(tmpdir(), 'deployer-single-'));
 let kubeconfig: string;
 let admin: AdminClient;
 const PINNED_APP = `docker.io/yasaman664/bitpin-task@sha256:${'c'.repeat(64)}`;
 
-async function deployer(...argv: string[]): Promise<{ code: number; out: string[]; err: string[] }> {
-  const out: string[] = [];
-  const err: string[] = [];
-  const code = await run([...argv, '--kubeconfig', kubeconfig], { stdout: (l) => out.push(l), stderr: (l) => err.push(l), tty: false });
-  return { code, out, err: err.filter((l) => l.startsWith('error:')) };
-}
-
-async function wipe(): Promise<void> {
-  for (const env of ENV_NAMES) {
-    const r = await deployer('destroy', `--env=${env}`, `--confirm=${env}`, '--include-data', '--timeout=90s');
-    if (r.code !== 0) throw new Error(`destroy ${env}: ${r.err.join(' | ')}`);
-  }
-}
+const deployer = (...argv: string[]) => runDeployer(kubeconfig, argv);
+const wipe = () => wipeEnvs(kubeconfig);
 
 function dirWith(mutate: (o: KubeObject) => KubeObject): string {
   const dir = mkdtempSync(join(work, 'dev-'));
@@ -42,15 +31,7 @@ function dirWith(mutate: (o: KubeObject) => KubeObject): string {
 const isApp = (o: KubeObject) => o.kind === 'Deployment' && o.metadata.name === 'bitpin-app';
 
 beforeAll(async () => {
-  const { testEnvInfo } = await import('@bitpin/k8s-testenv/vitest');
-  const { KubeClient } = await import('@bitpin/k8s-testenv');
-  const info = testEnvInfo();
-  admin = new KubeClient(info.kubeconfigPath);
-  const cfg = parse(readFileSync(info.kubeconfigPath, 'utf8'));
-  const base = cfg.contexts.find((c: any) => c.name === cfg['current-context']);
-  cfg.contexts = ['bitpin-local', 'bitpin-dev', 'bitpin-staging', 'bitpin-prod'].map((name) => ({ name, context: base.context }));
-  kubeconfig = join(work, 'kubeconfig');
-  writeFileSync(kubeconfig, stringify(cfg), { mode: 0o600 });
+  ({ kubeconfig, admin } = await connectTestCluster(work, ['bitpin-local', 'bitpin-dev', 'bitpin-staging', 'bitpin-prod']));
   await wipe();
   const first = await deployer('apply', '--env=dev', '--no-wait', '--from', dirWith((o) => o));
   if (first.code !== 0) throw new Error(`apply dev: ${first.err.join(' | ')}`);
