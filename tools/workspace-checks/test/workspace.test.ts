@@ -148,6 +148,18 @@ describe('lint enforces the module boundaries', () => {
     expect(r.output).toMatch(/A project tagged with "type:dashboards" can only depend on libs tagged with/);
   }, 60_000);
 
+  it('fails when a library source imports the test support (type:testing is for tests only)', () => {
+    const r = lint('libs/app/src/probe-testing.ts', "export { freePort } from '@bitpin/test-support';\n");
+    expect(r.status).toBe(1);
+    expect(r.output).toMatch(/A project tagged with "type:manifests" can only depend on libs tagged with "type:construct", "type:config", "type:contract"/);
+  }, 60_000);
+
+  it('passes the test support imported from a test file', () => {
+    const r = lint('libs/app/test/probe-testing.test.ts', "export { freePort } from '@bitpin/test-support';\n");
+    expect(r.output).not.toMatch(/enforce-module-boundaries/);
+    expect(r.status).toBe(0);
+  }, 60_000);
+
   it('passes an allowed import (a manifest library reading config)', () => {
     const r = lint('libs/app/src/probe-ok.ts', "export { SEED } from '@bitpin/config';\n");
     expect(r.output).not.toMatch(/enforce-module-boundaries/);
