@@ -35,6 +35,8 @@ const small = (cpu: string, memory: string, limitMemory = memory): EnvConfig['ap
  * node-exporter :9100) are here and nowhere else.
  */
 export const SEED_DEFAULTS: Omit<EnvConfig, 'name' | 'description' | 'kube'> = {
+  // Ten revisions, as Helm keeps by default; no automatic rollback, no confirmation (dev-like envs).
+  deploy: { history: 10, atomic: false, confirm: false },
   images: IMAGE_CATALOG,
   imagePolicy: { requireImmutable: false, allowMutable: {} },
   app: {

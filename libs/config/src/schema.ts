@@ -102,6 +102,16 @@ export const envConfigSchema = z
       embedded: z.boolean().default(false),
     }),
 
+    /** How the deployer treats this env: release history, automatic rollback, confirmation. */
+    deploy: z.strictObject({
+      /** Revisions kept in the cluster's release history (Helm's --history-max). */
+      history: z.number().int().min(1).max(100),
+      /** A rollout not ready within --timeout goes back to the previous revision by itself (Helm's --atomic). */
+      atomic: z.boolean(),
+      /** Applies that change something ask `Continue? [y/N]` on a terminal and need --yes without one. */
+      confirm: z.boolean(),
+    }),
+
     /** Every image the platform runs, pinned in one place. */
     images: imageCatalog,
     imagePolicy: z.strictObject({

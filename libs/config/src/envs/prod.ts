@@ -9,6 +9,7 @@ export const prod = defineEnv({
   name: 'prod',
   description: 'Production',
   kube: { context: 'bitpin-prod' },
+  deploy: { atomic: true, confirm: true },
   imagePolicy: {
     requireImmutable: true,
     allowMutable: { app: 'upstream publishes only :latest; the release pipeline passes --image app=<repo>@sha256:<digest>' },

@@ -5,6 +5,7 @@ export const staging = defineEnv({
   name: 'staging',
   description: 'Pre-production: prod hardening at reduced size',
   kube: { context: 'bitpin-staging' },
+  deploy: { atomic: true, confirm: true },
   imagePolicy: {
     requireImmutable: true,
     allowMutable: { app: 'upstream publishes only :latest; the release pipeline passes --image app=<repo>@sha256:<digest>' },
