@@ -1,6 +1,6 @@
 /**
  * The closing line of `npm test` ("N passed, N failed, N skipped") tells the truth: real vitest
- * runs in a throwaway workspace, with the workspace's reporter (tools/scripts/count-reporter.mjs),
+ * runs in a throwaway workspace, with the workspace's reporter (tools/test-support/count-reporter.mjs),
  * summed by tools/scripts/count-results.mjs exactly as tools/scripts/test.sh does.
  */
 import { spawnSync } from 'node:child_process';
@@ -11,7 +11,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 
 const root = resolve(import.meta.dirname, '../../..');
 const vitestBin = join(root, 'node_modules', '.bin', 'vitest');
-const reporter = join(root, 'tools', 'scripts', 'count-reporter.mjs');
+const reporter = join(root, 'tools', 'test-support', 'count-reporter.mjs');
 const countResults = join(root, 'tools', 'scripts', 'count-results.mjs');
 let ws: string;
 

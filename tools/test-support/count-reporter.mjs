@@ -1,4 +1,4 @@
-// A vitest reporter that writes what the workspace's closing line needs into
+// A vitest reporter (wired into every project by ./vitest.mjs) that writes what the workspace's closing line needs into
 // `<project>/test-results/counts.json` (the Nx `test` output, so a cache hit restores it):
 //
 //   { "passed": N, "failed": N, "skipped": N, "problems": ["<file>: <one line>", …] }
