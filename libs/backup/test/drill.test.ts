@@ -7,14 +7,15 @@ import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, expect, it } from 'vitest';
 import { backupRoleSetupSql, scriptPath, type ScriptFile } from '../src/index.js';
-import { isRoot, ownedDir, ownedTempDir, postgresAvailable, Primary, runAs, runAsPostgres, sqlAt, stopAt, type RunResult } from './support/postgres.js';
+import { describeWithPostgres, isRoot, ownedDir, ownedTempDir, runAsPostgres, serverUser, sqlAt, stopAt, type RunResult } from '@bitpin/test-support';
+import { Primary } from './support/postgres.js';
 
 const ROLE = 'bitpin_backup';
 const PASSWORD = 'drill-secret-pw';
 
-describe.skipIf(!postgresAvailable())('restore drill on a real PostgreSQL 15 primary', { timeout: 180_000 }, () => {
+describeWithPostgres(['pg_receivewal', 'pg_basebackup', 'pg_dump'])('restore drill on a real PostgreSQL 15 primary', { timeout: 180_000 }, () => {
   let pg: Primary;
   let work: string;
   let backupDir: string;
@@ -335,7 +336,7 @@ describe.skipIf(!postgresAvailable())('restore drill on a real PostgreSQL 15 pri
   function copyBackup(name: string): string {
     const dest = join(work, `copy-${name}`);
     cpSync(backupDir, dest, { recursive: true });
-    if (isRoot) execFileSync('chown', ['-R', `${runAs.uid}:${runAs.gid}`, dest]);
+    if (isRoot) execFileSync('chown', ['-R', `${serverUser.uid}:${serverUser.gid}`, dest]);
     return dest;
   }
   /** SHA256SUMS of a backup directory records the current content of `name`. */
@@ -357,7 +358,7 @@ describe.skipIf(!postgresAvailable())('restore drill on a real PostgreSQL 15 pri
       rmSync(tree, { recursive: true, force: true });
     }
     if (updateSum) setSum(dir, 'base.tar.gz');
-    if (isRoot) execFileSync('chown', ['-R', `${runAs.uid}:${runAs.gid}`, copy]);
+    if (isRoot) execFileSync('chown', ['-R', `${serverUser.uid}:${serverUser.gid}`, copy]);
   }
   function firstFile(dir: string): string {
     return readdirSync(dir).filter((f) => /^\d+$/.test(f) && statSync(join(dir, f)).size > 0).sort()[0]!;

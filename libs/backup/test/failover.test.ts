@@ -6,14 +6,15 @@
  */
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, expect, it } from 'vitest';
 import { backupRoleSetupSql, scriptPath, type ScriptFile } from '../src/index.js';
-import { ownedDir, ownedTempDir, postgresAvailable, Primary, runAsPostgres, sqlAt, stopAt } from './support/postgres.js';
+import { describeWithPostgres, ownedDir, ownedTempDir, runAsPostgres, sqlAt, stopAt } from '@bitpin/test-support';
+import { Primary } from './support/postgres.js';
 
 const ROLE = 'bitpin_backup';
 const PASSWORD = 'failover-pw';
 
-describe.skipIf(!postgresAvailable())('failover between two incremental runs', { timeout: 180_000 }, () => {
+describeWithPostgres(['pg_receivewal', 'pg_basebackup'])('failover between two incremental runs', { timeout: 180_000 }, () => {
   let primary: Primary;
   let standby: Primary | undefined;
   let work: string;
