@@ -17,6 +17,7 @@ PACKAGES=(
   ca-certificates
   curl
   git
+  python3-venv             # python3 + venv/ensurepip: the backup scripts' Python, ruff from PyPI (libs/backup/scripts/dev/install-ruff.sh)
 )
 
 missing=()

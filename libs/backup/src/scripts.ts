@@ -2,13 +2,24 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
 /**
- * The shell scripts of the backup system, in the order a reader meets them. They live in
+ * The scripts of the backup system, in the order a reader meets them: lib.sh and the parts it
+ * sources (flat names: a ConfigMap key holds no `/`), the Python programs its functions run, then
+ * the shell scripts the Pods and the restore command run. They live in
  * `libs/backup/scripts/` (outside `src/`, so the same relative URL resolves from `src/` under
  * vitest and from `dist/` after `tsc`), are mounted into every backup Pod from one ConfigMap, and
  * run unchanged outside Kubernetes with the same environment variables.
  */
 export const SCRIPT_FILES = [
   'lib.sh',
+  'lib-settings.sh',
+  'lib-sql.sh',
+  'lib-compression.sh',
+  'lib-catalog.sh',
+  'lib-lock.sh',
+  'lib-slot.sh',
+  'lib-sentinel.sh',
+  'bitpin_inflate.py',
+  'bitpin_sha256.py',
   'full-backup.sh',
   'incremental-backup.sh',
   'retention.sh',

@@ -100,7 +100,19 @@ describe('BackupChart', () => {
     const cm = find(objs, 'ConfigMap', 'bitpin-backup-scripts');
     expect(Object.keys(cm.data!).sort()).toEqual([...SCRIPT_FILES].sort());
     expect(cm.data).toEqual(readScripts());
-    for (const s of Object.values(cm.data!)) expect(s).toMatch(/set -euo pipefail/);
+    for (const [name, s] of Object.entries(cm.data!)) {
+      if (name.endsWith('.py')) {
+        // run by lib.sh as python3 -I -S <file>: the standard library only
+        expect(s, name).toMatch(/^if __name__ == "__main__":$/m);
+        expect(cm.data!['lib-compression.sh'], name).toContain(`python3 -I -S "$BITPIN_LIB_DIR/${name}"`);
+      } else if (name.startsWith('lib-')) {
+        // a part of lib.sh, which sets the shell options before it sources each part
+        expect(s, name).toMatch(/^# Part of lib\.sh, sourced by it/m);
+        expect(cm.data!['lib.sh'], name).toContain(`source "$BITPIN_LIB_DIR/${name}"`);
+      } else {
+        expect(s, name).toMatch(/set -euo pipefail/);
+      }
+    }
     const commands = objs.filter((o) => o.kind === 'CronJob').map((cj) => podOf(cj).containers[0].command);
     expect(commands).toEqual([
       ['bash', '/opt/bitpin-backup/scripts/full-backup.sh'],
