@@ -9,7 +9,8 @@ import net from 'node:net';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { freePort, request, waitFor, type Reply } from './support/net.js';
+import { freePort, waitFor } from '@bitpin/test-support';
+import { request, type Reply } from './support/net.js';
 import { SMALL_BODY, startUpstream, type Upstream } from './support/upstream.js';
 
 const MAIN = join(dirname(fileURLToPath(import.meta.url)), '..', 'dist', 'main.js');

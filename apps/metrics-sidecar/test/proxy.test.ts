@@ -7,7 +7,8 @@ import { HTTP_SERVER_DURATION_BUCKETS, METRICS, OVERFLOW_ROUTE, histogramSeries 
 import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { parseExposition, sample, seriesOf } from './support/exposition.js';
 import { removeTempFiles, tempFile } from './support/files.js';
-import { freePort, request, waitFor } from './support/net.js';
+import { freePort, waitFor } from '@bitpin/test-support';
+import { request } from './support/net.js';
 import { startSidecar, type RunningSidecar } from './support/sidecar.js';
 import { PATTERN, SMALL_BODY, startUpstream, type Upstream } from './support/upstream.js';
 

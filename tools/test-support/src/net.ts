@@ -24,10 +24,10 @@ export async function freePorts(n: number): Promise<number[]> {
 }
 
 /**
- * Polls `check` every `everyMs` until it returns something other than `undefined` or `false`,
- * and resolves with that value. A `check` that throws counts as "not yet"; its last error is in
- * the timeout message, which names `what`:
- * `timed out after 30000 ms waiting for <what> (last error: …)`.
+ * Polls `check` until it returns something other than `undefined` or `false`, and resolves with
+ * that value. For the first second it polls every 20 ms, so short waits stay short (a test can
+ * still see a request in flight); after that every `everyMs`. A `check` that throws counts as "not yet"; its last error is in the timeout
+ * message, which names `what`: `timed out after 30000 ms waiting for <what> (last error: …)`.
  */
 export async function waitFor<T>(
   what: string,
@@ -35,7 +35,8 @@ export async function waitFor<T>(
   timeoutMs = 30_000,
   everyMs = 250,
 ): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
+  const started = Date.now();
+  const deadline = started + timeoutMs;
   let last: unknown;
   for (;;) {
     try {
@@ -47,6 +48,7 @@ export async function waitFor<T>(
     if (Date.now() >= deadline) {
       throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last === undefined ? '' : ` (last error: ${String(last)})`}`);
     }
-    await new Promise((r) => setTimeout(r, everyMs));
+    const delay = Date.now() - started < 1_000 ? Math.min(20, everyMs) : everyMs;
+    await new Promise((r) => setTimeout(r, delay));
   }
 }

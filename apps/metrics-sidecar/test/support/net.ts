@@ -1,17 +1,4 @@
 import http, { type IncomingHttpHeaders } from 'node:http';
-import { createServer, type AddressInfo } from 'node:net';
-
-/** A port nothing listens on right now (bound and released on 127.0.0.1). */
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as AddressInfo;
-      srv.close(() => resolve(port));
-    });
-  });
-}
 
 export interface Reply {
   readonly status: number;
@@ -38,14 +25,4 @@ export function request(url: string, opts: RequestOptions = {}): Promise<Reply> 
     req.on('error', reject);
     req.end(opts.body);
   });
-}
-
-/** Polls `fn` every 20 ms until it returns true, or fails after `timeoutMs`. */
-export async function waitFor(what: string, fn: () => boolean | Promise<boolean>, timeoutMs = 10_000): Promise<void> {
-  const until = Date.now() + timeoutMs;
-  while (Date.now() < until) {
-    if (await fn()) return;
-    await new Promise((r) => setTimeout(r, 20));
-  }
-  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
 }
