@@ -17,7 +17,7 @@ interface Outcome {
 }
 
 function python(command: 'list' | 'run'): unknown {
-  const r = spawnSync('python3', [runner, command], { encoding: 'utf8', maxBuffer: 64 << 20 });
+  const r = spawnSync('python3', ['-B', runner, command], { encoding: 'utf8', maxBuffer: 64 << 20 });
   if (r.error) throw new Error(`python3 ${runner} ${command}: ${r.error.message}`);
   if (r.status !== 0) throw new Error(`python3 ${runner} ${command} exited with ${r.status}:\n${r.stderr}`);
   return JSON.parse(r.stdout);

@@ -1,9 +1,11 @@
 """Runs the Python unit tests of libs/backup (test_*.py beside this file, stdlib unittest) for
 test/python.test.ts, which turns each case into one vitest test.
 
-  python3 run_tests.py list   the test ids, as a JSON array
-  python3 run_tests.py run    every test's outcome, as a JSON object {id: {"outcome", "detail"}}
-                              (outcome: passed, failed, error or skipped)
+  python3 -B run_tests.py list   the test ids, as a JSON array
+  python3 -B run_tests.py run    every test's outcome, as a JSON object {id: {"outcome", "detail"}}
+                                 (outcome: passed, failed, error or skipped)
+
+-B: no __pycache__ beside the scripts (a change to the project's files, and Nx's inputs).
 
 A module that does not import shows up as a failing case (unittest's _FailedTest), so it fails
 vitest too. The tests' own output goes to stderr; stdout holds only the JSON.
