@@ -11,3 +11,5 @@ export { parseDuration, parsePrometheusByteSize, parseQuantity } from './quantit
 export { cronProblem } from './cron.js';
 export { DEPLOY_ANNOTATIONS, SEED, cnpgNames } from './topology.js';
 export type { CnpgNames } from './topology.js';
+export { toYaml } from './yaml.js';
+export type { ToYamlOptions, YamlValue } from './yaml.js';

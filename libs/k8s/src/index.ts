@@ -31,3 +31,17 @@ export { NamespaceBudget, namespacePeak, quotaFor } from './budget.js';
 export type { NamespaceBudgetProps, NamespacePeak, PeakOptions } from './budget.js';
 export { PlatformExternalSecret } from './external-secret.js';
 export type { PlatformExternalSecretProps } from './external-secret.js';
+export { CONFIG_CHECKSUM_ANNOTATION, configChecksum } from './checksum.js';
+export { volumeClaimSpec } from './storage.js';
+export type { VolumeClaimSpecProps } from './storage.js';
+export { GRAFANA_ADMIN_KEYS, GRAFANA_PATHS, GRAFANA_PORT, GRAFANA_UID, PlatformGrafana } from './grafana.js';
+export type { GrafanaDashboardFile, PlatformGrafanaProps } from './grafana.js';
+export { grafanaDashboardProviders, grafanaDatasourcesFile, lokiDatasource, lokiUrl } from './grafana-provisioning.js';
+export type {
+  GrafanaDashboardProvider,
+  GrafanaDashboardProvidersFile,
+  GrafanaDashboardProvidersOptions,
+  GrafanaDatasource,
+  GrafanaDatasourcesFile,
+  LokiDatasourceOptions,
+} from './grafana-provisioning.js';

@@ -4,7 +4,7 @@ export { Loki, LOKI_UID, SCRAPE_JOB_LABEL } from './loki.js';
 export type { LokiProps } from './loki.js';
 export { LogAgent } from './log-agent.js';
 export type { LogAgentKind, LogAgentProps } from './log-agent.js';
-export { LoggingGrafana, GRAFANA_CONTAINER_PORT, GRAFANA_UID } from './logging-grafana.js';
+export { LoggingGrafana, GRAFANA_CONTAINER_PORT } from './logging-grafana.js';
 export type { LoggingGrafanaProps } from './logging-grafana.js';
 export {
   LOKI_CONFIG_DIR,
@@ -31,6 +31,7 @@ export { ALLOY_CONFIG_DIR, ALLOY_CONFIG_FILE, ALLOY_PORT, ALLOY_STORAGE_DIR, all
 export type { AlloyConfigOptions } from './alloy-config.js';
 export { POD_LOGS_DIR, POD_LOG_LABELS, podLogRelabelRules, toPromtailRelabel } from './pod-logs.js';
 export type { PodLogLabel, RelabelRule } from './pod-logs.js';
-export { grafanaDatasourcesFile, lokiDatasource } from './datasource.js';
-export type { GrafanaDatasource, LokiDatasourceOptions } from './datasource.js';
-export { contentHash, toYaml } from './render.js';
+// The Grafana pieces both Grafanas share live in @bitpin/k8s; re-exported where this tier's users look.
+export { GRAFANA_UID, grafanaDatasourcesFile, lokiDatasource } from '@bitpin/k8s';
+export type { GrafanaDatasource, LokiDatasourceOptions } from '@bitpin/k8s';
+export { contentHash } from './render.js';

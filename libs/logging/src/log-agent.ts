@@ -1,4 +1,4 @@
-import { SEED } from '@bitpin/config';
+import { SEED, toYaml } from '@bitpin/config';
 import { httpProbe, policyExceptions, selectorLabels, standardLabels, toResourceRequirements, type PlatformChart } from '@bitpin/k8s';
 import { k8s } from 'cdk8s-plus-34';
 import { Construct } from 'constructs';
@@ -12,7 +12,7 @@ import {
   PROMTAIL_POSITIONS_DIR,
   promtailConfig,
 } from './promtail-config.js';
-import { contentHash, scrapeAnnotations, toYaml } from './render.js';
+import { contentHash, scrapeAnnotations } from './render.js';
 
 export type LogAgentKind = 'promtail' | 'alloy';
 

@@ -13,7 +13,7 @@ import {
 } from '@bitpin/k8s';
 import type { Construct } from 'constructs';
 import { LogAgent, type LogAgentProps } from './log-agent.js';
-import { GRAFANA_CONTAINER_PORT, LoggingGrafana, type LoggingGrafanaProps } from './logging-grafana.js';
+import { LoggingGrafana, type LoggingGrafanaProps } from './logging-grafana.js';
 import { Loki, SCRAPE_JOB_LABEL, type LokiProps } from './loki.js';
 
 export interface LoggingChartProps extends PlatformChartProps {
@@ -111,8 +111,8 @@ export class LoggingChart extends PlatformChart {
         name: this.grafana.name,
         appName: this.grafana.name,
         podSelector: selectorLabels({ name: this.grafana.name }),
-        description: `people (NodePort ${env.logging.grafana.nodePort}) and Prometheus → :${GRAFANA_CONTAINER_PORT}; it → Loki :${lokiPort}`,
-        ingress: [{ ports: tcpPorts(GRAFANA_CONTAINER_PORT) }],
+        description: `people (NodePort ${env.logging.grafana.nodePort}) and Prometheus → :${this.grafana.containerPort}; it → Loki :${lokiPort}`,
+        ingress: [{ ports: tcpPorts(this.grafana.containerPort) }],
         egress: [{ peers: [podsPeer(selectorLabels({ name: this.loki.name }))], ports: tcpPorts(lokiPort) }],
       });
     }

@@ -1,4 +1,8 @@
 import { SEED, parseDuration, parseQuantity, type EnvConfig } from '@bitpin/config';
+import { lokiUrl } from '@bitpin/k8s';
+
+/** In-cluster URL of Loki's HTTP API (the agent pushes to it, both Grafanas query it); one definition, in @bitpin/k8s. */
+export { lokiUrl };
 
 /** Where Loki keeps its data: every path below is on the StatefulSet's PersistentVolumeClaim. */
 export const LOKI_DATA_DIR = '/var/loki';
@@ -165,12 +169,6 @@ export function lokiConfig(env: EnvConfig, options: LokiConfigOptions = {}): Lok
     // No usage reports to stats.grafana.org from a platform component.
     analytics: { reporting_enabled: false },
   };
-}
-
-/** In-cluster URL of Loki's HTTP API (the agent pushes to it, Grafana queries it). */
-export function lokiUrl(env: Pick<EnvConfig, 'logging'>): string {
-  // `<svc>.<ns>.svc` resolves whatever the cluster domain is.
-  return `http://${SEED.logging.loki.name}.${SEED.namespaces.logging}.svc:${env.logging.loki.port}`;
 }
 
 /** The push endpoint of {@link lokiUrl}. */

@@ -1,4 +1,4 @@
-import { SEED } from '@bitpin/config';
+import { SEED, toYaml } from '@bitpin/config';
 import {
   httpProbe,
   restrictedContainerSecurity,
@@ -6,12 +6,13 @@ import {
   selectorLabels,
   standardLabels,
   toResourceRequirements,
+  volumeClaimSpec,
   type PlatformChart,
 } from '@bitpin/k8s';
 import { k8s } from 'cdk8s-plus-34';
 import { Construct } from 'constructs';
 import { LOKI_CONFIG_DIR, LOKI_CONFIG_FILE, LOKI_DATA_DIR, lokiConfig, type LokiConfig } from './loki-config.js';
-import { contentHash, scrapeAnnotations, toYaml } from './render.js';
+import { contentHash, scrapeAnnotations } from './render.js';
 
 /** The label Prometheus' pod discovery keeps targets by; its value is the scrape job name. */
 export const SCRAPE_JOB_LABEL = 'bitpin.io/scrape-job';
@@ -149,11 +150,7 @@ export class Loki extends Construct {
         volumeClaimTemplates: [
           {
             metadata: { name: 'storage', labels },
-            spec: {
-              accessModes: ['ReadWriteOnce'],
-              resources: { requests: { storage: k8s.Quantity.fromString(cfg.storageSize) } },
-              ...(cfg.storageClass ? { storageClassName: cfg.storageClass } : {}),
-            },
+            spec: volumeClaimSpec({ size: cfg.storageSize, storageClass: cfg.storageClass }),
           },
         ],
       },

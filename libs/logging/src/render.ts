@@ -1,10 +1,4 @@
 import { createHash } from 'node:crypto';
-import { stringify } from 'yaml';
-
-/** Deterministic YAML for a config file (no line folding, no anchors). */
-export function toYaml(value: unknown): string {
-  return stringify(value, { lineWidth: 0, aliasDuplicateObjects: false });
-}
 
 /** Short content hash for a pod-template annotation, so a config change rolls the pods. */
 export function contentHash(text: string): string {

@@ -1,4 +1,4 @@
-import { ENV_NAMES, loadEnvConfig, parseDuration } from '@bitpin/config';
+import { ENV_NAMES, loadEnvConfig, parseDuration, toYaml } from '@bitpin/config';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import {
@@ -9,7 +9,6 @@ import {
   podLogRelabelRules,
   promtailConfig,
   toPromtailRelabel,
-  toYaml,
 } from '../src/index.js';
 import { checkAlloy, parseAlloy } from './alloy-syntax.js';
 

@@ -122,9 +122,14 @@ describe.each(ENV_NAMES)('logging tier in env %s keeps every seed fact', (envNam
     ]);
   });
 
-  it('never lets Grafana start with its built-in admin password', () => {
-    const grafana = container(find(objs, 'Deployment', 'grafana'), 'grafana');
-    expect(grafana.env).toContainEqual({ name: 'GF_SECURITY_ADMIN_PASSWORD', valueFrom: { secretKeyRef: { name: 'grafana-admin', key: 'admin-password' } } });
+  it('never lets Grafana start with its built-in admin password, and keeps the password out of the pod env (a mounted Secret file)', () => {
+    const deploy = find(objs, 'Deployment', 'grafana');
+    const grafana = container(deploy, 'grafana');
+    expect(grafana.env).toContainEqual({ name: 'GF_SECURITY_ADMIN_PASSWORD__FILE', value: '/etc/grafana/admin/admin-password' });
+    expect(grafana.env.map((v: any) => v.name)).not.toContain('GF_SECURITY_ADMIN_PASSWORD');
+    expect(grafana.env.filter((v: any) => v.valueFrom)).toEqual([]);
+    expect(grafana.volumeMounts).toContainEqual({ name: 'admin', mountPath: '/etc/grafana/admin', readOnly: true });
+    expect(deploy.spec.template.spec.volumes).toContainEqual(expect.objectContaining({ name: 'admin', secret: expect.objectContaining({ secretName: 'grafana-admin' }) }));
     expect(grafana.env).toContainEqual({ name: 'GF_AUTH_ANONYMOUS_ENABLED', value: 'false' });
     expect(grafana.securityContext).toMatchObject({ runAsNonRoot: true, readOnlyRootFilesystem: true });
   });

@@ -1,7 +1,6 @@
 import type { EnvConfig, Resources } from '@bitpin/config';
 import { selectorLabels, standardLabels } from '@bitpin/k8s';
 import { k8s } from 'cdk8s-plus-34';
-import { createHash } from 'node:crypto';
 import { MONITORING } from './names.js';
 
 /** Object metadata in the monitoring namespace with the standard labels. */
@@ -21,15 +20,8 @@ export function podSelector(name: string): Record<string, string> {
 /** Small fixed resources for helper containers (reloaders, init steps). */
 export const HELPER_RESOURCES: Resources = { requests: { cpu: '5m', memory: '16Mi' }, limits: { memory: '48Mi' } };
 
-/** sha256 of config text, put on a pod template so a change rolls the pods. */
-export function checksum(...parts: readonly string[]): string {
-  const h = createHash('sha256');
-  for (const p of parts) h.update(p).update('\0');
-  return h.digest('hex');
-}
-
-/** The annotation carrying {@link checksum}. */
-export const CONFIG_CHECKSUM_ANNOTATION = 'bitpin.io/config-checksum';
+/** sha256 of config text, put on a pod template (under {@link CONFIG_CHECKSUM_ANNOTATION}) so a change rolls the pods. */
+export { CONFIG_CHECKSUM_ANNOTATION, configChecksum as checksum } from '@bitpin/k8s';
 
 export const port = (n: number) => k8s.IntOrString.fromNumber(n);
 export const portName = (n: string) => k8s.IntOrString.fromString(n);

@@ -29,15 +29,8 @@ export {
   placeholderReceivers,
 } from './alertmanager-config.js';
 export type { AlertmanagerRoute, AlertmanagerRoutingConfig, AssembleScriptOptions, InhibitRule } from './alertmanager-config.js';
-export { datasourceUrls, grafanaDashboardProviders, grafanaDatasources } from './grafana-provisioning.js';
-export type {
-  GrafanaDashboardProvider,
-  GrafanaDashboardProvidersFile,
-  GrafanaDatasource,
-  GrafanaDatasourcesFile,
-} from './grafana-provisioning.js';
+export { datasourceUrls, grafanaDatasources, monitoringDatasources } from './grafana-provisioning.js';
 export { CONFIGMAP_DATA_LIMIT } from './inputs.js';
 export type { DashboardInput, RuleFileInput } from './inputs.js';
 export { CONFIG_CHECKSUM_ANNOTATION } from './common.js';
 export { MONITORING, serviceHost } from './names.js';
-export { toYaml } from './yaml.js';

@@ -36,19 +36,8 @@ export const MONITORING = {
   },
   grafana: {
     name: SEED.monitoring.grafana.name,
-    datasourcesConfigMap: 'grafana-datasources',
-    providersConfigMap: 'grafana-dashboard-providers',
-    /** Prefix of the one-ConfigMap-per-dashboard objects (`grafana-dashboard-<uid>`). */
+    /** Prefix of the one-ConfigMap-per-dashboard objects (`grafana-dashboard-<uid>`). The rest (ConfigMaps, Secret, paths) is PlatformGrafana's, in @bitpin/k8s. */
     dashboardConfigMapPrefix: 'grafana-dashboard-',
-    /** Secret with `admin-user` and `admin-password`; the deployer creates it when missing. */
-    adminSecret: 'grafana-admin',
-    adminUserKey: 'admin-user',
-    adminPasswordKey: 'admin-password',
-    provisioningDir: '/etc/grafana/provisioning',
-    dashboardsDir: '/etc/grafana/dashboards',
-    adminDir: '/etc/grafana/admin',
-    dataDir: '/var/lib/grafana',
-    uid: 472,
   },
   nodeExporter: { name: SEED.monitoring.nodeExporter.name },
   kubeStateMetrics: {

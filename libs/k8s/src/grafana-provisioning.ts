@@ -1,0 +1,129 @@
+import { SEED, type EnvConfig } from '@bitpin/config';
+
+/*
+ * Grafana file provisioning (grafana docs: administration/provisioning): a data sources file and a
+ * dashboard provider file, both read from /etc/grafana/provisioning at start-up. Data sources have
+ * fixed uids (`SEED.grafana.datasources`), which is what the dashboards reference.
+ */
+
+/** A Grafana data source as the platform builds it (the provisioning file adds `orgId` and `version`). */
+export interface GrafanaDatasource {
+  readonly uid: string;
+  readonly name: string;
+  readonly type: string;
+  readonly access: 'proxy';
+  readonly url: string;
+  readonly isDefault: boolean;
+  readonly editable: boolean;
+  readonly jsonData: Readonly<Record<string, unknown>>;
+}
+
+/** `provisioning/datasources/datasources.yaml`. */
+export interface GrafanaDatasourcesFile {
+  readonly apiVersion: 1;
+  /** Removes provisioned data sources that are no longer in this file (Grafana ≥ 11.1). */
+  readonly prune: boolean;
+  readonly datasources: readonly (GrafanaDatasource & { readonly orgId: number; readonly version: number })[];
+}
+
+/** The provisioning file for the given data sources, all in the main org, pruning removed ones. */
+export function grafanaDatasourcesFile(datasources: readonly GrafanaDatasource[]): GrafanaDatasourcesFile {
+  return {
+    apiVersion: 1,
+    prune: true,
+    datasources: datasources.map((d) => ({ ...d, orgId: 1, version: 1 })),
+  };
+}
+
+/**
+ * Loki's in-cluster query and push base URL. `<svc>.<ns>.svc` resolves whatever the cluster
+ * domain is.
+ */
+export function lokiUrl(env: Pick<EnvConfig, 'logging'>): string {
+  return `http://${SEED.logging.loki.name}.${SEED.namespaces.logging}.svc:${env.logging.loki.port}`;
+}
+
+export interface LokiDatasourceOptions {
+  /**
+   * Make Loki the default data source (true in the logging Grafana, where it is the only one).
+   * @default false
+   */
+  readonly isDefault?: boolean;
+  /**
+   * Where Grafana reaches Loki.
+   * @default - {@link lokiUrl}: Loki's Service in namespace `logging`
+   */
+  readonly url?: string;
+}
+
+/**
+ * The Loki data source (uid `loki`, the uid dashboards reference). Both Grafanas provision this
+ * object: the logging Grafana as its only (default) one, the monitoring Grafana next to Prometheus.
+ */
+export function lokiDatasource(env: Pick<EnvConfig, 'logging'>, options: LokiDatasourceOptions = {}): GrafanaDatasource {
+  const ds = SEED.grafana.datasources.loki;
+  return {
+    uid: ds.uid,
+    name: ds.name,
+    type: ds.type,
+    access: 'proxy',
+    url: options.url ?? lokiUrl(env),
+    isDefault: options.isDefault ?? false,
+    editable: false,
+    jsonData: { maxLines: 1000, timeout: 60 },
+  };
+}
+
+export interface GrafanaDashboardProvider {
+  readonly name: string;
+  readonly orgId: number;
+  readonly folder: string;
+  readonly folderUid: string;
+  readonly type: 'file';
+  readonly disableDeletion: boolean;
+  readonly allowUiUpdates: boolean;
+  readonly updateIntervalSeconds: number;
+  readonly options: { readonly path: string; readonly foldersFromFilesStructure: boolean };
+}
+
+/** `provisioning/dashboards/providers.yaml`. */
+export interface GrafanaDashboardProvidersFile {
+  readonly apiVersion: 1;
+  readonly providers: readonly GrafanaDashboardProvider[];
+}
+
+export interface GrafanaDashboardProvidersOptions {
+  /** Directory the dashboard JSON files are mounted in. */
+  readonly path: string;
+  /**
+   * Folder the dashboards appear in; its uid (and the provider's name) is the folder name in lower
+   * case with anything but letters, digits, '-' and '_' replaced by '-'.
+   * @default SEED.grafana.folder ('Bitpin')
+   */
+  readonly folder?: string;
+}
+
+/**
+ * One file provider: every dashboard JSON in `path`, in one folder, read-only in the UI (the repo
+ * is the source; a dashboard's `uid` makes it an upsert), re-read every 30 s.
+ */
+export function grafanaDashboardProviders(options: GrafanaDashboardProvidersOptions): GrafanaDashboardProvidersFile {
+  const folder = options.folder ?? SEED.grafana.folder;
+  const folderUid = folder.toLowerCase().replace(/[^a-z0-9_-]/g, '-');
+  return {
+    apiVersion: 1,
+    providers: [
+      {
+        name: folderUid,
+        orgId: 1,
+        folder,
+        folderUid,
+        type: 'file',
+        disableDeletion: true,
+        allowUiUpdates: false,
+        updateIntervalSeconds: 30,
+        options: { path: options.path, foldersFromFilesStructure: false },
+      },
+    ],
+  };
+}
