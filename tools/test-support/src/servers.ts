@@ -38,6 +38,8 @@ export function serverDecision(checks: readonly ServerCheck[], env: NodeJS.Proce
 export interface ServerSuite {
   (title: string, factory: () => void): void;
   (title: string, options: TestOptions, factory: () => void): void;
+  /** `describe.each(cases)`: one suite per case (vitest's title formatting), or one failing / skipped set. */
+  each<T>(cases: readonly T[]): (title: string, factory: (c: T) => void) => void;
   readonly decision: ServerDecision;
 }
 
@@ -60,6 +62,19 @@ export function requireServer(name: string, available: boolean, installHint: str
 /** requireServer for several needs at once; the line names every missing one. */
 export function requireServers(checks: readonly ServerCheck[], env: NodeJS.ProcessEnv = process.env): ServerSuite {
   const decision = serverDecision(checks, env);
+  const missing = checks.filter((c) => !c.available).map((c) => c.name).join(', ');
+  /** Under CI with something missing: one suite with one test failing with the one line. */
+  const failing = (title: string, options: TestOptions): void => {
+    if (decision.action !== 'fail') return;
+    const message = decision.message;
+    describe(title, options, () => {
+      it(`needs ${missing}`, () => {
+        const err = new Error(message);
+        err.stack = `Error: ${message}`;
+        throw err;
+      });
+    });
+  };
   const suite = (title: string, a: TestOptions | (() => void), b?: () => void): void => {
     const factory = typeof a === 'function' ? a : b;
     const options: TestOptions = typeof a === 'function' ? {} : a;
@@ -70,15 +85,20 @@ export function requireServers(checks: readonly ServerCheck[], env: NodeJS.Proce
       console.warn(`skipping "${title}": ${decision.message} (under CI=true this fails)`);
       describe.skip(title, options, factory);
     } else {
-      const message = decision.message;
-      describe(title, options, () => {
-        it(`needs ${checks.filter((c) => !c.available).map((c) => c.name).join(', ')}`, () => {
-          const err = new Error(message);
-          err.stack = `Error: ${message}`;
-          throw err;
-        });
-      });
+      failing(title, options);
     }
   };
-  return Object.assign(suite, { decision }) as ServerSuite;
+  const each =
+    <T>(cases: readonly T[]) =>
+    (title: string, factory: (c: T) => void): void => {
+      if (decision.action === 'run') {
+        describe.each(cases as T[])(title, factory);
+      } else if (decision.action === 'skip') {
+        console.warn(`skipping "${title}": ${decision.message} (under CI=true this fails)`);
+        describe.skip.each(cases as T[])(title, factory);
+      } else {
+        failing(title, {});
+      }
+    };
+  return Object.assign(suite, { decision, each }) as ServerSuite;
 }

@@ -74,7 +74,8 @@ describe('requireServer in a real vitest run', () => {
     expect(code).not.toBe(0);
     const tests = report.testResults.flatMap((f) => f.assertionResults);
     const failed = tests.filter((t) => t.status === 'failed');
-    expect(failed).toHaveLength(1);
+    expect(failed).toHaveLength(2); // the suite and the .each suite: one failing test each
+    expect(failed[1]!.fullName).toBe('frobnicating %i needs Frobnicator 9 (/nonexistent/frob)');
     expect(failed[0]!.fullName).toBe('a suite that needs the frobnicator needs Frobnicator 9 (/nonexistent/frob)');
     expect(failed[0]!.failureMessages.join('\n').split('\n')[0]).toBe('Error: Frobnicator 9 (/nonexistent/frob) is missing: run tools/scripts/install-frob.sh');
     expect(report.numPassedTests).toBe(1); // the suite whose server is there still runs
@@ -84,7 +85,7 @@ describe('requireServer in a real vitest run', () => {
     const [, { code, output, report }] = await runs;
     expect(code, output).toBe(0);
     expect(report.numFailedTests).toBe(0);
-    expect(report.numPendingTests).toBe(2);
+    expect(report.numPendingTests).toBe(4); // two tests, and one per case of the .each suite
     expect(report.numPassedTests).toBe(1);
     expect(output).toContain('Frobnicator 9 (/nonexistent/frob) is missing: run tools/scripts/install-frob.sh');
   }, 60_000);
