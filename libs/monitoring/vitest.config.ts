@@ -1,19 +1,8 @@
-import { defineConfig } from 'vitest/config';
+import { projectTestConfig } from '@bitpin/test-support/vitest';
 
-export default defineConfig({
-  root: import.meta.dirname,
-  resolve: { conditions: ['development'] },
-  ssr: { resolve: { conditions: ['development'], externalConditions: ['development'] } },
-  test: {
-    watch: false,
-    environment: 'node',
-    include: ['src/**/*.test.ts', 'test/**/*.test.ts'],
-    // The deployed Prometheus/Alertmanager versions, built from their Go modules (cached).
-    globalSetup: ['test/support/global-setup.ts'],
-    // The real-binary tests mostly wait (scrape intervals, group_wait): run the files side by side.
-    maxWorkers: 3,
-    // test-results/ is the Nx `test` output: a cache hit restores it so tools/scripts/test.sh can count.
-    reporters: ['default', ['json', { outputFile: 'test-results/vitest.json' }]],
-    passWithNoTests: true,
-  },
+export default projectTestConfig(import.meta.dirname, {
+  // The deployed Prometheus/Alertmanager versions, built from their Go modules (cached).
+  globalSetup: ['test/support/global-setup.ts'],
+  // The real-binary tests mostly wait (scrape intervals, group_wait): run the files side by side.
+  maxWorkers: 3,
 });

@@ -11,10 +11,11 @@ import { SEED } from '@bitpin/config';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, expect, it } from 'vitest';
 import { SAMPLE_RULES, env, find, synth } from './support/fixtures.js';
 import { staticDiscovery } from './support/static-discovery.js';
-import { freePort, getJson, recorder, requireDebian, start, upstream, waitFor, type Proc, type Recorder, type Release } from './support/tools.js';
+import { freePort, startProcess, waitFor, type Proc } from '@bitpin/test-support';
+import { describeWithDebian, getJson, recorder, requireDebian, upstream, type Recorder, type Release } from './support/tools.js';
 
 const EXPOSITION = (path: string) =>
   `# HELP bitpin_test_target A target that is up.\n# TYPE bitpin_test_target gauge\nbitpin_test_target{path="${path}"} 1\n`;
@@ -32,6 +33,7 @@ let exporter: Recorder;
 const running: Running[] = [];
 
 beforeAll(async () => {
+  if (describeWithDebian.decision.action !== 'run') return;
   tmp = mkdtempSync(join(tmpdir(), 'bitpin-monitoring-prom-'));
   exporter = await recorder((req) => ({ type: 'text/plain; version=0.0.4; charset=utf-8', body: EXPOSITION(req.url ?? '') }));
   const objs = synth(env('dev'), { ruleFiles: [SAMPLE_RULES] });
@@ -60,7 +62,7 @@ beforeAll(async () => {
             ? `--web.listen-address=127.0.0.1:${port}`
             : a,
     );
-    const proc = start(release.prometheus, localArgs);
+    const proc = startProcess(release.prometheus, localArgs);
     const scrapeConfigs = (config.match(/^ {2}- job_name:/gm) ?? []).length;
     running.push({ release, url: `http://127.0.0.1:${port}`, proc, alerts, scrapeConfigs });
   }
@@ -72,10 +74,10 @@ beforeAll(async () => {
 afterAll(async () => {
   await Promise.all(running.map(async (r) => Promise.all([r.proc.stop(), r.alerts.close()])));
   await exporter?.close();
-  rmSync(tmp, { recursive: true, force: true });
+  if (tmp) rmSync(tmp, { recursive: true, force: true });
 });
 
-describe.each([0, 1])('a real Prometheus (release %i: 0 = deployed 3.5.0, 1 = Debian 2.42) from the generated config', (i) => {
+describeWithDebian.each([0, 1])('a real Prometheus (release %i: 0 = deployed 3.5.0, 1 = Debian 2.42) from the generated config', (i) => {
   const r = () => running[i]!;
 
   it('accepts the StatefulSet\'s arguments: retention by time and size, lifecycle API for the reloader', async () => {

@@ -1,9 +1,9 @@
 /** The operator's side of Alertmanager in tests: a receivers fragment and the ConfigMap's assemble script. */
+import { runTool as run } from '@bitpin/test-support';
 import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ALERTMANAGER_RECEIVERS } from '../../src/index.js';
 import { find, type Obj } from './fixtures.js';
-import { run } from './tools.js';
 
 /** A receivers fragment as an operator writes it: one webhook per receiver, under `webhookBase`. */
 export function receiversFragment(webhookBase: string): string {

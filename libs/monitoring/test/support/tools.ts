@@ -1,8 +1,10 @@
 /**
- * Real binaries and process handling for the monitoring tests. Everything listens on 127.0.0.1,
- * every wait is bounded, and every process a test starts is stopped in its afterAll.
+ * Real binaries for the monitoring tests (process handling, ports and waiting come from
+ * @bitpin/test-support). Everything listens on 127.0.0.1, every wait is bounded, and every process
+ * a test starts is stopped in its afterAll.
  */
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { requireServers, type ServerSuite } from '@bitpin/test-support';
+import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -46,76 +48,21 @@ export function upstream(): Release {
   return release;
 }
 
+/**
+ * The suites that run Debian's binaries: under CI a missing one fails them with one line naming it,
+ * on a developer machine they are skipped (the deployed release is built by the global setup).
+ */
+export const describeWithDebian: ServerSuite = requireServers(
+  Object.values(DEBIAN)
+    .slice(1)
+    .map((bin) => ({ name: `Debian's ${bin.split('/').pop()} (${bin})`, available: existsSync(bin), installHint: 'run tools/scripts/install-system.sh' })),
+);
+
 export function requireDebian(): Release {
   for (const bin of Object.values(DEBIAN).slice(1)) {
     if (!existsSync(bin)) throw new Error(`${bin} is missing: run tools/scripts/install-system.sh`);
   }
   return DEBIAN;
-}
-
-/** Runs a tool to completion (bounded); returns status and combined output. */
-export function run(bin: string, args: readonly string[], env: NodeJS.ProcessEnv = {}): { status: number | null; output: string } {
-  const r = spawnSync(bin, args, { encoding: 'utf8', timeout: 30_000, env: { ...process.env, ...env } });
-  return { status: r.status, output: `${r.stdout ?? ''}${r.stderr ?? ''}` };
-}
-
-/** A long-running process with its output kept (last 64 KiB) for failure messages. */
-export interface Proc {
-  readonly child: ChildProcess;
-  output(): string;
-  stop(): Promise<void>;
-}
-
-export function start(bin: string, args: readonly string[], env: NodeJS.ProcessEnv = {}): Proc {
-  const child = spawn(bin, args, { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  const keep = (b: Buffer) => {
-    out = (out + b.toString('utf8')).slice(-65_536);
-  };
-  child.stdout?.on('data', keep);
-  child.stderr?.on('data', keep);
-  child.on('error', (e) => keep(Buffer.from(`spawn error: ${e.message}\n`)));
-  return {
-    child,
-    output: () => out,
-    stop: () =>
-      new Promise<void>((done) => {
-        if (child.exitCode !== null || child.signalCode !== null) return done();
-        const kill = setTimeout(() => child.kill('SIGKILL'), 5_000);
-        child.once('exit', () => {
-          clearTimeout(kill);
-          done();
-        });
-        child.kill('SIGTERM');
-      }),
-  };
-}
-
-/** A free TCP port on 127.0.0.1. */
-export async function freePort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((ok) => s.listen(0, '127.0.0.1', ok));
-  const { port } = s.address() as AddressInfo;
-  await new Promise<void>((ok) => s.close(() => ok()));
-  return port;
-}
-
-/** Polls `fn` until it returns a value other than undefined; fails after `timeoutMs` with `what`. */
-export async function waitFor<T>(what: string, fn: () => Promise<T | undefined>, timeoutMs = 60_000, everyMs = 500): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      const v = await fn();
-      if (v !== undefined) return v;
-    } catch (e) {
-      last = e;
-    }
-    if (Date.now() > deadline) {
-      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last ? ` (last error: ${String(last)})` : ''}`);
-    }
-    await new Promise((r) => setTimeout(r, everyMs));
-  }
 }
 
 export async function getJson<T = any>(url: string): Promise<T> {
