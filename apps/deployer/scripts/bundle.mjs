@@ -63,3 +63,8 @@ process.stdout.write(`dist-cli/deployer.mjs: ${(out.bytes / 1024).toFixed(0)} KB
 // zod costs ~30 ms per run to load and build the schema; the apply path must not need it.
 const heavy = Object.keys(out.inputs).filter((i) => /node_modules\/(zod|yaml|undici|cdk8s)\//.test(i));
 if (heavy.length) process.stdout.write(`warning: the CLI bundle contains ${[...new Set(heavy.map((i) => i.match(/node_modules\/([^/]+)/)[1]))].join(', ')}: something on the apply path imports it statically; import it lazily\n`);
+// @kubernetes/client-node costs ~0.85 s of CPU to import: only a kubeconfig with exec plugins or
+// auth providers may load it (a dynamic import in @bitpin/kube-client). Its types cost nothing;
+// a static import of its code would put it on every run's path.
+const eager = out.imports.filter((i) => i.path === '@kubernetes/client-node' && i.kind !== 'dynamic-import');
+if (eager.length) throw new Error('the CLI bundle imports @kubernetes/client-node statically; import its types only (import type) or load it with import()');

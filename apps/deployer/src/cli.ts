@@ -1,8 +1,7 @@
 import { ConfigError, ENV_NAMES, ENVIRONMENTS, parseDuration, type EnvConfig, type ImageKey } from '@bitpin/config';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { ExitCode } from './exit-codes.js';
-import { PreflightError } from './kube/errors.js';
-import type { KubeObject } from './manifest.js';
+import { PreflightError, type KubeObject } from '@bitpin/kube-client';
 import { makeReporter, type Reporter } from './reporter.js';
 import type { DeployEnv } from './preflight.js';
 import type { SynthSummary } from './synth.js';

@@ -6,11 +6,9 @@ import { diff, type DiffEntry } from './diff.js';
 import { ApplyError, Engine, plan, type Change } from './engine.js';
 import { healthCheckFor } from './health.js';
 import { parentName, stateOf, unionState, type ParentState } from './inventory.js';
-import { KubeClient } from './kube/client.js';
-import { loadKubeAccess } from './kube/config.js';
-import { deployerCacheDir } from './kube/discovery.js';
-import { PreflightError } from './kube/errors.js';
-import { objectRef, sortForApply, type KubeObject } from './manifest.js';
+import { KubeClient, loadKubeAccess, PreflightError, type KubeObject } from '@bitpin/kube-client';
+import { deployerCacheDir } from './kube/cache.js';
+import { objectRef, sortForApply } from './manifest.js';
 import { contextFor, preflight, startReads, type ClusterReads, type DeployEnv } from './preflight.js';
 import type { Reporter } from './reporter.js';
 import { waitForReady, type WaitResult } from './wait.js';
@@ -154,7 +152,7 @@ export async function connect(env: DeployEnv, opts: ClusterOptions, report: Repo
     kubeconfig = cp.kubeconfigPath;
   }
   const access = await loadKubeAccess({ ...(kubeconfig ? { kubeconfig } : {}), context });
-  const client = new KubeClient(access, { connections: opts.concurrency ?? 8 });
+  const client = new KubeClient(access, { connections: opts.concurrency ?? 8, userAgent: 'bitpin-deployer' });
   return new Engine(client, {
     env: env.name,
     concurrency: opts.concurrency ?? 8,

@@ -1,6 +1,6 @@
 import type { ChangeKind, Engine, LiveMember } from './engine.js';
-import { resourcePath } from './kube/discovery.js';
-import { objectRef, type KubeObject } from './manifest.js';
+import { resourcePath, type KubeObject } from '@bitpin/kube-client';
+import { objectRef } from './manifest.js';
 import { mapLimit } from './pool.js';
 
 export interface DiffEntry {

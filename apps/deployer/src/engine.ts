@@ -1,8 +1,7 @@
 import { DEPLOY_ANNOTATIONS } from '@bitpin/config';
 import { randomBytes } from 'node:crypto';
-import { METADATA_ONLY, type KubeClient } from './kube/client.js';
-import { Discovery, discoveryCacheDir, resourcePath, type ResourceInfo, type ServerVersion } from './kube/discovery.js';
-import { ApiError, PreflightError } from './kube/errors.js';
+import { ApiError, Discovery, METADATA_ONLY, PreflightError, resourcePath, type KubeClient, type KubeObject, type ResourceInfo, type ServerVersion } from '@bitpin/kube-client';
+import { discoveryCacheDir } from './kube/cache.js';
 import {
   FIELD_MANAGER,
   LABEL_PART_OF,
@@ -22,7 +21,7 @@ import {
   stateOf,
   type ParentState,
 } from './inventory.js';
-import { objectRef, sortForApply, type KubeObject } from './manifest.js';
+import { objectRef, sortForApply } from './manifest.js';
 import { mapLimit } from './pool.js';
 import { toWaves, WAVE_NAMES } from './waves.js';
 import { crdHealth } from './health.js';

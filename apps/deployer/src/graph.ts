@@ -1,4 +1,5 @@
-import type { KubeObject } from './manifest.js';
+import type { KubeObject } from '@bitpin/kube-client';
+import type { V1Container, V1CronJobSpec, V1DeploymentSpec, V1PodTemplateSpec, V1ServiceSpec } from '@kubernetes/client-node';
 
 /**
  * A diagram of the platform derived from the synthesized objects alone: namespaces, workloads
@@ -15,27 +16,31 @@ interface Node {
   obj: KubeObject;
 }
 
-function podTemplate(o: any): any {
-  if (o.kind === 'CronJob') return o.spec?.jobTemplate?.spec?.template;
-  return o.spec?.template;
+// The objects' specs, typed by their kinds' models from @kubernetes/client-node (types only).
+/** The pod template of a workload (a CronJob's sits in its job template; Deployment, StatefulSet and DaemonSet share the shape). */
+function podTemplate(o: KubeObject): V1PodTemplateSpec | undefined {
+  if (o.kind === 'CronJob') return (o.spec as V1CronJobSpec | undefined)?.jobTemplate?.spec?.template;
+  return (o.spec as V1DeploymentSpec | undefined)?.template;
 }
 
-function podLabels(o: any): Record<string, string> {
+function podLabels(o: KubeObject): Record<string, string> {
   if (o.kind === 'Cluster') return { 'cnpg.io/cluster': o.metadata.name };
   return podTemplate(o)?.metadata?.labels ?? {};
 }
 
-function containers(o: any): any[] {
-  const spec = podTemplate(o)?.spec ?? {};
-  return [...(spec.initContainers ?? []), ...(spec.containers ?? [])];
+function containers(o: KubeObject): V1Container[] {
+  const spec = podTemplate(o)?.spec;
+  return [...(spec?.initContainers ?? []), ...(spec?.containers ?? [])];
 }
+
+const serviceSpec = (o: KubeObject): V1ServiceSpec | undefined => o.spec as V1ServiceSpec | undefined;
 
 const id = (o: KubeObject) => `${o.kind}_${o.metadata.namespace ?? 'cluster'}_${o.metadata.name}`.replace(/[^A-Za-z0-9_]/g, '_');
 
 export function platformGraph(objects: readonly KubeObject[]): string {
   const nodes: Node[] = objects
     .filter((o) => WORKLOADS.has(o.kind) || o.kind === 'Service')
-    .filter((o) => !(o.kind === 'Service' && (o as any).spec?.clusterIP === 'None'))
+    .filter((o) => !(o.kind === 'Service' && serviceSpec(o)?.clusterIP === 'None'))
     .map((o) => ({
       id: id(o),
       label: `${o.metadata.name}<br/><small>${o.kind}${o.kind === 'Service' ? serviceSuffix(o) : ''}</small>`,
@@ -48,7 +53,7 @@ export function platformGraph(objects: readonly KubeObject[]): string {
 
   // Requests: a Service sends to the workloads its selector matches.
   for (const s of services) {
-    const sel = (s.obj as any).spec?.selector ?? {};
+    const sel = serviceSpec(s.obj)?.selector ?? {};
     if (!Object.keys(sel).length) continue;
     for (const w of workloads.filter((x) => x.ns === s.ns)) {
       const labels = podLabels(w.obj);
@@ -56,10 +61,10 @@ export function platformGraph(objects: readonly KubeObject[]): string {
     }
   }
   // NodePorts: the outside world.
-  const nodePorts = services.filter((s) => (s.obj as any).spec?.type === 'NodePort');
+  const nodePorts = services.filter((s) => serviceSpec(s.obj)?.type === 'NodePort');
   if (nodePorts.length) {
     for (const s of nodePorts) {
-      const ports = ((s.obj as any).spec.ports ?? []).map((p: any) => p.nodePort).filter(Boolean).join(', ');
+      const ports = (serviceSpec(s.obj)?.ports ?? []).map((p) => p.nodePort).filter(Boolean).join(', ');
       edges.push(`  users((users)) -->|NodePort ${ports}| ${s.id}`);
     }
   }
@@ -79,7 +84,7 @@ export function platformGraph(objects: readonly KubeObject[]): string {
     for (const w of workloads) {
       if (w === prometheus) continue;
       const ports = containers(w.obj).flatMap((c) => c.ports ?? []);
-      const metricsPort = ports.find((p: any) => /metrics/.test(p.name ?? ''));
+      const metricsPort = ports.find((p) => /metrics/.test(p.name ?? ''));
       if (metricsPort || w.obj.kind === 'Cluster') {
         edges.push(`  ${prometheus.id} -. "scrape${metricsPort ? ` :${metricsPort.containerPort}` : ' :9187'}" .-> ${w.id}`);
       }
@@ -87,12 +92,12 @@ export function platformGraph(objects: readonly KubeObject[]): string {
   }
   // Logs and dashboards: URLs in config name the Services a workload reads from or writes to.
   const configText = new Map<string, string>();
-  for (const o of objects.filter((x) => x.kind === 'ConfigMap')) configText.set(`${o.metadata.namespace}/${o.metadata.name}`, JSON.stringify((o as any).data ?? {}));
+  for (const o of objects.filter((x) => x.kind === 'ConfigMap')) configText.set(`${o.metadata.namespace}/${o.metadata.name}`, JSON.stringify(o['data'] ?? {}));
   for (const w of workloads) {
     const vols = (podTemplate(w.obj)?.spec?.volumes ?? [])
-      .flatMap((v: any) => [v.configMap?.name, ...(v.projected?.sources ?? []).map((p: any) => p.configMap?.name)])
-      .filter(Boolean);
-    const text = vols.map((n: string) => configText.get(`${w.ns}/${n}`) ?? '').join(' ') + JSON.stringify(containers(w.obj));
+      .flatMap((v) => [v.configMap?.name, ...(v.projected?.sources ?? []).map((p) => p.configMap?.name)])
+      .filter((n): n is string => Boolean(n));
+    const text = vols.map((n) => configText.get(`${w.ns}/${n}`) ?? '').join(' ') + JSON.stringify(containers(w.obj));
     for (const s of services) {
       if (s.ns === w.ns && s.obj.metadata.name === w.obj.metadata.name) continue;
       const host = `${s.obj.metadata.name}.${s.ns}.svc`;
@@ -114,7 +119,7 @@ export function platformGraph(objects: readonly KubeObject[]): string {
   return `${lines.join('\n')}\n`;
 }
 
-function serviceSuffix(o: any): string {
-  const ports = (o.spec?.ports ?? []).map((p: any) => String(p.port)).join(',');
+function serviceSuffix(o: KubeObject): string {
+  const ports = (serviceSpec(o)?.ports ?? []).map((p) => String(p.port)).join(',');
   return ` :${ports}`;
 }

@@ -1,3 +1,12 @@
+import type {
+  V1CustomResourceDefinition,
+  V1DaemonSet,
+  V1Deployment,
+  V1Job,
+  V1PersistentVolumeClaim,
+  V1StatefulSet,
+} from '@kubernetes/client-node';
+
 /**
  * Readiness of live objects, by kind, following the rules `kubectl rollout status` and Argo CD
  * use (see research: deployer-anchors.md). Each check returns whether waiting is over, whether
@@ -11,23 +20,54 @@ export interface Health {
   readonly message: string;
 }
 
-type Live = { metadata?: { generation?: number }; spec?: any; status?: any };
+/**
+ * A live object as read from the API server, typed by its kind's model from
+ * @kubernetes/client-node (types only: nothing of it is loaded at run time). Every field may be
+ * missing: a controller may not have written its status yet.
+ */
+type Live<T extends { spec?: object; status?: object }> = {
+  readonly metadata?: { readonly generation?: number };
+  readonly spec?: Partial<NonNullable<T['spec']>>;
+  readonly status?: Partial<NonNullable<T['status']>>;
+};
+
+/** What a condition says, in every kind's `status.conditions`. */
+interface ConditionLike {
+  readonly type: string;
+  readonly status: string;
+  readonly reason?: string | undefined;
+  readonly message?: string | undefined;
+}
+
+/** A CloudNativePG `Cluster` (postgresql.cnpg.io/v1), the fields its readiness reads. */
+interface CnpgCluster {
+  readonly spec?: { readonly instances?: number };
+  readonly status?: { readonly phase?: string; readonly readyInstances?: number };
+}
+
+/** An External Secrets Operator `ExternalSecret`, the fields its readiness reads. */
+interface ExternalSecret {
+  readonly status?: { readonly conditions?: readonly ConditionLike[] };
+}
+
+/** Any object a check may be given: the API's JSON for its kind. */
+export type LiveObject = { readonly metadata?: { readonly generation?: number }; readonly spec?: unknown; readonly status?: unknown };
 
 const ready = (message = 'ready'): Health => ({ done: true, ok: true, message });
 const progressing = (message: string): Health => ({ done: false, ok: false, message });
 const failed = (message: string): Health => ({ done: true, ok: false, message });
 
-function condition(live: Live, type: string): { status?: string; reason?: string; message?: string } | undefined {
-  return (live.status?.conditions as any[] | undefined)?.find((c) => c.type === type);
+function condition(live: { readonly status?: { readonly conditions?: readonly ConditionLike[] } }, type: string): ConditionLike | undefined {
+  return live.status?.conditions?.find((c) => c.type === type);
 }
 
-function observed(live: Live): boolean {
+function observed(live: { readonly metadata?: { readonly generation?: number }; readonly status?: { readonly observedGeneration?: number } }): boolean {
   const gen = live.metadata?.generation;
   const obs = live.status?.observedGeneration;
   return gen === undefined || (obs !== undefined && obs >= gen);
 }
 
-export function deploymentHealth(live: Live): Health {
+export function deploymentHealth(live: Live<V1Deployment>): Health {
   if (live.spec?.paused) return ready('paused (not waited)');
   if (!observed(live)) return progressing('waiting for the controller to observe the new generation');
   const prog = condition(live, 'Progressing');
@@ -45,7 +85,7 @@ export function deploymentHealth(live: Live): Health {
   return ready(`${available}/${want} replicas available`);
 }
 
-export function statefulSetHealth(live: Live): Health {
+export function statefulSetHealth(live: Live<V1StatefulSet>): Health {
   if (!live.status?.observedGeneration || !observed(live)) return progressing('waiting for the controller to observe the new generation');
   const want = live.spec?.replicas ?? 1;
   const st = live.status ?? {};
@@ -59,7 +99,7 @@ export function statefulSetHealth(live: Live): Health {
   return ready(`${st.readyReplicas}/${want} replicas ready`);
 }
 
-export function daemonSetHealth(live: Live): Health {
+export function daemonSetHealth(live: Live<V1DaemonSet>): Health {
   if (!observed(live)) return progressing('waiting for the controller to observe the new generation');
   if (live.spec?.updateStrategy?.type === 'OnDelete') return ready('OnDelete update strategy (not waited)');
   const st = live.status ?? {};
@@ -69,20 +109,20 @@ export function daemonSetHealth(live: Live): Health {
   return ready(`${st.numberAvailable ?? 0}/${desired} pods available`);
 }
 
-export function jobHealth(live: Live): Health {
+export function jobHealth(live: Live<V1Job>): Health {
   if (condition(live, 'Failed')?.status === 'True') return failed(`job failed: ${condition(live, 'Failed')?.message ?? condition(live, 'Failed')?.reason ?? ''}`);
   if (condition(live, 'Complete')?.status === 'True') return ready('complete');
   return progressing(`${live.status?.succeeded ?? 0} succeeded, ${live.status?.active ?? 0} active`);
 }
 
-export function pvcHealth(live: Live): Health {
+export function pvcHealth(live: Live<V1PersistentVolumeClaim>): Health {
   const phase = live.status?.phase;
   if (phase === 'Bound') return ready('bound');
   if (phase === 'Lost') return failed('volume lost');
   return progressing(`phase ${phase ?? 'unknown'}`);
 }
 
-export function crdHealth(live: Live): Health {
+export function crdHealth(live: Live<V1CustomResourceDefinition>): Health {
   if (condition(live, 'Established')?.status === 'True') return ready('established');
   const nac = condition(live, 'NamesAccepted');
   if (nac?.status === 'False') return failed(`names not accepted: ${nac.message}`);
@@ -90,7 +130,7 @@ export function crdHealth(live: Live): Health {
 }
 
 /** CloudNativePG: healthy when the operator reports the healthy phase with every instance ready. */
-export function cnpgClusterHealth(live: Live): Health {
+export function cnpgClusterHealth(live: CnpgCluster): Health {
   const st = live.status ?? {};
   const want = live.spec?.instances ?? 1;
   if (st.phase === 'Cluster in healthy state' && (st.readyInstances ?? 0) >= want) return ready(`${st.readyInstances}/${want} instances ready`);
@@ -99,7 +139,7 @@ export function cnpgClusterHealth(live: Live): Health {
 }
 
 /** External Secrets Operator: ready once the Secret is synced from the store (condition Ready). */
-export function externalSecretHealth(live: Live): Health {
+export function externalSecretHealth(live: ExternalSecret): Health {
   const c = condition(live, 'Ready');
   if (c?.status === 'True') return ready('synced from the store');
   if (!c) return progressing('no status from the External Secrets Operator yet (is it installed?)');
@@ -107,7 +147,8 @@ export function externalSecretHealth(live: Live): Health {
   return progressing(`not synced: ${c.reason ?? ''}${c.message ? ` ${c.message}` : ''}`.trim());
 }
 
-const CHECKS: Record<string, (live: Live) => Health> = {
+/** Each kind's check; the API's JSON for that kind is what it is given (see {@link healthCheckFor}). */
+const CHECKS: Record<string, (live: never) => Health> = {
   'apps/Deployment': deploymentHealth,
   'apps/StatefulSet': statefulSetHealth,
   'apps/DaemonSet': daemonSetHealth,
@@ -119,7 +160,8 @@ const CHECKS: Record<string, (live: Live) => Health> = {
 };
 
 /** The health check for a kind, or undefined when the kind is ready as soon as it is stored. */
-export function healthCheckFor(apiVersion: string, kind: string): ((live: Live) => Health) | undefined {
+export function healthCheckFor(apiVersion: string, kind: string): ((live: LiveObject) => Health) | undefined {
   const group = apiVersion.includes('/') ? apiVersion.split('/')[0] : '';
-  return CHECKS[`${group}/${kind}`];
+  // The check is looked up by the object's own kind, so its JSON has that kind's shape.
+  return CHECKS[`${group}/${kind}`] as ((live: LiveObject) => Health) | undefined;
 }

@@ -5,5 +5,5 @@ export { allowedMutableImages, assertPolicies, parseImageOverrides, summarize, s
 export type { SynthFile, SynthOptions, SynthResult, SynthSummary } from './synth.js';
 export { buildPlatform } from './platform.js';
 export type { PlatformPart } from './platform.js';
-export { kindRank, objectRef, sortForApply } from './manifest.js';
-export type { KubeObject } from './manifest.js';
+export { objectRef, sortForApply } from './manifest.js';
+export { kindRank } from './waves.js';

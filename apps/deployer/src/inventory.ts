@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { KubeObject } from './manifest.js';
+import type { KubeObject } from '@bitpin/kube-client';
 
 /**
  * The inventory of what the deployer owns in a cluster, compatible with kubectl's ApplySet

@@ -1,9 +1,7 @@
 import type { EnvConfig } from '@bitpin/config';
 import { CRD_INFO, type Engine, type LiveMember, type ServerVersion } from './engine.js';
-import { resourcePath } from './kube/discovery.js';
-import { PreflightError } from './kube/errors.js';
+import { PreflightError, resourcePath, type KubeObject } from '@bitpin/kube-client';
 import { parentName, readParentState } from './inventory.js';
-import type { KubeObject } from './manifest.js';
 
 /** What the cluster commands need of an env: its name and the cluster it deploys to. */
 export type DeployEnv = Pick<EnvConfig, 'name' | 'kube'>;

@@ -1,10 +1,11 @@
 import { ConfigError, IMAGE_KEYS, isMutableImageRef, loadEnvConfig, type EnvConfig, type ImageKey } from '@bitpin/config';
 import { checkPolicies } from '@bitpin/k8s';
+import type { KubeObject } from '@bitpin/kube-client';
 import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { stringify } from 'yaml';
 import { withMembership } from './inventory.js';
-import { objectRef, sortForApply, type KubeObject } from './manifest.js';
+import { objectRef, sortForApply } from './manifest.js';
 import { buildPlatform } from './platform.js';
 
 export interface SynthOptions {

@@ -1,7 +1,8 @@
+import type { CoreV1Event, V1LabelSelector, V1Pod } from '@kubernetes/client-node';
 import type { Engine } from './engine.js';
 import { healthCheckFor, type Health } from './health.js';
-import { resourcePath } from './kube/discovery.js';
-import { objectRef, type KubeObject } from './manifest.js';
+import { resourcePath, type KubeObject } from '@bitpin/kube-client';
+import { objectRef } from './manifest.js';
 import { mapLimit } from './pool.js';
 
 export interface WaitResult {
@@ -71,18 +72,19 @@ async function evidenceFor(engine: Engine, o: KubeObject): Promise<string[]> {
   const lines: string[] = [];
   const ns = o.metadata.namespace;
   if (ns) {
-    const ev = await engine.client.get<{ items: any[] }>(`/api/v1/namespaces/${ns}/events`, {
+    const ev = await engine.client.get<{ items: CoreV1Event[] }>(`/api/v1/namespaces/${ns}/events`, {
       query: { fieldSelector: `involvedObject.name=${o.metadata.name},involvedObject.kind=${o.kind}` },
     });
     for (const e of ev.items.filter((x) => x.type === 'Warning').slice(-3)) lines.push(`event ${e.reason}: ${e.message}`);
-    const selector = (o as any).spec?.selector?.matchLabels as Record<string, string> | undefined;
+    // Deployments, StatefulSets and DaemonSets all select their pods with spec.selector.
+    const selector = (o as { spec?: { selector?: V1LabelSelector } }).spec?.selector?.matchLabels;
     if (selector && ['Deployment', 'StatefulSet', 'DaemonSet'].includes(o.kind)) {
-      const pods = await engine.client.get<{ items: any[] }>(`/api/v1/namespaces/${ns}/pods`, {
+      const pods = await engine.client.get<{ items: V1Pod[] }>(`/api/v1/namespaces/${ns}/pods`, {
         query: { labelSelector: Object.entries(selector).map(([k, v]) => `${k}=${v}`).join(','), limit: 20 },
       });
       const reasons = new Map<string, number>();
       for (const p of pods.items) {
-        const sched = (p.status?.conditions ?? []).find((c: any) => c.type === 'PodScheduled' && c.status === 'False');
+        const sched = (p.status?.conditions ?? []).find((c) => c.type === 'PodScheduled' && c.status === 'False');
         if (sched) reasons.set(`pod unschedulable: ${sched.message ?? sched.reason}`, (reasons.get(`pod unschedulable: ${sched.message ?? sched.reason}`) ?? 0) + 1);
         for (const cs of [...(p.status?.initContainerStatuses ?? []), ...(p.status?.containerStatuses ?? [])]) {
           const w = cs.state?.waiting;

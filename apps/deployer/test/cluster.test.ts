@@ -4,14 +4,14 @@
  * starts from a clean cluster (every env destroyed).
  */
 import { loadEnvConfig } from '@bitpin/config';
-import type { KubeClient as AdminClient } from '@bitpin/k8s-testenv';
+import { waitFor, type KubeObject, type ObjectClient as AdminClient } from '@bitpin/kube-client';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, connect, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse, stringify } from 'yaml';
-import { buildPlatform, run, sortForApply, synthesize, type KubeObject } from '../src/index.js';
+import { buildPlatform, run, sortForApply, synthesize } from '../src/index.js';
 import { applysetId, isStoredIn, LABEL_PART_OF, withMembership } from '../src/inventory.js';
 import { connectTestCluster, runDeployer, wipeEnvs } from './support/cluster.js';
 
@@ -126,7 +126,6 @@ describe.sequential('apply', () => {
 
     // Every controller of ours created its pods (bitpin-task restricted; monitoring and logging at
     // privileged for their host agents, reason on the namespace), and none was refused.
-    const { waitFor } = await import('@bitpin/k8s-testenv');
     const workloads = synthesize('prod').objects.filter((o) => ['Deployment', 'StatefulSet', 'DaemonSet'].includes(o.kind));
     expect(workloads.length).toBeGreaterThan(5);
     for (const w of workloads) {

@@ -10,8 +10,8 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
 import { parseManifestTexts, readManifestDir, readManifestTexts } from '../src/commands.js';
-import { PreflightError } from '../src/kube/errors.js';
-import { sortForApply, synthesize, writeSynthOutput, type KubeObject } from '../src/index.js';
+import { PreflightError, type KubeObject } from '@bitpin/kube-client';
+import { sortForApply, synthesize, writeSynthOutput } from '../src/index.js';
 
 const work = mkdtempSync(join(tmpdir(), 'deployer-from-'));
 afterAll(() => rmSync(work, { recursive: true, force: true }));

@@ -7,7 +7,8 @@
 import { loadEnvConfig, type EnvConfigInput } from '@bitpin/config';
 import { allowedFlows, endpointsFromObjects, type Endpoint, type Flow } from '@bitpin/k8s';
 import { describe, expect, it } from 'vitest';
-import { buildPlatform, type KubeObject } from '../src/index.js';
+import type { KubeObject } from '@bitpin/kube-client';
+import { buildPlatform } from '../src/index.js';
 
 type DeepPartial<T> = T extends readonly unknown[] ? T : T extends object ? { [K in keyof T]?: DeepPartial<T[K]> } : T;
 

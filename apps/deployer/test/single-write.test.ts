@@ -4,13 +4,13 @@
  * API server from tools/k8s-testenv, like cluster.test.ts (which owns the same namespaces; test
  * files run one at a time): env dev, destroyed before and after.
  */
-import type { KubeClient as AdminClient } from '@bitpin/k8s-testenv';
+import type { KubeObject, ObjectClient as AdminClient } from '@bitpin/kube-client';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
-import { synthesize, type KubeObject } from '../src/index.js';
+import { synthesize } from '../src/index.js';
 import { connectTestCluster, runDeployer, wipeEnvs } from './support/cluster.js';
 
 const work = mkdtempSync(join(tmpdir(), 'deployer-single-'));

@@ -5,7 +5,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { parseAllDocuments } from 'yaml';
-import { allowedMutableImages, assertPolicies, run, synthesize, type Io, type KubeObject } from '../src/index.js';
+import type { KubeObject } from '@bitpin/kube-client';
+import { allowedMutableImages, assertPolicies, run, synthesize, type Io } from '../src/index.js';
 
 const work = mkdtempSync(join(tmpdir(), 'deployer-synth-'));
 /** One file per library the deployer composes. */

@@ -7,7 +7,8 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { request } from 'node:http';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { binDir, down, KubeClient, up, VERSIONS } from '../dist/index.js';
+import { ObjectClient } from '@bitpin/kube-client';
+import { binDir, down, up, VERSIONS } from '../dist/index.js';
 
 const rounds = Number(process.env.ROUNDS ?? 3);
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
@@ -56,7 +57,7 @@ try {
     await sleep(10_000); // settle, then measure resident memory
     mem.push(Object.values(te.pids).reduce((s, pid) => s + rssMb(pid), 0));
     // Storage: a class-less PVC → default StorageClass → hostPath PV provisioned and Bound; delete → PV gone.
-    const client = new KubeClient(te.kubeconfigPath);
+    const client = new ObjectClient(te.kubeconfigPath);
     try {
       const name = `bench-${i}`;
       let t = Date.now();

@@ -15,7 +15,7 @@ import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
 import { cnpgCrdPaths, goModuleDir, installCrds } from './crds.js';
-import { hasCondition, KubeClient, KubeList, KubeObject, waitFor } from './kube.js';
+import { hasCondition, KubeClient, ObjectClient, readKubeconfig, waitFor, type KubeList, type KubeObject } from '@bitpin/kube-client';
 import { BINARIES, binDir, BinaryName, binPath, BUILD_COMMAND, stateDir as defaultStateDir } from './paths.js';
 import { ensurePki, Pki, pkiPaths } from './pki.js';
 import { KWOK_VERSION, TestEnvVersions, VERSIONS } from './versions.js';
@@ -284,18 +284,26 @@ export function kwokStagesYaml(): string {
 // ---------------------------------------------------------------------------------------------------
 // health
 
+/** Objects this package writes are managed by `k8s-testenv`. */
+const CLIENT_OPTIONS = { fieldManager: 'k8s-testenv', userAgent: 'k8s-testenv' } as const;
+
+/** A client for polls: one attempt per call (the caller polls again), answers within `timeoutMs`. */
+function probe(kubeconfigPath: string, timeoutMs: number): KubeClient {
+  return new KubeClient(readKubeconfig(kubeconfigPath), { attempts: 1, timeoutMs, userAgent: 'k8s-testenv' });
+}
+
 async function healthy(state: StateFile): Promise<boolean> {
   if (JSON.stringify(state.versions) !== JSON.stringify(VERSIONS)) return false;
   if (!state.processes.every(isOurProcess)) return false;
   if (!existsSync(state.kubeconfigPath)) return false;
-  const client = new KubeClient(state.kubeconfigPath);
+  const client = probe(state.kubeconfigPath, 3000);
   try {
-    const res = await client.raw('GET', '/readyz', { timeoutMs: 3000 });
-    return res.statusCode === 200;
+    await client.get('/readyz');
+    return true;
   } catch {
     return false;
   } finally {
-    client.close();
+    await client.close();
   }
 }
 
@@ -376,7 +384,7 @@ export function storageClass(): KubeObject {
 }
 
 /** Server-side applies the default StorageClass (idempotent; also on a reused instance). */
-async function ensureStorageClass(client: KubeClient): Promise<void> {
+async function ensureStorageClass(client: ObjectClient): Promise<void> {
   await client.apply(storageClass());
 }
 
@@ -391,19 +399,18 @@ const HOSTPATH_VOLUME = new RegExp(`^${HOSTPATH_PV_DIR}/[0-9a-f]{8}-[0-9a-f]{4}-
 async function provisionedVolumeDirs(state: StateFile, log: (l: string) => void): Promise<string[]> {
   const api = state.processes.find((p) => p.name === 'kube-apiserver');
   if (!api || !isOurProcess(api) || !existsSync(state.kubeconfigPath)) return [];
-  const client = new KubeClient(state.kubeconfigPath);
+  const client = probe(state.kubeconfigPath, 5000);
   try {
-    const res = await client.raw<KubeList<KubeObject>>('GET', '/api/v1/persistentvolumes', { timeoutMs: 5000 });
-    if (res.statusCode !== 200) throw new Error(`HTTP ${res.statusCode}`);
-    return res.body.items
+    const list = await client.get<KubeList>('/api/v1/persistentvolumes');
+    return list.items
       .filter((pv) => pv.metadata.annotations?.['pv.kubernetes.io/provisioned-by'] === 'kubernetes.io/host-path')
-      .map((pv) => String((pv as { spec?: { hostPath?: { path?: string } } }).spec?.hostPath?.path ?? ''))
+      .map((pv) => String(pv.spec?.hostPath?.path ?? ''))
       .filter((p) => HOSTPATH_VOLUME.test(p));
   } catch (err) {
     log(`could not list PersistentVolumes (${(err as Error).message}): hostPath volumes under ${HOSTPATH_PV_DIR} may be left behind`);
     return [];
   } finally {
-    client.close();
+    await client.close();
   }
 }
 
@@ -440,11 +447,11 @@ async function upLocked(dir: string, opts: UpOptions, env: NodeJS.ProcessEnv): P
         );
       }
       log(`reusing running control plane at ${existing.server} (kubeconfig ${existing.kubeconfigPath})`);
-      const client = new KubeClient(existing.kubeconfigPath);
+      const client = new ObjectClient(existing.kubeconfigPath, CLIENT_OPTIONS);
       try {
         await ensureStorageClass(client);
       } finally {
-        client.close();
+        await client.close();
       }
       return toTestEnv(existing, true, undefined, drift);
     }
@@ -651,7 +658,8 @@ async function start(dir: string, opts: UpOptions, env: NodeJS.ProcessEnv, log: 
     startedAt: new Date().toISOString(),
     processes,
   };
-  const client = new KubeClient(kubeconfigPath);
+  const client = new ObjectClient(kubeconfigPath, CLIENT_OPTIONS);
+  const readyz = probe(kubeconfigPath, 2000);
   try {
     log(`starting etcd ${VERSIONS.etcd} on ${etcdUrl}`);
     launch('etcd');
@@ -663,11 +671,13 @@ async function start(dir: string, opts: UpOptions, env: NodeJS.ProcessEnv, log: 
     launch('kube-apiserver');
     writeState(partial);
     await waitUp('kube-apiserver', 'kube-apiserver /readyz', async () => {
-      const res = await client.raw('GET', '/readyz', { timeoutMs: 2000 }).catch(() => undefined);
-      return res?.statusCode === 200;
+      return readyz.get('/readyz').then(
+        () => true,
+        () => false,
+      );
     });
-    const readyz = Date.now() - t0;
-    log(`kube-apiserver ready in ${Date.now() - tApi} ms (${readyz} ms since up)`);
+    const readyzMs = Date.now() - t0;
+    log(`kube-apiserver ready in ${Date.now() - tApi} ms (${readyzMs} ms since up)`);
 
     log('starting kube-controller-manager, kube-scheduler and kwok');
     launch('kube-controller-manager');
@@ -723,13 +733,13 @@ async function start(dir: string, opts: UpOptions, env: NodeJS.ProcessEnv, log: 
     writeState(partial);
     const total = Date.now() - t0;
     log(`control plane up in ${total} ms; kubeconfig ${kubeconfigPath} (context ${CONTEXT_NAME})`);
-    return toTestEnv(partial, false, { readyz, total });
+    return toTestEnv(partial, false, { readyz: readyzMs, total });
   } catch (err) {
     log('start failed: stopping the processes started so far');
     await stopProcesses(partial, log);
     throw err;
   } finally {
-    client.close();
+    await Promise.all([client.close(), readyz.close()]);
   }
 }
 

@@ -3,7 +3,7 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseAllDocuments } from 'yaml';
-import { hasCondition, KubeClient, KubeObject, waitFor } from './kube.js';
+import { hasCondition, waitFor, type KubeObject, type ObjectClient } from '@bitpin/kube-client';
 import { CNPG_VERSION } from './versions.js';
 
 /** The Go module CloudNativePG's CRDs are read from (never committed to this repo). */
@@ -71,7 +71,7 @@ export function readCrds(paths: readonly string[]): KubeObject[] {
 }
 
 /** Server-side applies CRDs and waits until every one is Established. Returns their names. */
-export async function installCrds(client: KubeClient, paths: readonly string[], timeoutMs = 60_000): Promise<string[]> {
+export async function installCrds(client: ObjectClient, paths: readonly string[], timeoutMs = 60_000): Promise<string[]> {
   const crds = readCrds(paths);
   await Promise.all(crds.map((crd) => client.apply(crd, { fieldManager: 'k8s-testenv' })));
   const names = crds.map((c) => c.metadata.name as string);

@@ -19,18 +19,6 @@ export {
   type UpOptions,
 } from './controlplane.js';
 export { CNPG_MODULE, cnpgCrdDir, cnpgCrdPaths, goModuleDir, installCrds, readCrds } from './crds.js';
-export {
-  hasCondition,
-  KubeApiError,
-  KubeClient,
-  readKubeconfig,
-  waitFor,
-  type ApplyOptions,
-  type KubeList,
-  type KubeObject,
-  type RequestOptions,
-  type Response,
-} from './kube.js';
 export { BINARIES, binDir, binPath, BUILD_COMMAND, cacheRoot, stateDir, TOOLS, type BinaryName, type ToolName } from './paths.js';
 export {
   CNPG_VERSION,

@@ -4,7 +4,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, inject } from 'vitest';
-import { KubeClient, waitFor } from './kube.js';
+import { ObjectClient, waitFor } from '@bitpin/kube-client';
 import type { TestEnvVersions } from './versions.js';
 
 /** What the global setup provides to test files. */
@@ -46,7 +46,7 @@ export interface NamespaceOptions {
 }
 
 /** Creates a uniquely named namespace and waits until its `default` ServiceAccount exists. */
-export async function createTestNamespace(client: KubeClient, opts: NamespaceOptions = {}): Promise<string> {
+export async function createTestNamespace(client: ObjectClient, opts: NamespaceOptions = {}): Promise<string> {
   const prefix = (opts.prefix ?? 'test').toLowerCase().replace(/[^a-z0-9-]/g, '-').replace(/^-+|-+$/g, '').slice(0, 50) || 'test';
   const name = `${prefix}-${randomBytes(4).toString('hex')}`;
   await client.create({
@@ -65,7 +65,7 @@ export interface TestNamespace {
   /** The file's namespace (created in beforeAll). */
   readonly name: string;
   /** Admin client for the test control plane. */
-  readonly client: KubeClient;
+  readonly client: ObjectClient;
   /** Admin kubeconfig path (for @kubernetes/client-node: `kc.loadFromFile(path)`). */
   readonly kubeconfigPath: string;
   /** Creates one more namespace, deleted after the file's tests. */
@@ -77,7 +77,7 @@ export interface TestNamespace {
  * deletes it (and any made with `.create()`) afterwards. Properties are usable inside tests/hooks.
  */
 export function useTestNamespace(opts: NamespaceOptions = {}): TestNamespace {
-  let client: KubeClient | undefined;
+  let client: ObjectClient | undefined;
   let name: string | undefined;
   let kubeconfigPath: string | undefined;
   const created: string[] = [];
@@ -103,14 +103,14 @@ export function useTestNamespace(opts: NamespaceOptions = {}): TestNamespace {
   };
   beforeAll(async () => {
     kubeconfigPath = testEnvInfo().kubeconfigPath;
-    client = new KubeClient(kubeconfigPath);
+    client = new ObjectClient(kubeconfigPath, { fieldManager: 'k8s-testenv', userAgent: 'k8s-testenv' });
     name = await handle.create(opts);
   }, 30_000);
   afterAll(async () => {
     if (!client) return;
     const c = client;
     await Promise.all(created.map((ns) => c.delete('v1', 'Namespace', ns).catch(() => false)));
-    c.close();
+    await c.close();
   }, 30_000);
   return handle;
 }

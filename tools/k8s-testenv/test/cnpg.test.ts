@@ -1,6 +1,7 @@
 import { basename } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { CNPG_VERSION, cnpgCrdPaths, hasCondition, KubeApiError, KubeObject } from '../src/index.js';
+import { ApiError, hasCondition, type KubeObject, type ResponseInfo } from '@bitpin/kube-client';
+import { CNPG_VERSION, cnpgCrdPaths } from '../src/index.js';
 import { useTestNamespace } from '../src/vitest.js';
 
 const ns = useTestNamespace({ prefix: 'cnpg' });
@@ -17,13 +18,13 @@ const validSpec = {
   affinity: { enablePodAntiAffinity: true, topologyKey: 'kubernetes.io/hostname', podAntiAffinityType: 'required' },
 };
 
-async function rejection(p: Promise<unknown>): Promise<KubeApiError> {
+async function rejection(p: Promise<unknown>): Promise<ApiError> {
   const err = await p.then(
     () => undefined,
     (e: unknown) => e,
   );
-  expect(err).toBeInstanceOf(KubeApiError);
-  return err as KubeApiError;
+  expect(err).toBeInstanceOf(ApiError);
+  return err as ApiError;
 }
 
 describe(`CloudNativePG ${CNPG_VERSION} CRDs`, () => {
@@ -44,7 +45,7 @@ describe(`CloudNativePG ${CNPG_VERSION} CRDs`, () => {
 
   it('reject an unknown field: create with fieldValidation=Strict → 400', async () => {
     const err = await rejection(ns.client.create(cluster(ns.name, 'typo', { ...validSpec, instancez: 3 }), { fieldValidation: 'Strict' }));
-    expect(err.statusCode).toBe(400);
+    expect(err.status).toBe(400);
     expect(err.message).toContain('strict decoding error: unknown field "spec.instancez"');
   }, 15_000);
 
@@ -52,26 +53,28 @@ describe(`CloudNativePG ${CNPG_VERSION} CRDs`, () => {
     const err = await rejection(ns.client.apply(cluster(ns.name, 'typo', { ...validSpec, instancez: 3 })));
     // SSA builds a typed object from the CRD's structural schema before validation; an undeclared field
     // is reported as an internal error, not 400/422. The deployer must treat any non-2xx as a failure.
-    expect(err.statusCode).toBe(500);
+    expect(err.status).toBe(500);
     expect(err.message).toContain('.spec.instancez: field not declared in schema');
   }, 15_000);
 
   it('reject a wrongly typed field and a value outside the schema', async () => {
     const wrongType = await rejection(ns.client.create(cluster(ns.name, 'wrong-type', { ...validSpec, instances: 'three' })));
-    expect(wrongType.statusCode).toBe(422);
+    expect(wrongType.status).toBe(422);
     expect(wrongType.message).toContain('spec.instances in body must be of type integer');
 
     const outOfRange = await rejection(ns.client.apply(cluster(ns.name, 'zero', { ...validSpec, instances: 0 })));
-    expect(outOfRange.statusCode).toBe(422);
+    expect(outOfRange.status).toBe(422);
     expect(outOfRange.message).toContain('spec.instances in body should be greater than or equal to 1');
   }, 15_000);
 
   it('only warn about unknown fields when validation is not strict', async () => {
-    const res = await ns.client.raw('POST', `/apis/postgresql.cnpg.io/v1/namespaces/${ns.name}/clusters`, {
+    const res: ResponseInfo = {};
+    await ns.client.request('POST', `/apis/postgresql.cnpg.io/v1/namespaces/${ns.name}/clusters`, {
       body: cluster(ns.name, 'lenient', { ...validSpec, instancez: 3 }),
       query: { fieldValidation: 'Warn', dryRun: 'All' },
+      response: res,
     });
-    expect(res.statusCode).toBe(201);
+    expect(res.status).toBe(201);
     expect(res.warnings).toContain('unknown field "spec.instancez"');
   }, 15_000);
 });

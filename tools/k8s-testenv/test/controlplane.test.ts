@@ -2,19 +2,20 @@ import { request } from 'node:https';
 import { readFileSync } from 'node:fs';
 import { parse } from 'yaml';
 import { describe, expect, inject, it } from 'vitest';
-import { CONTEXT_NAME, FAKE_NODES, hasCondition, KubeClient, KWOK_NODE_ANNOTATION, status, up, VERSIONS } from '../src/index.js';
+import { hasCondition, ObjectClient } from '@bitpin/kube-client';
+import { CONTEXT_NAME, FAKE_NODES, KWOK_NODE_ANNOTATION, status, up, VERSIONS } from '../src/index.js';
 
 describe('control plane', () => {
   const info = inject('k8sTestEnv');
 
   it('reports the pinned Kubernetes version', async () => {
-    const client = new KubeClient(info.kubeconfigPath);
+    const client = new ObjectClient(info.kubeconfigPath);
     try {
       const v = await client.request<{ gitVersion: string; major: string; minor: string }>('GET', '/version');
       expect(v.gitVersion).toBe(VERSIONS.kubernetes);
       expect(`v${v.major}.${v.minor}`).toBe(VERSIONS.kubernetes.split('.').slice(0, 2).join('.'));
     } finally {
-      client.close();
+      await client.close();
     }
   }, 10_000);
 
@@ -38,7 +39,7 @@ describe('control plane', () => {
   }, 10_000);
 
   it('has two Ready kwok nodes that keep their leases', async () => {
-    const client = new KubeClient(info.kubeconfigPath);
+    const client = new ObjectClient(info.kubeconfigPath);
     try {
       for (const name of FAKE_NODES) {
         const node = await client.get('v1', 'Node', name);
@@ -51,7 +52,7 @@ describe('control plane', () => {
         expect(Date.now() - Date.parse(lease.spec.renewTime)).toBeLessThan(60_000);
       }
     } finally {
-      client.close();
+      await client.close();
     }
   }, 10_000);
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { hasCondition, KubeObject, waitFor } from '../src/index.js';
+import { hasCondition, waitFor, type KubeObject } from '@bitpin/kube-client';
 import { useTestNamespace } from '../src/vitest.js';
 
 const ns = useTestNamespace({ prefix: 'cronjob' });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { hasCondition, KubeApiError, KubeObject, waitFor } from '../src/index.js';
+import { ApiError, hasCondition, waitFor, type KubeObject } from '@bitpin/kube-client';
 import { useTestNamespace } from '../src/vitest.js';
 
 // A restricted-compliant workload, as the deployer renders them.
@@ -79,9 +79,9 @@ describe('Deployment through kwok', () => {
     const client = ns.client;
     await client.apply(deployment(ns.name, 2), { fieldManager: 'deployer' });
     const err = await client.apply(deployment(ns.name, 3), { fieldManager: 'someone-else', force: false }).catch((e: unknown) => e);
-    expect(err).toBeInstanceOf(KubeApiError);
-    expect((err as KubeApiError).statusCode).toBe(409);
-    expect((err as KubeApiError).message).toContain('.spec.replicas');
+    expect(err).toBeInstanceOf(ApiError);
+    expect((err as ApiError).status).toBe(409);
+    expect((err as ApiError).message).toContain('.spec.replicas');
 
     const dry = await client.apply(deployment(ns.name, 5), { fieldManager: 'deployer', dryRun: true });
     expect(dry.spec.replicas).toBe(5);

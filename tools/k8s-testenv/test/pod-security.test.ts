@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { KubeApiError, KubeObject } from '../src/index.js';
+import { ApiError, type KubeObject } from '@bitpin/kube-client';
 import { useTestNamespace } from '../src/vitest.js';
 
 const restricted = useTestNamespace({ prefix: 'psa-restricted', labels: { 'pod-security.kubernetes.io/enforce': 'restricted' } });
@@ -16,9 +16,9 @@ function pod(namespace: string, name: string, securityContext: Record<string, un
 describe('PodSecurity admission', () => {
   it('rejects a privileged pod in a namespace labelled enforce=restricted', async () => {
     const err = await restricted.client.create(pod(restricted.name, 'privileged', { privileged: true })).catch((e: unknown) => e);
-    expect(err).toBeInstanceOf(KubeApiError);
-    expect((err as KubeApiError).statusCode).toBe(403);
-    expect((err as KubeApiError).message).toMatch(/violates PodSecurity "restricted:latest".*privileged/);
+    expect(err).toBeInstanceOf(ApiError);
+    expect((err as ApiError).status).toBe(403);
+    expect((err as ApiError).message).toMatch(/violates PodSecurity "restricted:latest".*privileged/);
   }, 15_000);
 
   it('admits the same pod in an unlabelled namespace (the rejection is PodSecurity, not --allow-privileged)', async () => {

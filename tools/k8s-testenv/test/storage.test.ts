@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { HOSTPATH_PV_DIR, KubeObject, status, STORAGE_CLASS, waitFor } from '../src/index.js';
+import { waitFor, type KubeObject } from '@bitpin/kube-client';
+import { HOSTPATH_PV_DIR, status, STORAGE_CLASS } from '../src/index.js';
 import { useTestNamespace } from '../src/vitest.js';
 
 // PVCs and StatefulSets as the deployer renders them (Loki, Prometheus): bound by the real PV

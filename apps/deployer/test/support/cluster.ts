@@ -3,7 +3,7 @@
  * every env's context name, the CLI run in-process against it, and a wipe of every env.
  */
 import { ENV_NAMES } from '@bitpin/config';
-import type { KubeClient as AdminClient } from '@bitpin/k8s-testenv';
+import { ObjectClient, type ObjectClient as AdminClient } from '@bitpin/kube-client';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse, stringify } from 'yaml';
@@ -23,14 +23,13 @@ export interface DeployerRun {
 export async function connectTestCluster(work: string, contexts: readonly string[]): Promise<{ kubeconfig: string; admin: AdminClient }> {
   // Loaded lazily, as the deployer itself loads the test control plane only for embedded envs.
   const { testEnvInfo } = await import('@bitpin/k8s-testenv/vitest');
-  const { KubeClient } = await import('@bitpin/k8s-testenv');
   const info = testEnvInfo();
   const cfg = parse(readFileSync(info.kubeconfigPath, 'utf8'));
   const base = cfg.contexts.find((c: { name: string }) => c.name === cfg['current-context']);
   cfg.contexts = contexts.map((name) => ({ name, context: base.context }));
   const kubeconfig = join(work, 'kubeconfig');
   writeFileSync(kubeconfig, stringify(cfg), { mode: 0o600 });
-  return { kubeconfig, admin: new KubeClient(info.kubeconfigPath) };
+  return { kubeconfig, admin: new ObjectClient(info.kubeconfigPath) };
 }
 
 /** Runs the deployer CLI in-process with `--kubeconfig`. */

@@ -7,12 +7,12 @@ import { existsSync, mkdtempSync, readdirSync, rmSync, utimesSync, writeFileSync
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { KubeClient } from '../src/kube/client.js';
-import { DISCOVERY_TTL_MS, Discovery } from '../src/kube/discovery.js';
+import type { KubeClient } from '../src/client.js';
+import { DISCOVERY_TTL_MS, Discovery } from '../src/discovery.js';
 
 let dir: string;
 beforeEach(() => {
-  dir = mkdtempSync(join(tmpdir(), 'deployer-discovery-'));
+  dir = mkdtempSync(join(tmpdir(), 'kube-client-discovery-'));
 });
 afterEach(() => rmSync(dir, { recursive: true, force: true }));
 

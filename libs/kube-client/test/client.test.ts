@@ -12,11 +12,11 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { KubeClient } from '../src/kube/client.js';
-import type { KubeAccess } from '../src/kube/config.js';
-import { ApiError, PreflightError } from '../src/kube/errors.js';
+import { KubeClient, type ResponseInfo } from '../src/client.js';
+import type { KubeAccess } from '../src/config.js';
+import { ApiError, PreflightError } from '../src/errors.js';
 
-const dir = mkdtempSync(join(tmpdir(), 'deployer-client-'));
+const dir = mkdtempSync(join(tmpdir(), 'kube-client-'));
 let tls: { key: Buffer; cert: Buffer };
 
 beforeAll(() => {
@@ -162,6 +162,46 @@ describe('KubeClient transports', () => {
       expect(client.stats.requests).toBe(1);
     } finally {
       await client.close();
+      await srv.close();
+    }
+  });
+
+  it('text answers (/readyz) come back as text; Warning headers and the status are reported', async () => {
+    const srv = await listen('h2', (req, res) => {
+      if (req.url === '/readyz') {
+        res.writeHead(200, { 'content-type': 'text/plain; charset=utf-8' });
+        res.end('ok');
+        return;
+      }
+      json(res, 201, { kind: 'X' }, { warning: '299 - "unknown field \\"spec.x\\""' });
+    });
+    const client = new KubeClient(access(srv.url), { userAgent: 'ua-test' });
+    try {
+      expect(await client.get('/readyz')).toBe('ok');
+      const response: ResponseInfo = {};
+      expect(await client.request('POST', '/objects', { body: {}, response })).toEqual({ kind: 'X' });
+      expect(response).toMatchObject({ status: 201, retried: false, warnings: ['unknown field "spec.x"'] });
+    } finally {
+      await client.close();
+      await srv.close();
+    }
+  });
+
+  it('sends its User-Agent (the deployer names itself)', async () => {
+    const agents: string[] = [];
+    const srv = await listen('h2', (req, res) => {
+      agents.push(String(req.headers['user-agent']));
+      json(res, 200, {});
+    });
+    const named = new KubeClient(access(srv.url), { userAgent: 'bitpin-deployer' });
+    const plain = new KubeClient(access(srv.url));
+    try {
+      await named.get('/a');
+      await plain.get('/b');
+      expect(agents).toEqual(['bitpin-deployer', 'bitpin-kube-client']);
+    } finally {
+      await named.close();
+      await plain.close();
       await srv.close();
     }
   });
