@@ -1,4 +1,4 @@
-import type { ChangeKind, Engine, LiveMember } from './engine.js';
+import { ApplyError, type ChangeKind, type Engine, type LiveMember } from './engine.js';
 import { resourcePath, type KubeObject } from '@bitpin/kube-client';
 import { objectRef } from './manifest.js';
 import { mapLimit } from './pool.js';
@@ -50,13 +50,22 @@ export function jsonChanges(before: unknown, after: unknown, secret = false, pat
  * object. Nothing is written. Secret values never appear.
  */
 export async function diff(engine: Engine, desired: readonly KubeObject[], prune: readonly LiveMember[]): Promise<DiffEntry[]> {
-  const entries = await mapLimit(desired, 8, async (o): Promise<DiffEntry> => {
-    const info = await engine.info(o);
-    const live = await engine.client.get(resourcePath(info, o.metadata.namespace, o.metadata.name), { allow404: true });
-    if (!live) return { ref: objectRef(o), kind: 'add', changes: [] };
-    const { object: dry } = await engine.applyOne(o, { dryRun: true, full: true });
-    const changes = jsonChanges(normalize(live), normalize(dry), isSecret(o));
-    return { ref: objectRef(o), kind: changes.length ? 'update' : 'noop', changes };
+  const failures: string[] = [];
+  const entries = await mapLimit(desired, 8, async (o): Promise<DiffEntry | undefined> => {
+    try {
+      const info = await engine.info(o);
+      const live = await engine.client.get(resourcePath(info, o.metadata.namespace, o.metadata.name), { allow404: true });
+      if (!live) return { ref: objectRef(o), kind: 'add', changes: [] };
+      const { object: dry } = await engine.applyOne(o, { dryRun: true, full: true });
+      const changes = jsonChanges(normalize(live), normalize(dry), isSecret(o));
+      return { ref: objectRef(o), kind: changes.length ? 'update' : 'noop', changes };
+    } catch (e) {
+      // Every refused object is named, as apply's validation does; the cluster being gone is one line.
+      if (!(e instanceof ApplyError)) throw e;
+      failures.push(...e.lines);
+      return undefined;
+    }
   });
-  return [...entries, ...prune.map((m) => ({ ref: m.ref, kind: 'delete' as const, changes: [] }))];
+  if (failures.length) throw new ApplyError([...failures.sort(), 'nothing was changed (diff only dry-runs)']);
+  return [...entries.filter((e): e is DiffEntry => e !== undefined), ...prune.map((m) => ({ ref: m.ref, kind: 'delete' as const, changes: [] }))];
 }
