@@ -345,7 +345,7 @@ describeWithServers('the dashboards against real servers', () => {
       };
       const unhealthy = groups.data.groups.flatMap((g) => g.rules.filter((x) => x.health !== 'ok').map((x) => `${g.name}/${x.name}: ${x.lastError}`));
       expect(unhealthy).toEqual([]);
-      expect(groups.data.groups.map((g) => g.name).sort()).toEqual(['backup', 'bitpin-app', 'cnpg', 'kubernetes', 'logging', 'meta', 'nodes']);
+      expect(groups.data.groups.map((g) => g.name).sort()).toEqual(['backup', 'bitpin-app', 'cnpg', 'kubernetes', 'logging', 'meta', 'nodes', 'scrape']);
     }, 60_000);
   });
 });

@@ -12,6 +12,7 @@ import { kubernetesCases } from './rules/kubernetes.cases.js';
 import { loggingCases } from './rules/logging.cases.js';
 import { metaCases } from './rules/meta.cases.js';
 import { nodeCases } from './rules/nodes.cases.js';
+import { scrapeCases } from './rules/scrape.cases.js';
 
 type CaseFactory = (env: EnvConfig, r: RuleIndex) => PromtoolCase[];
 /** promtool unit tests, per generated rule file. */
@@ -23,6 +24,7 @@ export const CASES: Readonly<Record<string, CaseFactory>> = {
   'nodes.rules.yaml': nodeCases,
   'logging.rules.yaml': loggingCases,
   'meta.rules.yaml': metaCases,
+  'scrape.rules.yaml': scrapeCases,
 };
 
 /** Every env of the repository, plus a 3-instance database (the only shape with the warning variant of CNPGStreamingReplicasMissing). */

@@ -1,7 +1,15 @@
-import type { EnvConfig } from '@bitpin/config';
+import { SEED, type EnvConfig } from '@bitpin/config';
 import { histogramSeries, LABELS, METRICS, OVERFLOW_ROUTE } from '@bitpin/metrics-contract';
 import { JOBS, leMatcher, re, sel } from '../promql.js';
-import { APP_LATENCY_SLO, BURN_RATE_WINDOWS, errorBudget, validateLatencySlo } from '../slo.js';
+import {
+  APP_AVAILABILITY_SLO,
+  APP_LATENCY_SLO,
+  APP_MIN_REQUEST_RATE,
+  BURN_RATE_WINDOWS,
+  errorBudget,
+  validateAvailabilitySlo,
+  validateLatencySlo,
+} from '../slo.js';
 import { alert, record, ruleFile, ruleGroup, type PrometheusRuleFile } from './builder.js';
 
 const job = JOBS.app;
@@ -13,6 +21,14 @@ const duration = histogramSeries('httpRequestDuration');
 export const sloMissRecord = (window: string) => `bitpin_app:http_latency_slo_miss:ratio_rate${window}`;
 /** Name of the recorded request rate over `window`. */
 export const requestRateRecord = (window: string) => `bitpin_app:http_requests:rate${window}`;
+/** Name of the recorded 5xx ratio over `window` (the availability SLI's complement). */
+export const errorRatioRecord = (window: string) => `bitpin_app:http_errors:ratio_rate${window}`;
+
+/** `and` clause of every app ratio alert: at least {@link APP_MIN_REQUEST_RATE} requests/s over `window`. */
+export function minTrafficGuard(window: string): string {
+  return `and on (namespace)
+sum by (namespace) (rate(${requests()}[${window}])) >= ${APP_MIN_REQUEST_RATE}`;
+}
 
 /** Windows the SLO recording rules cover (every window a burn-rate alert uses). */
 export const SLO_WINDOWS = [
@@ -23,6 +39,8 @@ export const SLO_WINDOWS = [
 export function appRules(_env: EnvConfig): PrometheusRuleFile {
   const slo = validateLatencySlo(APP_LATENCY_SLO);
   const budget = errorBudget(slo);
+  const avail = validateAvailabilitySlo(APP_AVAILABILITY_SLO);
+  const availBudget = errorBudget(avail);
   const le = leMatcher(slo.thresholdSeconds);
   const pct = (r: number) => `${Number((r * 100).toPrecision(6))}%`;
 
@@ -36,14 +54,30 @@ export function appRules(_env: EnvConfig): PrometheusRuleFile {
   sum by (namespace) (rate(${sel(duration.count, { job })}[${w}]))
 )`,
     }),
+    record({
+      record: errorRatioRecord(w),
+      expr: `sum by (namespace) (rate(${requests({ [LABELS.statusCode]: re('5..') })}[${w}]))
+/
+sum by (namespace) (rate(${requests()}[${w}]))`,
+    }),
   ]);
 
-  const burn = (speed: keyof typeof BURN_RATE_WINDOWS) => {
+  // Both windows over the limit, and enough traffic over the long window (requestRateRecord).
+  // Both windows over the limit, and at least APP_MIN_REQUEST_RATE over the last 5 minutes (the
+  // latency SLI counts the histogram's requests, the availability SLI the request counter).
+  const latencyTraffic = `sum by (namespace) (rate(${sel(duration.count, { job })}[5m]))`;
+  const burn = (speed: keyof typeof BURN_RATE_WINDOWS, ratio: (w: string) => string = sloMissRecord, b = budget, traffic = latencyTraffic) => {
     const w = BURN_RATE_WINDOWS[speed];
-    const limit = Number((w.factor * budget).toPrecision(12));
-    return `${sloMissRecord(w.long)} > ${limit}
+    const limit = Number((w.factor * b).toPrecision(12));
+    return `${ratio(w.long)} > ${limit}
 and
-${sloMissRecord(w.short)} > ${limit}`;
+${ratio(w.short)} > ${limit}
+and on (namespace)
+${traffic} >= ${APP_MIN_REQUEST_RATE}`;
+  };
+  const availDescription = (speed: keyof typeof BURN_RATE_WINDOWS, outlook: string) => {
+    const w = BURN_RATE_WINDOWS[speed];
+    return `{{ $value | humanizePercentage }} of requests over the last ${w.long} ended with a 5xx (burn threshold ${pct(w.factor * availBudget)}), and the last ${w.short} confirm it is still happening (SLO: ${pct(avail.objective)} without 5xx). ${outlook}`;
   };
 
   // $value is the left operand of `and`: the long window's ratio.
@@ -58,12 +92,28 @@ ${sloMissRecord(w.short)} > ${limit}`;
       expr: `sum by (namespace) (rate(${requests({ [LABELS.statusCode]: re('5..') })}[5m]))
 /
 sum by (namespace) (rate(${requests()}[5m]))
-> 0.05`,
+> 0.05
+${minTrafficGuard('5m')}`,
       for: '5m',
       severity: 'critical',
       summary: 'bitpin-app answers more than 5% of requests with 5xx in {{ $labels.namespace }}',
-      description:
-        '{{ $value | humanizePercentage }} of the requests through the metrics sidecar ended with a 5xx status over the last 5 minutes (threshold 5%).',
+      description: `{{ $value | humanizePercentage }} of the requests through the metrics sidecar ended with a 5xx status over the last 5 minutes (threshold 5%, at ${APP_MIN_REQUEST_RATE} request/s or more).`,
+    }),
+    alert({
+      name: 'BitpinAppErrorBudgetBurnFast',
+      expr: burn('fast', errorRatioRecord, availBudget, requestRateRecord('5m')),
+      for: BURN_RATE_WINDOWS.fast.for,
+      severity: 'critical',
+      summary: 'bitpin-app burns its availability error budget 14.4x too fast in {{ $labels.namespace }}',
+      description: availDescription('fast', 'At this rate the 30-day budget is gone in about 2 days.'),
+    }),
+    alert({
+      name: 'BitpinAppErrorBudgetBurnSlow',
+      expr: burn('slow', errorRatioRecord, availBudget, requestRateRecord('5m')),
+      for: BURN_RATE_WINDOWS.slow.for,
+      severity: 'warning',
+      summary: 'bitpin-app burns its availability error budget 6x too fast in {{ $labels.namespace }}',
+      description: availDescription('slow', 'At this rate the 30-day budget is gone in 5 days.'),
     }),
     alert({
       name: 'BitpinAppLatencyBudgetBurnFast',
@@ -110,23 +160,25 @@ sum by (namespace) (rate(${requests()}[5m]))
     }),
     alert({
       name: 'BitpinAppMetricsAbsent',
-      expr: `absent(${sel('up', { job })})`,
+      expr: `absent(${sel('up', { job })} == 1)`,
       for: '10m',
       severity: 'critical',
+      labels: { job, namespace: SEED.namespaces.app },
       summary: 'No bitpin-app metrics sidecar is being scraped',
-      description: `Prometheus has no target in job "${job}" for 10 minutes: either no bitpin-app pod runs, or scraping is misconfigured. Every bitpin-app alert is blind until this is fixed.`,
+      description: `Prometheus has had no up target in job "${job}" for 10 minutes: either no bitpin-app pod runs, every sidecar is unreachable, or scraping is misconfigured. Every bitpin-app alert is blind until this is fixed.`,
     }),
     alert({
       name: 'BitpinAppUpstreamFailures',
       expr: `sum by (namespace, ${LABELS.kind}) (rate(${sel(METRICS.upstreamFailures.name, { job })}[5m]))
 / on (namespace) group_left ()
 sum by (namespace) (rate(${requests()}[5m]))
-> 0.01`,
+> 0.01
+${minTrafficGuard('5m')}`,
       for: '5m',
       severity: 'warning',
       summary: 'Django gives no complete response to {{ $value | humanizePercentage }} of requests ({{ $labels.kind }})',
       description:
-        'The metrics sidecar in {{ $labels.namespace }} could not get a complete response from Django for more than 1% of requests over 5 minutes; failure kind: {{ $labels.kind }}.',
+        `The metrics sidecar in {{ $labels.namespace }} could not get a complete response from Django for more than 1% of requests over 5 minutes (at ${APP_MIN_REQUEST_RATE} request/s or more); failure kind: {{ $labels.kind }}.`,
     }),
     alert({
       name: 'BitpinAppRouteOverflow',

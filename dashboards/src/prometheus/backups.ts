@@ -57,15 +57,25 @@ function lastFailedStartExpr(): string {
  * backup volume and the WAL slot the incremental backup streams from.
  */
 export function backupRules(env: EnvConfig): PrometheusRuleFile {
-  const staleness = (key: keyof typeof BACKUP_OBJECTIVES, o: { name: string; for: PromDuration; severity: 'critical' | 'warning'; what: string; impact: string }) => {
+  const staleness = (
+    key: keyof typeof BACKUP_OBJECTIVES,
+    o: { name: string; for: PromDuration; severity: 'critical' | 'warning'; what: string; impact: string; quietWhileRunning?: boolean },
+  ) => {
     const { cronJob, maxAge } = BACKUP_OBJECTIVES[key];
+    // A run in progress is not a missed run: a slow-but-working daily backup must not page. The
+    // Job's activeDeadlineSeconds bounds the wait; a run that fails raises BackupJobFailed.
+    const running = o.quietWhileRunning
+      ? `
+unless on (namespace, cronjob)
+max by (namespace, cronjob) (${sel('kube_cronjob_status_active', { job: ksm, cronjob: cronJob })}) > 0`
+      : '';
     return alert({
       name: o.name,
-      expr: `${secondsSinceLastSuccessExpr(cronJob)} > ${durationSeconds(maxAge)}`,
+      expr: `${secondsSinceLastSuccessExpr(cronJob)} > ${durationSeconds(maxAge)}${running}`,
       for: o.for,
       severity: o.severity,
       summary: `No successful ${o.what} for {{ $value | humanizeDuration }} in {{ $labels.namespace }}`,
-      description: `CronJob ${cronJob} has not completed successfully for more than ${maxAge} (objective). ${o.impact}`,
+      description: `CronJob ${cronJob} has not completed successfully for more than ${maxAge} (objective)${o.quietWhileRunning ? ' and no run of it is in progress' : ''}. ${o.impact}`,
     });
   };
   const lastSuccess = sel('kube_cronjob_status_last_successful_time', { job: ksm });
@@ -80,6 +90,7 @@ export function backupRules(env: EnvConfig): PrometheusRuleFile {
       for: '10m',
       severity: 'critical',
       what: 'full backup',
+      quietWhileRunning: true,
       impact: 'A restore would have to replay more WAL than planned, and a gap in the WAL archive would lose data back to the previous full backup.',
     }),
     staleness('incremental', {
@@ -94,6 +105,7 @@ export function backupRules(env: EnvConfig): PrometheusRuleFile {
       for: '1h',
       severity: 'warning',
       what: 'restore verification',
+      quietWhileRunning: true,
       impact: 'Nobody has proven for over a week that the newest backup restores.',
     }),
     alert({

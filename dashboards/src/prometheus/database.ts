@@ -8,6 +8,16 @@ const cluster = SEED.database.clusterName;
 export const CNPG_PVC_PATTERN = `${cluster}-[0-9]+(-wal)?`;
 /** The user CloudNativePG standbys replicate as. Other replication clients (pg_receivewal of the backup) use their own role. */
 export const STANDBY_REPLICATION_USER = 'streaming_replica';
+/** The backup jobs' role: its pg_dump / pg_basebackup sessions are long by design. */
+const BACKUP_ROLE = SEED.backup.role;
+/** Names of the alerts about one instance or replication that CNPGClusterOffline makes redundant (Alertmanager inhibition). */
+export const CNPG_INSTANCE_ALERTS = [
+  'CNPGInstanceDown',
+  'CNPGNoPrimary',
+  'CNPGStreamingReplicasMissing',
+  'CNPGReplicationLag',
+  'CNPGWALArchiveFailing',
+] as const;
 
 const volumeUsedRatio = (pvc: string) => `max by (namespace, persistentvolumeclaim) (${sel('kubelet_volume_stats_used_bytes', { job: JOBS.kubelet, persistentvolumeclaim: re(pvc) })})
 /
@@ -33,10 +43,20 @@ export function databaseRules(env: EnvConfig): PrometheusRuleFile {
   const expectedStandbys = env.database.instances - 1;
   const alerts: AlertingRule[] = [
     alert({
+      name: 'CNPGClusterOffline',
+      expr: `absent(${sel('cnpg_collector_up', { job, namespace: SEED.namespaces.app })} == 1)`,
+      for: '5m',
+      severity: 'critical',
+      labels: { job, namespace: SEED.namespaces.app },
+      summary: `${cluster} is offline: no instance reports a working PostgreSQL`,
+      description: `For 5 minutes no instance of ${cluster} has been scraped with cnpg_collector_up == 1: every pod is gone, none can reach its PostgreSQL, or the cnpg scrape job finds no target. Every other CNPG alert needs these series and is silent now; the app cannot write.`,
+    }),
+    alert({
       name: 'CNPGInstanceDown',
-      expr: `(min by (namespace, pod) (${sel('up', { job })}) == 0)
+      // `node` (a target label) is kept so that a NotReady node inhibits the alerts of its pods.
+      expr: `(min by (namespace, pod, node) (${sel('up', { job })}) == 0)
 or
-(min by (namespace, pod) (${sel('cnpg_collector_up', { job })}) == 0)`,
+(min by (namespace, pod, node) (${sel('cnpg_collector_up', { job })}) == 0)`,
       for: '5m',
       severity: 'critical',
       summary: 'PostgreSQL instance {{ $labels.pod }} is down',
@@ -62,6 +82,15 @@ unless on (namespace)
       summary: 'Standby {{ $labels.pod }} replays WAL {{ $value | humanizeDuration }} behind the primary',
       description:
         'Standby {{ $labels.namespace }}/{{ $labels.pod }} has been more than 30s behind the primary for 5 minutes; reads from the -ro service are stale and a failover would lose that much.',
+    }),
+    alert({
+      name: 'CNPGReplicationLag',
+      expr: `max by (namespace, pod) (${sel('cnpg_pg_replication_lag', { job })}) > 300`,
+      for: '5m',
+      severity: 'critical',
+      summary: 'Standby {{ $labels.pod }} replays WAL {{ $value | humanizeDuration }} behind the primary',
+      description:
+        'Standby {{ $labels.namespace }}/{{ $labels.pod }} has been more than 5 minutes behind the primary for 5 minutes: a failover now loses minutes of committed trades (RPO), and the -ro service serves stale data.',
     }),
   ];
 
@@ -105,6 +134,34 @@ max by (namespace, pod) (${sel('cnpg_pg_settings_setting', { job, name: 'max_con
       description: `{{ $labels.namespace }}/{{ $labels.pod }} has used more than 80% of max_connections for 5 minutes (env ${env.name} configures ${env.database.maxConnections}). New connections will soon be refused.`,
     }),
     alert({
+      name: 'CNPGConnectionsNearMax',
+      expr: `sum by (namespace, pod) (${sel('cnpg_backends_total', { job })})
+/ on (namespace, pod)
+max by (namespace, pod) (${sel('cnpg_pg_settings_setting', { job, name: 'max_connections' })})
+> 0.95`,
+      for: '5m',
+      severity: 'critical',
+      summary: 'PostgreSQL {{ $labels.pod }} uses {{ $value | humanizePercentage }} of max_connections',
+      description: `{{ $labels.namespace }}/{{ $labels.pod }} has used more than 95% of max_connections for 5 minutes (env ${env.name} configures ${env.database.maxConnections}): new app connections are about to be refused.`,
+    }),
+    alert({
+      name: 'CNPGLongRunningTransaction',
+      expr: `max by (namespace, pod, datname, usename) (${sel('cnpg_backends_max_tx_duration_seconds', { job, usename: { not: BACKUP_ROLE } })}) > 300`,
+      for: '1m',
+      severity: 'warning',
+      summary: 'A transaction of {{ $labels.usename }} on {{ $labels.pod }} has been open for {{ $value | humanizeDuration }}',
+      description: `A transaction of user {{ $labels.usename }} in database {{ $labels.datname }} on {{ $labels.namespace }}/{{ $labels.pod }} has been open for more than 5 minutes. It holds its locks and keeps autovacuum from removing dead rows (bloat, XID age). The backup role ${BACKUP_ROLE} is excluded: its dumps are long by design.`,
+    }),
+    alert({
+      name: 'CNPGBackendsWaiting',
+      expr: `max by (namespace, pod) (${sel('cnpg_backends_waiting_total', { job })}) > 10`,
+      for: '5m',
+      severity: 'warning',
+      summary: '{{ $value }} backends on {{ $labels.pod }} wait for a lock',
+      description:
+        'More than 10 backends on {{ $labels.namespace }}/{{ $labels.pod }} have been waiting for locks held by other sessions for 5 minutes: requests queue behind a blocker (often a long transaction or a migration).',
+    }),
+    alert({
       name: 'CNPGWALArchiveFailing',
       expr: `max by (namespace, pod) (${sel('cnpg_pg_stat_archiver_last_failed_time', { job })})
 > on (namespace, pod)
@@ -123,6 +180,15 @@ max by (namespace, pod) (${sel('cnpg_pg_stat_archiver_last_archived_time', { job
       summary: 'Database {{ $labels.datname }} is {{ $value | humanize }} transactions from its frozen XID',
       description:
         'The oldest unfrozen transaction ID of {{ $labels.datname }} in {{ $labels.namespace }} is more than 300M transactions old. At about 2 billion PostgreSQL stops accepting writes to prevent wraparound; autovacuum is not keeping up.',
+    }),
+    alert({
+      name: 'CNPGXIDAgeHigh',
+      expr: `max by (namespace, datname) (${sel('cnpg_pg_database_xid_age', { job })}) > 1000000000`,
+      for: '10m',
+      severity: 'critical',
+      summary: 'Database {{ $labels.datname }} is {{ $value | humanize }} transactions from its frozen XID',
+      description:
+        'The oldest unfrozen transaction ID of {{ $labels.datname }} in {{ $labels.namespace }} is more than 1 billion transactions old, half way to the 2 billion at which PostgreSQL stops accepting writes. Find what blocks vacuum (long transactions, stale replication slots) and VACUUM FREEZE now.',
     }),
     alert({
       name: 'CNPGVolumeFillingUp',

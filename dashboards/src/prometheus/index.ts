@@ -6,9 +6,10 @@ import { kubernetesRules } from './kubernetes.js';
 import { loggingRules } from './logging.js';
 import { metaRules } from './meta.js';
 import { nodeRules } from './nodes.js';
+import { scrapeRules } from './scrape.js';
 import type { PrometheusRuleFile } from './builder.js';
 
 /** Every rule file for an env, in a stable order. */
 export function buildRuleFiles(env: EnvConfig): PrometheusRuleFile[] {
-  return [appRules, databaseRules, backupRules, kubernetesRules, nodeRules, loggingRules, metaRules].map((f) => f(env));
+  return [appRules, databaseRules, backupRules, kubernetesRules, nodeRules, loggingRules, metaRules, scrapeRules].map((f) => f(env));
 }

@@ -8,6 +8,24 @@ const k = (metric: string, extra: Record<string, Matcher> = {}) => sel(metric, {
 const vol = (metric: string) => sel(metric, { job: JOBS.kubelet, namespace: ns });
 const byPvc = 'max by (namespace, persistentvolumeclaim)';
 
+/**
+ * Adds the `node` of the pod (kube_pod_info) to a per-pod alert, so that Alertmanager can inhibit
+ * it while its node is NotReady (one broken node pages once). Pods kube_pod_info does not know
+ * (yet) keep the alert without `node`.
+ */
+export function withPodNode(expr: string): string {
+  const indented = expr.replace(/\n/g, '\n  ');
+  return `(
+  ${indented}
+)
+* on (namespace, pod) group_left (node)
+max by (namespace, pod, node) (${sel('kube_pod_info', { job: ksm, node: { re: '.+' } })})
+or on (namespace, pod)
+(
+  ${indented}
+)`;
+}
+
 /** Workloads of the platform namespaces (kube-state-metrics, kubelet volume stats); after kubernetes-mixin. */
 export function kubernetesRules(_env: EnvConfig): PrometheusRuleFile {
   const availableRatio = `(
@@ -19,9 +37,9 @@ export function kubernetesRules(_env: EnvConfig): PrometheusRuleFile {
   const alerts = [
     alert({
       name: 'KubePodCrashLooping',
-      expr: `max by (namespace, pod, container) (
+      expr: withPodNode(`max by (namespace, pod, container) (
   max_over_time(${k('kube_pod_container_status_waiting_reason', { reason: 'CrashLoopBackOff' })}[5m])
-) >= 1`,
+) >= 1`),
       for: '15m',
       severity: 'warning',
       summary: 'Container {{ $labels.container }} of {{ $labels.namespace }}/{{ $labels.pod }} is crash looping',
@@ -30,9 +48,9 @@ export function kubernetesRules(_env: EnvConfig): PrometheusRuleFile {
     }),
     alert({
       name: 'KubePodNotReady',
-      expr: `max by (namespace, pod) (${k('kube_pod_status_phase', { phase: anyOf(['Pending', 'Unknown', 'Failed']) })}) > 0
+      expr: withPodNode(`max by (namespace, pod) (${k('kube_pod_status_phase', { phase: anyOf(['Pending', 'Unknown', 'Failed']) })}) > 0
 and on (namespace, pod)
-max by (namespace, pod) (${k('kube_pod_owner', { owner_kind: not('Job') })})`,
+max by (namespace, pod) (${k('kube_pod_owner', { owner_kind: not('Job') })})`),
       for: '15m',
       severity: 'warning',
       summary: 'Pod {{ $labels.namespace }}/{{ $labels.pod }} has not been running for 15 minutes',
@@ -138,5 +156,108 @@ ${byPvc} (predict_linear(${vol('kubelet_volume_stats_available_bytes')}[6h], 4 *
         'PersistentVolumeClaim {{ $labels.namespace }}/{{ $labels.persistentvolumeclaim }} has {{ $value | humanizePercentage }} free and, at the growth of the last 6 hours, is full within 4 days.',
     }),
   ];
+  const inodesFree = `(
+  ${byPvc} (${vol('kubelet_volume_stats_inodes_free')})
+  /
+  ${byPvc} (${vol('kubelet_volume_stats_inodes')})
+)`;
+  const inodesUsed = `(${byPvc} (${vol('kubelet_volume_stats_inodes_used')}) > 0)`;
+  const quota = (type: string) => `max by (namespace, resourcequota, resource) (${k('kube_resourcequota', { type })})`;
+  const quotaRatio = `${quota('used')}
+/ on (namespace, resourcequota, resource)
+(${quota('hard')} > 0)`;
+  const pdb = (m: string) => `max by (namespace, poddisruptionbudget) (${k(`kube_poddisruptionbudget_status_${m}`)})`;
+  alerts.push(
+    alert({
+      name: 'KubePersistentVolumeInodesFillingUp',
+      expr: `${inodesFree} < 0.03
+and on (namespace, persistentvolumeclaim)
+${inodesUsed}`,
+      for: '1m',
+      severity: 'critical',
+      summary: 'Volume {{ $labels.namespace }}/{{ $labels.persistentvolumeclaim }} has {{ $value | humanizePercentage }} of its inodes free',
+      description:
+        'PersistentVolumeClaim {{ $labels.namespace }}/{{ $labels.persistentvolumeclaim }} has less than 3% of its inodes free: creating files (WAL segments, backup files, Loki chunks) fails although bytes are left.',
+    }),
+    alert({
+      name: 'KubePersistentVolumeInodesFillingUp',
+      expr: `${inodesFree} < 0.15
+and on (namespace, persistentvolumeclaim)
+${inodesUsed}
+and on (namespace, persistentvolumeclaim)
+${byPvc} (predict_linear(${vol('kubelet_volume_stats_inodes_free')}[6h], 4 * 24 * 3600)) < 0`,
+      for: '1h',
+      severity: 'warning',
+      summary: 'Volume {{ $labels.namespace }}/{{ $labels.persistentvolumeclaim }} is predicted to run out of inodes within 4 days',
+      description:
+        'PersistentVolumeClaim {{ $labels.namespace }}/{{ $labels.persistentvolumeclaim }} has {{ $value | humanizePercentage }} of its inodes free and, at the rate of the last 6 hours, none within 4 days.',
+    }),
+    alert({
+      name: 'KubeNodeNotReady',
+      expr: `max by (node) (${sel('kube_node_status_condition', { job: ksm, condition: 'Ready', status: 'true' })}) == 0`,
+      // Shorter than the mixin's 15m on purpose: it must fire before the alerts of the node's pods
+      // (CNPGInstanceDown 5m, BitpinAppSidecarDown 5m), which Alertmanager inhibits while it fires.
+      for: '2m',
+      severity: 'critical',
+      summary: 'Node {{ $labels.node }} is not ready',
+      description:
+        'Node {{ $labels.node }} has not been Ready for 2 minutes: its pods (an app replica, a PostgreSQL instance, node-exporter, the log agent) are unreachable and will be evicted. Their own alerts are inhibited while this fires.',
+    }),
+    alert({
+      name: 'KubeQuotaAlmostFull',
+      expr: `${quotaRatio}
+> 0.9 < 1`,
+      for: '15m',
+      severity: 'info',
+      summary: 'ResourceQuota {{ $labels.namespace }}/{{ $labels.resourcequota }} uses {{ $value | humanizePercentage }} of {{ $labels.resource }}',
+      description:
+        'Namespace {{ $labels.namespace }} has used more than 90% of its {{ $labels.resource }} quota for 15 minutes. A rollout surge or an HPA scale-up may soon be refused.',
+    }),
+    alert({
+      name: 'KubeQuotaFullyUsed',
+      expr: `${quotaRatio}
+== 1`,
+      for: '15m',
+      severity: 'warning',
+      summary: 'ResourceQuota {{ $labels.namespace }}/{{ $labels.resourcequota }} is fully used for {{ $labels.resource }}',
+      description:
+        'Namespace {{ $labels.namespace }} has used all of its {{ $labels.resource }} quota for 15 minutes: the next pod (a rollout surge, an HPA scale-up, a backup Job) is refused by the API server.',
+    }),
+    alert({
+      name: 'KubeQuotaExceeded',
+      expr: `${quotaRatio}
+> 1`,
+      for: '15m',
+      severity: 'warning',
+      summary: 'ResourceQuota {{ $labels.namespace }}/{{ $labels.resourcequota }} is exceeded for {{ $labels.resource }}',
+      description:
+        'Namespace {{ $labels.namespace }} uses more {{ $labels.resource }} than its quota allows (the quota was lowered below the usage): every new pod is refused until usage drops.',
+    }),
+    alert({
+      name: 'KubePdbNotEnoughHealthyPods',
+      expr: `${pdb('desired_healthy')}
+-
+${pdb('current_healthy')}
+> 0`,
+      for: '15m',
+      severity: 'warning',
+      summary: 'PodDisruptionBudget {{ $labels.namespace }}/{{ $labels.poddisruptionbudget }} lacks {{ $value }} healthy pod(s)',
+      description:
+        'PodDisruptionBudget {{ $labels.namespace }}/{{ $labels.poddisruptionbudget }} has had fewer healthy pods than it requires for 15 minutes: the workload runs below its availability floor.',
+    }),
+    alert({
+      name: 'KubePdbAtLimit',
+      expr: `${pdb('pod_disruptions_allowed')} == 0
+and on (namespace, poddisruptionbudget)
+(${pdb('current_healthy')} == ${pdb('desired_healthy')})
+and on (namespace, poddisruptionbudget)
+(${pdb('current_healthy')} < ${pdb('expected_pods')})`,
+      for: '15m',
+      severity: 'warning',
+      summary: 'PodDisruptionBudget {{ $labels.namespace }}/{{ $labels.poddisruptionbudget }} allows no disruption',
+      description:
+        'PodDisruptionBudget {{ $labels.namespace }}/{{ $labels.poddisruptionbudget }} has been at its limit for 15 minutes because a pod is unhealthy: one more failure breaches it, and node drains (upgrades) block. PDBs that allow no disruption by design (as many pods as required) stay quiet.',
+    }),
+  );
   return ruleFile('kubernetes.rules.yaml', [ruleGroup('kubernetes', alerts)]);
 }

@@ -14,6 +14,12 @@ export const LOG_AGENT_SENT_METRIC = {
   alloy: 'loki_write_sent_entries_total',
 } as const satisfies Record<string, string>;
 
+/**
+ * Minimum request rate (per second over 2 minutes, per route) below which LokiRequestErrors stays
+ * quiet: a handful of failed queries from one dashboard refresh is not an outage of the push path.
+ */
+export const LOKI_MIN_REQUEST_RATE = 0.1;
+
 /** Loki and the log agent (Promtail or Alloy, per env). */
 export function loggingRules(env: EnvConfig): PrometheusRuleFile {
   const requests = (extra = {}) => sel('loki_request_duration_seconds_count', { job: JOBS.loki, ...extra });
@@ -24,12 +30,14 @@ export function loggingRules(env: EnvConfig): PrometheusRuleFile {
       expr: `sum by (namespace, route) (rate(${requests({ status_code: re('5..') })}[2m]))
 /
 sum by (namespace, route) (rate(${requests()}[2m]))
-> 0.1`,
+> 0.1
+and on (namespace, route)
+sum by (namespace, route) (rate(${requests()}[2m])) >= ${LOKI_MIN_REQUEST_RATE}`,
       for: '15m',
       severity: 'critical',
       summary: 'Loki fails {{ $value | humanizePercentage }} of {{ $labels.route }} requests',
       description:
-        'More than 10% of Loki requests on route {{ $labels.route }} in {{ $labels.namespace }} have ended with a 5xx for 15 minutes: logs are being lost (push) or cannot be read (query).',
+        `More than 10% of Loki requests on route {{ $labels.route }} in {{ $labels.namespace }} have ended with a 5xx for 15 minutes (at ${LOKI_MIN_REQUEST_RATE} request/s or more): logs are being lost (push) or cannot be read (query).`,
     }),
     alert({
       name: 'LogAgentDroppingLines',

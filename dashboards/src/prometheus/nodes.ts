@@ -9,6 +9,8 @@ const avail = sel('node_filesystem_avail_bytes', fs);
 const size = sel('node_filesystem_size_bytes', fs);
 const readonly = sel('node_filesystem_readonly', fs);
 const availPercent = `(${avail} / ${size} * 100)`;
+const filesFree = sel('node_filesystem_files_free', fs);
+const filesPercent = `(${filesFree} / ${sel('node_filesystem_files', fs)} * 100)`;
 
 /** Nodes (node-exporter), after node-mixin. */
 export function nodeRules(_env: EnvConfig): PrometheusRuleFile {
@@ -37,8 +39,57 @@ ${readonly} == 0`,
       description:
         'Filesystem {{ $labels.mountpoint }} ({{ $labels.device }}) on {{ $labels.instance }} has {{ $value | printf "%.1f" }}% free and, at the growth of the last 6 hours, is full within a day.',
     }),
+    alert({
+      name: 'NodeFilesystemSpaceFillingUp',
+      expr: `${availPercent} < 10
+and
+predict_linear(${avail}[6h], 4 * 60 * 60) < 0
+and
+${readonly} == 0`,
+      for: '1h',
+      severity: 'critical',
+      summary: 'Filesystem {{ $labels.mountpoint }} on {{ $labels.instance }} is predicted to fill within 4 hours',
+      description:
+        'Filesystem {{ $labels.mountpoint }} ({{ $labels.device }}) on {{ $labels.instance }} has {{ $value | printf "%.1f" }}% free and, at the growth of the last 6 hours, is full within 4 hours.',
+    }),
     almostOut('warning', 5),
     almostOut('critical', 3),
+    ...(
+      [
+        ['warning', 40, 24],
+        ['critical', 20, 4],
+      ] as const
+    ).map(([severity, limit, hours]) =>
+      alert({
+        name: 'NodeFilesystemFilesFillingUp',
+        expr: `${filesPercent} < ${limit}
+and
+predict_linear(${filesFree}[6h], ${hours} * 60 * 60) < 0
+and
+${readonly} == 0`,
+        for: '1h',
+        severity,
+        summary: `Filesystem {{ $labels.mountpoint }} on {{ $labels.instance }} is predicted to run out of inodes within ${hours} hours`,
+        description: `Filesystem {{ $labels.mountpoint }} ({{ $labels.device }}) on {{ $labels.instance }} has {{ $value | printf "%.1f" }}% of its inodes free and, at the rate of the last 6 hours, none within ${hours} hours. Creating files fails then, although bytes are left.`,
+      }),
+    ),
+    ...(
+      [
+        ['warning', 5],
+        ['critical', 3],
+      ] as const
+    ).map(([severity, limit]) =>
+      alert({
+        name: 'NodeFilesystemAlmostOutOfFiles',
+        expr: `${filesPercent} < ${limit}
+and
+${readonly} == 0`,
+        for: '1h',
+        severity,
+        summary: 'Filesystem {{ $labels.mountpoint }} on {{ $labels.instance }} has {{ $value | printf "%.1f" }}% of its inodes free',
+        description: `Filesystem {{ $labels.mountpoint }} ({{ $labels.device }}) on {{ $labels.instance }} has had less than ${limit}% of its inodes left for an hour.`,
+      }),
+    ),
     alert({
       name: 'NodeMemoryHighUtilization',
       expr: `100 - (${sel('node_memory_MemAvailable_bytes', { job })} / ${sel('node_memory_MemTotal_bytes', { job })} * 100) > 90`,

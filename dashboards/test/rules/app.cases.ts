@@ -1,5 +1,6 @@
 import type { EnvConfig } from '@bitpin/config';
 import { firing, series, silent, type PromtoolCase, type RuleIndex } from '../promtool.js';
+import { expanded } from './expand.js';
 
 const ns = 'bitpin-task';
 const base = { job: 'bitpin-app', namespace: ns };
@@ -33,15 +34,16 @@ export function appCases(_env: EnvConfig, r: RuleIndex): PromtoolCase[] {
       name: 'BitpinAppHighErrorRate: 10% 5xx fires after 5m of it',
       input_series: [req('bitpin-app-a', '200', '0+90x20'), req('bitpin-app-a', '500', '0+10x20')],
       alert_rule_test: [
-        // rate() has two samples from 1m on: pending at 1m, firing at 6m.
-        silent('BitpinAppHighErrorRate', '5m'),
+        // The series start at 0m: rate()[5m] reaches the 1 request/s guard at 3m (it divides by
+        // the whole 5m), so pending at 3m, firing at 8m.
+        silent('BitpinAppHighErrorRate', '7m'),
         firing(
           'BitpinAppHighErrorRate',
-          '6m',
+          '8m',
           r.fired('BitpinAppHighErrorRate', 'critical', { namespace: ns }, {
             summary: `bitpin-app answers more than 5% of requests with 5xx in ${ns}`,
             description:
-              '10% of the requests through the metrics sidecar ended with a 5xx status over the last 5 minutes (threshold 5%).',
+              '10% of the requests through the metrics sidecar ended with a 5xx status over the last 5 minutes (threshold 5%, at 1 request/s or more).',
           }),
         ),
       ],
@@ -55,17 +57,18 @@ export function appCases(_env: EnvConfig, r: RuleIndex): PromtoolCase[] {
       name: 'Latency burn: 20% slow requests page after 2m (fast burn), 10% only tickets after 15m (slow burn)',
       input_series: [dur('count', '0+100x30'), dur('bucket', '0+80x30', '0.5'), dur('bucket', '0+100x30', '+Inf')],
       alert_rule_test: [
-        silent('BitpinAppLatencyBudgetBurnFast', '2m'),
-        firing('BitpinAppLatencyBudgetBurnFast', '3m', burnFast('20%')),
+        // Traffic guard true from 3m (fresh series), for 2m: firing at 5m.
+        silent('BitpinAppLatencyBudgetBurnFast', '4m'),
+        firing('BitpinAppLatencyBudgetBurnFast', '5m', burnFast('20%')),
       ],
     },
     {
       name: 'Latency burn: 10% slow requests is a slow burn only',
       input_series: [dur('count', '0+100x30'), dur('bucket', '0+90x30', '0.5'), dur('bucket', '0+100x30', '+Inf')],
       alert_rule_test: [
-        silent('BitpinAppLatencyBudgetBurnSlow', '15m'),
-        firing('BitpinAppLatencyBudgetBurnSlow', '16m', burnSlow('10%')),
-        silent('BitpinAppLatencyBudgetBurnFast', '16m'),
+        silent('BitpinAppLatencyBudgetBurnSlow', '17m'),
+        firing('BitpinAppLatencyBudgetBurnSlow', '18m', burnSlow('10%')),
+        silent('BitpinAppLatencyBudgetBurnFast', '18m'),
       ],
     },
     {
@@ -150,18 +153,70 @@ export function appCases(_env: EnvConfig, r: RuleIndex): PromtoolCase[] {
         firing(
           'BitpinAppMetricsAbsent',
           '10m',
-          r.fired('BitpinAppMetricsAbsent', 'critical', { job: 'bitpin-app' }, {
-            summary: 'No bitpin-app metrics sidecar is being scraped',
-            description:
-              'Prometheus has no target in job "bitpin-app" for 10 minutes: either no bitpin-app pod runs, or scraping is misconfigured. Every bitpin-app alert is blind until this is fixed.',
-          }),
+          expanded(r, 'BitpinAppMetricsAbsent', 'critical', {}),
         ),
       ],
     },
     {
-      name: 'BitpinAppMetricsAbsent: a scraped target (even a down one) keeps it silent',
-      input_series: [series('up', { job: 'bitpin-app', namespace: ns, pod: 'bitpin-app-a' }, '0x20')],
+      name: 'BitpinAppMetricsAbsent: every sidecar target down for 10m fires too',
+      input_series: [
+        series('up', { job: 'bitpin-app', namespace: ns, pod: 'bitpin-app-a' }, '0x20'),
+        series('up', { job: 'bitpin-app', namespace: ns, pod: 'bitpin-app-b' }, '0x20'),
+      ],
+      alert_rule_test: [silent('BitpinAppMetricsAbsent', '9m'), firing('BitpinAppMetricsAbsent', '10m', expanded(r, 'BitpinAppMetricsAbsent', 'critical', {}))],
+    },
+    {
+      name: 'BitpinAppMetricsAbsent: one of two sidecars up keeps it silent (BitpinAppSidecarDown is for the other)',
+      input_series: [
+        series('up', { job: 'bitpin-app', namespace: ns, pod: 'bitpin-app-a' }, '0x20'),
+        series('up', { job: 'bitpin-app', namespace: ns, pod: 'bitpin-app-b' }, '1x20'),
+      ],
       alert_rule_test: [silent('BitpinAppMetricsAbsent', '20m')],
+    },
+    {
+      name: 'Minimum traffic: 3 of 20 requests failing at 4 a.m. (15% 5xx, 0.07 request/s) does not page',
+      input_series: [req('bitpin-app-a', '200', '0+17x20'), req('bitpin-app-a', '500', '0+3x20')].map((x) => ({
+        ...x,
+        // 20 requests per 5 minutes: 4 per minute in total.
+        values: x.values.replace('+17x', '+3.4x').replace('+3x', '+0.6x'),
+      })),
+      alert_rule_test: [silent('BitpinAppHighErrorRate', '20m'), silent('BitpinAppErrorBudgetBurnFast', '20m')],
+    },
+    {
+      name: 'BitpinAppUpstreamFailures: 30% resets at 0.1 request/s stays quiet (minimum traffic)',
+      input_series: [
+        req('bitpin-app-a', '200', '0+4x20'),
+        req('bitpin-app-a', '502', '0+2x20'),
+        series('sidecar_upstream_failures_total', { ...base, pod: 'bitpin-app-a', kind: 'reset' }, '0+2x20'),
+      ],
+      alert_rule_test: [silent('BitpinAppUpstreamFailures', '20m')],
+    },
+    {
+      name: 'Availability burn: 3% 5xx pages after the fast burn (14.4 x 0.1%) holds 2m, with traffic',
+      input_series: [req('bitpin-app-a', '200', '0+97x40'), req('bitpin-app-a', '500', '0+3x40')],
+      alert_rule_test: [
+        silent('BitpinAppErrorBudgetBurnFast', '4m'),
+        firing(
+          'BitpinAppErrorBudgetBurnFast',
+          '5m',
+          expanded(r, 'BitpinAppErrorBudgetBurnFast', 'critical', { namespace: ns }, '3%'),
+        ),
+        silent('BitpinAppHighErrorRate', '20m'),
+      ],
+    },
+    {
+      name: 'Availability burn: 1% 5xx is a slow burn only (6 x 0.1% < 1% < 1.44%)',
+      input_series: [req('bitpin-app-a', '200', '0+99x40'), req('bitpin-app-a', '500', '0+1x40')],
+      alert_rule_test: [
+        silent('BitpinAppErrorBudgetBurnSlow', '17m'),
+        firing('BitpinAppErrorBudgetBurnSlow', '18m', expanded(r, 'BitpinAppErrorBudgetBurnSlow', 'warning', { namespace: ns }, '1%')),
+        silent('BitpinAppErrorBudgetBurnFast', '18m'),
+      ],
+    },
+    {
+      name: 'Availability burn: 0.3% 5xx is within budget (below 6 x 0.1%)',
+      input_series: [req('bitpin-app-a', '200', '0+997x40'), req('bitpin-app-a', '500', '0+3x40')],
+      alert_rule_test: [silent('BitpinAppErrorBudgetBurnSlow', '40m'), silent('BitpinAppErrorBudgetBurnFast', '40m')],
     },
     {
       name: 'BitpinAppUpstreamFailures: 5% of requests reset by Django',
@@ -172,13 +227,13 @@ export function appCases(_env: EnvConfig, r: RuleIndex): PromtoolCase[] {
         series('sidecar_upstream_failures_total', { ...base, pod: 'bitpin-app-a', kind: 'timeout' }, '0x20'),
       ],
       alert_rule_test: [
-        silent('BitpinAppUpstreamFailures', '5m'),
+        silent('BitpinAppUpstreamFailures', '7m'),
         firing(
           'BitpinAppUpstreamFailures',
-          '6m',
+          '8m',
           r.fired('BitpinAppUpstreamFailures', 'warning', { namespace: ns, kind: 'reset' }, {
             summary: 'Django gives no complete response to 5% of requests (reset)',
-            description: `The metrics sidecar in ${ns} could not get a complete response from Django for more than 1% of requests over 5 minutes; failure kind: reset.`,
+            description: `The metrics sidecar in ${ns} could not get a complete response from Django for more than 1% of requests over 5 minutes (at 1 request/s or more); failure kind: reset.`,
           }),
         ),
       ],

@@ -23,7 +23,7 @@ export function backupCases(env: EnvConfig, r: RuleIndex): PromtoolCase[] {
   const stale = (name: string, cronjob: string, what: string, maxAge: string, impact: string, age: string) =>
     r.fired(name, name === 'BackupVerifyTooOld' ? 'warning' : 'critical', { namespace: ns, cronjob }, {
       summary: `No successful ${what} for ${age} in ${ns}`,
-      description: `CronJob ${cronjob} has not completed successfully for more than ${maxAge} (objective). ${impact}`,
+      description: `CronJob ${cronjob} has not completed successfully for more than ${maxAge} (objective)${name === 'BackupIncrementalTooOld' ? '' : ' and no run of it is in progress'}. ${impact}`,
     });
   const fullImpact =
     'A restore would have to replay more WAL than planned, and a gap in the WAL archive would lose data back to the previous full backup.';
@@ -68,6 +68,30 @@ export function backupCases(env: EnvConfig, r: RuleIndex): PromtoolCase[] {
         lastSuccess('some-other-job', '-900000x40'),
       ],
       alert_rule_test: [silent('BackupFullTooOld', '40m')],
+    },
+    {
+      name: 'BackupFullTooOld: a run 2h slower than the last one stays quiet while it runs, and pages once it ends without success',
+      // Last success 25h50m ago; today's run started and is still running at 26h (active 1 until
+      // 40m), then ends without success (BackupJobFailed's case): the staleness pages 10m later.
+      input_series: [
+        lastSuccess('bitpin-full-backup', '-93000x60'),
+        created('bitpin-full-backup', '-900000x60'),
+        ksm('kube_cronjob_status_active', { cronjob: 'bitpin-full-backup' }, '1x40 0x20'),
+      ],
+      alert_rule_test: [
+        silent('BackupFullTooOld', '30m'),
+        silent('BackupFullTooOld', '50m'),
+        firing('BackupFullTooOld', '51m', stale('BackupFullTooOld', 'bitpin-full-backup', 'full backup', '26h', fullImpact, '1d 2h 41m 0s')),
+      ],
+    },
+    {
+      name: 'BackupFullTooOld: the slow run succeeds at 35m: never pages',
+      input_series: [
+        lastSuccess('bitpin-full-backup', '-93000x35 2100x25'),
+        created('bitpin-full-backup', '-900000x60'),
+        ksm('kube_cronjob_status_active', { cronjob: 'bitpin-full-backup' }, '1x35 0x25'),
+      ],
+      alert_rule_test: [silent('BackupFullTooOld', '30m'), silent('BackupFullTooOld', '60m')],
     },
     {
       name: 'BackupIncrementalTooOld: last success 31 minutes ago pages 2m later',

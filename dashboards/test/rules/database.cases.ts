@@ -1,5 +1,6 @@
 import type { EnvConfig } from '@bitpin/config';
 import { firing, series, silent, type PromtoolCase, type RuleIndex } from '../promtool.js';
+import { expanded } from './expand.js';
 
 const ns = 'bitpin-task';
 const pod1 = 'bitpin-cluster-1';
@@ -248,6 +249,112 @@ export function databaseCases(env: EnvConfig, r: RuleIndex): PromtoolCase[] {
         kubelet('kubelet_volume_stats_used_bytes', 'bitpin-cluster-2', '70x30'),
       ],
       alert_rule_test: [silent('CNPGVolumeFillingUp', '30m')],
+    },
+    {
+      name: 'CNPGClusterOffline: every instance gone or unable to reach PostgreSQL for 5m',
+      input_series: [
+        cnpg('cnpg_collector_up', pod1, '1 0x10', { cluster: 'bitpin-cluster' }),
+        cnpg('cnpg_collector_up', pod2, '1 stale', { cluster: 'bitpin-cluster' }),
+      ],
+      alert_rule_test: [
+        silent('CNPGClusterOffline', '5m'),
+        firing('CNPGClusterOffline', '6m', expanded(r, 'CNPGClusterOffline', 'critical', {})),
+      ],
+    },
+    {
+      name: 'CNPGClusterOffline: one instance down and one up stays quiet (CNPGInstanceDown pages for it)',
+      input_series: [
+        cnpg('cnpg_collector_up', pod1, '1 0x10', { cluster: 'bitpin-cluster' }),
+        cnpg('cnpg_collector_up', pod2, '1x11', { cluster: 'bitpin-cluster' }),
+      ],
+      alert_rule_test: [silent('CNPGClusterOffline', '10m')],
+    },
+    {
+      name: 'CNPGReplicationLag critical: more than 5 minutes behind for 5m',
+      input_series: [cnpg('cnpg_pg_replication_lag', pod2, '400x10')],
+      alert_rule_test: [
+        silent('CNPGReplicationLag', '4m'),
+        firing(
+          'CNPGReplicationLag',
+          '5m',
+          expanded(r, 'CNPGReplicationLag', 'warning', { namespace: ns, pod: pod2 }, '6m 40s'),
+          expanded(r, 'CNPGReplicationLag', 'critical', { namespace: ns, pod: pod2 }, '6m 40s'),
+        ),
+      ],
+    },
+    {
+      name: 'CNPGReplicationLag critical: 100s behind is a warning only',
+      input_series: [cnpg('cnpg_pg_replication_lag', pod2, '100x10')],
+      alert_rule_test: [firing('CNPGReplicationLag', '10m', expanded(r, 'CNPGReplicationLag', 'warning', { namespace: ns, pod: pod2 }, '1m 40s'))],
+    },
+    {
+      name: 'CNPGConnectionsNearMax critical: 96% of max_connections for 5m',
+      input_series: [
+        cnpg('cnpg_backends_total', pod1, '290x10', { datname: 'app', usename: 'app', application_name: 'django', state: 'idle' }),
+        cnpg('cnpg_pg_settings_setting', pod1, '300x10', { name: 'max_connections' }),
+      ],
+      alert_rule_test: [
+        firing(
+          'CNPGConnectionsNearMax',
+          '5m',
+          expanded(r, 'CNPGConnectionsNearMax', 'warning', { namespace: ns, pod: pod1 }, '96.67%'),
+          expanded(r, 'CNPGConnectionsNearMax', 'critical', { namespace: ns, pod: pod1 }, '96.67%'),
+        ),
+      ],
+    },
+    {
+      name: 'CNPGConnectionsNearMax critical: 90% is a warning only',
+      input_series: [
+        cnpg('cnpg_backends_total', pod1, '270x10', { datname: 'app', usename: 'app', application_name: 'django', state: 'idle' }),
+        cnpg('cnpg_pg_settings_setting', pod1, '300x10', { name: 'max_connections' }),
+      ],
+      alert_rule_test: [firing('CNPGConnectionsNearMax', '10m', expanded(r, 'CNPGConnectionsNearMax', 'warning', { namespace: ns, pod: pod1 }, '90%'))],
+    },
+    {
+      name: 'CNPGLongRunningTransaction: an app transaction open for 10 minutes',
+      input_series: [cnpg('cnpg_backends_max_tx_duration_seconds', pod1, '600x5', { datname: 'app', usename: 'app', application_name: 'django', state: 'idle in transaction' })],
+      alert_rule_test: [
+        silent('CNPGLongRunningTransaction', '0m'),
+        firing('CNPGLongRunningTransaction', '1m', expanded(r, 'CNPGLongRunningTransaction', 'warning', { namespace: ns, pod: pod1, datname: 'app', usename: 'app' }, '10m 0s')),
+      ],
+    },
+    {
+      name: "CNPGLongRunningTransaction: the backup role's hour-long dump and a 1-minute app transaction stay quiet",
+      input_series: [
+        cnpg('cnpg_backends_max_tx_duration_seconds', pod2, '3600x10', { datname: 'app', usename: 'bitpin_backup', application_name: 'pg_dump', state: 'active' }),
+        cnpg('cnpg_backends_max_tx_duration_seconds', pod1, '60x10', { datname: 'app', usename: 'app', application_name: 'django', state: 'active' }),
+      ],
+      alert_rule_test: [silent('CNPGLongRunningTransaction', '10m')],
+    },
+    {
+      name: 'CNPGBackendsWaiting: 20 backends waiting on locks for 5m',
+      input_series: [cnpg('cnpg_backends_waiting_total', pod1, '20x10')],
+      alert_rule_test: [
+        silent('CNPGBackendsWaiting', '4m'),
+        firing('CNPGBackendsWaiting', '5m', expanded(r, 'CNPGBackendsWaiting', 'warning', { namespace: ns, pod: pod1 }, '20')),
+      ],
+    },
+    {
+      name: 'CNPGBackendsWaiting: a few short lock waits stay quiet',
+      input_series: [cnpg('cnpg_backends_waiting_total', pod1, '3 0 5 0 2 0 3 0 1 0 4')],
+      alert_rule_test: [silent('CNPGBackendsWaiting', '10m')],
+    },
+    {
+      name: 'CNPGXIDAgeHigh critical: 1.2 billion transactions old for 10m',
+      input_series: [cnpg('cnpg_pg_database_xid_age', pod1, '1200000000x12', { datname: 'app' })],
+      alert_rule_test: [
+        firing(
+          'CNPGXIDAgeHigh',
+          '10m',
+          expanded(r, 'CNPGXIDAgeHigh', 'warning', { namespace: ns, datname: 'app' }, '1.2G'),
+          expanded(r, 'CNPGXIDAgeHigh', 'critical', { namespace: ns, datname: 'app' }, '1.2G'),
+        ),
+      ],
+    },
+    {
+      name: 'CNPGXIDAgeHigh critical: 500 million is a warning only',
+      input_series: [cnpg('cnpg_pg_database_xid_age', pod1, '500000000x12', { datname: 'app' })],
+      alert_rule_test: [firing('CNPGXIDAgeHigh', '12m', expanded(r, 'CNPGXIDAgeHigh', 'warning', { namespace: ns, datname: 'app' }, '500M'))],
     },
   ];
 }

@@ -1,5 +1,6 @@
 import type { EnvConfig } from '@bitpin/config';
 import { firing, series, silent, type PromtoolCase, type RuleIndex } from '../promtool.js';
+import { expanded } from './expand.js';
 
 const ns = 'bitpin-task';
 const ksm = (metric: string, labels: Record<string, string>, values: string) =>
@@ -248,6 +249,130 @@ export function kubernetesCases(_env: EnvConfig, r: RuleIndex): PromtoolCase[] {
         kubelet('kubelet_volume_stats_used_bytes', 'data', '99x70', 'someone-else'),
       ],
       alert_rule_test: [silent('KubePersistentVolumeFillingUp', '70m')],
+    },
+    {
+      name: 'KubePodCrashLooping carries the node of its pod (kube_pod_info), for the node-down inhibition',
+      input_series: [
+        ksm('kube_pod_container_status_waiting_reason', { pod: 'bitpin-app-a', container: 'app', reason: 'CrashLoopBackOff' }, '1x20'),
+        ksm('kube_pod_info', { pod: 'bitpin-app-a', node: 'node-2', uid: 'u1', pod_ip: '10.1.0.5' }, '1x20'),
+      ],
+      alert_rule_test: [
+        firing('KubePodCrashLooping', '16m', expanded(r, 'KubePodCrashLooping', 'warning', { namespace: ns, pod: 'bitpin-app-a', container: 'app', node: 'node-2' })),
+      ],
+    },
+    {
+      name: 'KubeNodeNotReady: Ready=false for 2m',
+      input_series: [
+        series('kube_node_status_condition', { job: 'kube-state-metrics', node: 'node-2', condition: 'Ready', status: 'true' }, '1 0x10'),
+        series('kube_node_status_condition', { job: 'kube-state-metrics', node: 'node-1', condition: 'Ready', status: 'true' }, '1x11'),
+      ],
+      alert_rule_test: [
+        silent('KubeNodeNotReady', '2m'),
+        firing('KubeNodeNotReady', '3m', expanded(r, 'KubeNodeNotReady', 'critical', { node: 'node-2' })),
+      ],
+    },
+    {
+      name: 'KubeNodeNotReady: a 1-minute readiness blip stays quiet',
+      input_series: [series('kube_node_status_condition', { job: 'kube-state-metrics', node: 'node-2', condition: 'Ready', status: 'true' }, '1 1 0 1x10')],
+      alert_rule_test: [silent('KubeNodeNotReady', '3m'), silent('KubeNodeNotReady', '10m')],
+    },
+    {
+      name: 'KubePersistentVolumeInodesFillingUp: 2% inodes free pages after 1m; 10% free and falling warns after 1h',
+      input_series: [
+        kubelet('kubelet_volume_stats_inodes_free', 'loki-0', '2000x70', 'logging'),
+        kubelet('kubelet_volume_stats_inodes', 'loki-0', '100000x70', 'logging'),
+        kubelet('kubelet_volume_stats_inodes_used', 'loki-0', '98000x70', 'logging'),
+        kubelet('kubelet_volume_stats_inodes_free', 'bitpin-backup', '10000-100x70', ns),
+        kubelet('kubelet_volume_stats_inodes', 'bitpin-backup', '100000x70', ns),
+        kubelet('kubelet_volume_stats_inodes_used', 'bitpin-backup', '90000+100x70', ns),
+      ],
+      alert_rule_test: [
+        firing(
+          'KubePersistentVolumeInodesFillingUp',
+          '1m',
+          expanded(r, 'KubePersistentVolumeInodesFillingUp', 'critical', { namespace: 'logging', persistentvolumeclaim: 'loki-0' }, '2%'),
+        ),
+        firing(
+          'KubePersistentVolumeInodesFillingUp',
+          '61m',
+          expanded(r, 'KubePersistentVolumeInodesFillingUp', 'critical', { namespace: 'logging', persistentvolumeclaim: 'loki-0' }, '2%'),
+          expanded(r, 'KubePersistentVolumeInodesFillingUp', 'warning', { namespace: ns, persistentvolumeclaim: 'bitpin-backup' }, '3.9%'),
+        ),
+      ],
+    },
+    {
+      name: 'KubePersistentVolumeInodesFillingUp: 10% inodes free but stable stays quiet',
+      input_series: [
+        kubelet('kubelet_volume_stats_inodes_free', 'bitpin-backup', '10000x70', ns),
+        kubelet('kubelet_volume_stats_inodes', 'bitpin-backup', '100000x70', ns),
+        kubelet('kubelet_volume_stats_inodes_used', 'bitpin-backup', '90000x70', ns),
+      ],
+      alert_rule_test: [silent('KubePersistentVolumeInodesFillingUp', '70m')],
+    },
+    {
+      name: 'ResourceQuota: 95% of pods is info, 100% of cpu and 110% of memory are warnings',
+      input_series: [
+        ksm('kube_resourcequota', { resourcequota: 'platform', resource: 'pods', type: 'used' }, '19x20'),
+        ksm('kube_resourcequota', { resourcequota: 'platform', resource: 'pods', type: 'hard' }, '20x20'),
+        ksm('kube_resourcequota', { resourcequota: 'platform', resource: 'requests.cpu', type: 'used' }, '4x20'),
+        ksm('kube_resourcequota', { resourcequota: 'platform', resource: 'requests.cpu', type: 'hard' }, '4x20'),
+        ksm('kube_resourcequota', { resourcequota: 'platform', resource: 'requests.memory', type: 'used' }, '11x20'),
+        ksm('kube_resourcequota', { resourcequota: 'platform', resource: 'requests.memory', type: 'hard' }, '10x20'),
+      ],
+      alert_rule_test: [
+        silent('KubeQuotaAlmostFull', '14m'),
+        firing('KubeQuotaAlmostFull', '15m', expanded(r, 'KubeQuotaAlmostFull', 'info', { namespace: ns, resourcequota: 'platform', resource: 'pods' }, '95%')),
+        firing('KubeQuotaFullyUsed', '15m', expanded(r, 'KubeQuotaFullyUsed', 'warning', { namespace: ns, resourcequota: 'platform', resource: 'requests.cpu' })),
+        firing('KubeQuotaExceeded', '15m', expanded(r, 'KubeQuotaExceeded', 'warning', { namespace: ns, resourcequota: 'platform', resource: 'requests.memory' })),
+      ],
+    },
+    {
+      name: 'ResourceQuota: 50% used and a quota without a hard limit stay quiet',
+      input_series: [
+        ksm('kube_resourcequota', { resourcequota: 'platform', resource: 'pods', type: 'used' }, '10x20'),
+        ksm('kube_resourcequota', { resourcequota: 'platform', resource: 'pods', type: 'hard' }, '20x20'),
+        ksm('kube_resourcequota', { resourcequota: 'platform', resource: 'services', type: 'used' }, '3x20'),
+        ksm('kube_resourcequota', { resourcequota: 'platform', resource: 'services', type: 'hard' }, '0x20'),
+      ],
+      alert_rule_test: [silent('KubeQuotaAlmostFull', '20m'), silent('KubeQuotaFullyUsed', '20m'), silent('KubeQuotaExceeded', '20m')],
+    },
+    {
+      name: 'PodDisruptionBudget: 1 of 3 app pods unhealthy with minAvailable 2 is at its limit; with minAvailable 3 it lacks a pod',
+      input_series: [
+        ...(
+          [
+            ['bitpin-app', 2, 2, 0, 3],
+            ['loki', 1, 0, 0, 1],
+          ] as const
+        ).flatMap(([pdb, desired, current, allowed, expected]) => [
+          ksm('kube_poddisruptionbudget_status_desired_healthy', { poddisruptionbudget: pdb }, `${desired}x20`),
+          ksm('kube_poddisruptionbudget_status_current_healthy', { poddisruptionbudget: pdb }, `${current}x20`),
+          ksm('kube_poddisruptionbudget_status_pod_disruptions_allowed', { poddisruptionbudget: pdb }, `${allowed}x20`),
+          ksm('kube_poddisruptionbudget_status_expected_pods', { poddisruptionbudget: pdb }, `${expected}x20`),
+        ]),
+      ],
+      alert_rule_test: [
+        silent('KubePdbAtLimit', '14m'),
+        firing('KubePdbAtLimit', '15m', expanded(r, 'KubePdbAtLimit', 'warning', { namespace: ns, poddisruptionbudget: 'bitpin-app' })),
+        firing('KubePdbNotEnoughHealthyPods', '15m', expanded(r, 'KubePdbNotEnoughHealthyPods', 'warning', { namespace: ns, poddisruptionbudget: 'loki' }, '1')),
+      ],
+    },
+    {
+      name: 'PodDisruptionBudget: a single-pod PDB that allows no disruption by design (the CNPG primary) and a healthy one stay quiet',
+      input_series: [
+        ...(
+          [
+            ['bitpin-cluster-primary', 1, 1, 0, 1],
+            ['bitpin-app', 2, 3, 1, 3],
+          ] as const
+        ).flatMap(([pdb, desired, current, allowed, expected]) => [
+          ksm('kube_poddisruptionbudget_status_desired_healthy', { poddisruptionbudget: pdb }, `${desired}x20`),
+          ksm('kube_poddisruptionbudget_status_current_healthy', { poddisruptionbudget: pdb }, `${current}x20`),
+          ksm('kube_poddisruptionbudget_status_pod_disruptions_allowed', { poddisruptionbudget: pdb }, `${allowed}x20`),
+          ksm('kube_poddisruptionbudget_status_expected_pods', { poddisruptionbudget: pdb }, `${expected}x20`),
+        ]),
+      ],
+      alert_rule_test: [silent('KubePdbAtLimit', '20m'), silent('KubePdbNotEnoughHealthyPods', '20m')],
     },
   ];
 }

@@ -21,7 +21,7 @@ export function loggingCases(env: EnvConfig, r: RuleIndex): PromtoolCase[] {
           r.fired('LokiRequestErrors', 'critical', { namespace: 'logging', route: 'loki_api_v1_push' }, {
             summary: 'Loki fails 20% of loki_api_v1_push requests',
             description:
-              'More than 10% of Loki requests on route loki_api_v1_push in logging have ended with a 5xx for 15 minutes: logs are being lost (push) or cannot be read (query).',
+              'More than 10% of Loki requests on route loki_api_v1_push in logging have ended with a 5xx for 15 minutes (at 0.1 request/s or more): logs are being lost (push) or cannot be read (query).',
           }),
         ),
       ],
@@ -29,6 +29,11 @@ export function loggingCases(env: EnvConfig, r: RuleIndex): PromtoolCase[] {
     {
       name: 'LokiRequestErrors: 5% stays silent',
       input_series: [req('loki_api_v1_push', '500', '0+5x30'), req('loki_api_v1_push', '204', '0+95x30')],
+      alert_rule_test: [silent('LokiRequestErrors', '30m')],
+    },
+    {
+      name: 'LokiRequestErrors: 2 of 4 queries failing per minute (50%, 0.07 request/s) stays silent (minimum traffic)',
+      input_series: [req('loki_api_v1_query_range', '500', '0+2x30'), req('loki_api_v1_query_range', '200', '0+2x30')],
       alert_rule_test: [silent('LokiRequestErrors', '30m')],
     },
     {

@@ -1,5 +1,6 @@
 import type { EnvConfig } from '@bitpin/config';
 import { firing, series, silent, type PromtoolCase, type RuleIndex } from '../promtool.js';
+import { expanded } from './expand.js';
 
 const node = { job: 'node-exporter', instance: 'node-1', node: 'node-1' };
 const fsLabels = { ...node, device: '/dev/sda1', fstype: 'ext4', mountpoint: '/' };
@@ -116,6 +117,71 @@ export function nodeCases(_env: EnvConfig, r: RuleIndex): PromtoolCase[] {
       name: 'NodeClockNotSynchronising: unsynchronised but still accurate stays silent',
       input_series: [series('node_timex_sync_status', node, '0x30'), series('node_timex_maxerror_seconds', node, '0.5x30')],
       alert_rule_test: [silent('NodeClockNotSynchronising', '30m')],
+    },
+    {
+      name: 'NodeFilesystemSpaceFillingUp critical: under 10% free and full within 4 hours, for 1h',
+      input_series: [fs('node_filesystem_size_bytes', '1000x70'), fs('node_filesystem_avail_bytes', '95-1x70'), fs('node_filesystem_readonly', '0x70')],
+      alert_rule_test: [
+        silent('NodeFilesystemSpaceFillingUp', '60m'),
+        firing(
+          'NodeFilesystemSpaceFillingUp',
+          '61m',
+          expanded(r, 'NodeFilesystemSpaceFillingUp', 'warning', fsLabels, '3.4'),
+          expanded(r, 'NodeFilesystemSpaceFillingUp', 'critical', fsLabels, '3.4'),
+        ),
+      ],
+    },
+    {
+      name: 'NodeFilesystemSpaceFillingUp critical: 9% free but full only in days stays quiet',
+      input_series: [fs('node_filesystem_size_bytes', '1000x70'), fs('node_filesystem_avail_bytes', '90-0.01x70'), fs('node_filesystem_readonly', '0x70')],
+      alert_rule_test: [silent('NodeFilesystemSpaceFillingUp', '70m')],
+    },
+    {
+      name: 'NodeFilesystemFilesFillingUp: inodes running out within 4 hours warns and pages after 1h',
+      input_series: [fs('node_filesystem_files', '1000x70'), fs('node_filesystem_files_free', '150-1x70'), fs('node_filesystem_readonly', '0x70')],
+      alert_rule_test: [
+        silent('NodeFilesystemFilesFillingUp', '60m'),
+        firing(
+          'NodeFilesystemFilesFillingUp',
+          '61m',
+          expanded(r, 'NodeFilesystemFilesFillingUp', 'warning', fsLabels, '8.9'),
+          expanded(r, 'NodeFilesystemFilesFillingUp', 'critical', fsLabels, '8.9'),
+        ),
+      ],
+    },
+    {
+      name: 'NodeFilesystemAlmostOutOfFiles: 4% inodes free warns, 2% pages, after 1h; stable, so not "filling up"',
+      input_series: [
+        fs('node_filesystem_files', '1000x62'),
+        fs('node_filesystem_files_free', '40x62'),
+        fs('node_filesystem_readonly', '0x62'),
+        fs('node_filesystem_files', '1000x62', { ...fsLabels, device: '/dev/sdb1', mountpoint: '/var/lib/kubelet' }),
+        fs('node_filesystem_files_free', '20x62', { ...fsLabels, device: '/dev/sdb1', mountpoint: '/var/lib/kubelet' }),
+        fs('node_filesystem_readonly', '0x62', { ...fsLabels, device: '/dev/sdb1', mountpoint: '/var/lib/kubelet' }),
+      ],
+      alert_rule_test: [
+        silent('NodeFilesystemAlmostOutOfFiles', '59m'),
+        firing(
+          'NodeFilesystemAlmostOutOfFiles',
+          '60m',
+          expanded(r, 'NodeFilesystemAlmostOutOfFiles', 'warning', fsLabels, '4.0'),
+          expanded(r, 'NodeFilesystemAlmostOutOfFiles', 'warning', { ...fsLabels, device: '/dev/sdb1', mountpoint: '/var/lib/kubelet' }, '2.0'),
+          expanded(r, 'NodeFilesystemAlmostOutOfFiles', 'critical', { ...fsLabels, device: '/dev/sdb1', mountpoint: '/var/lib/kubelet' }, '2.0'),
+        ),
+        silent('NodeFilesystemFilesFillingUp', '62m'),
+      ],
+    },
+    {
+      name: 'NodeFilesystemAlmostOutOfFiles: 30% inodes free, and a read-only filesystem at 1%, stay quiet',
+      input_series: [
+        fs('node_filesystem_files', '1000x70'),
+        fs('node_filesystem_files_free', '300x70'),
+        fs('node_filesystem_readonly', '0x70'),
+        fs('node_filesystem_files', '1000x70', { ...fsLabels, mountpoint: '/snap' }),
+        fs('node_filesystem_files_free', '10x70', { ...fsLabels, mountpoint: '/snap' }),
+        fs('node_filesystem_readonly', '1x70', { ...fsLabels, mountpoint: '/snap' }),
+      ],
+      alert_rule_test: [silent('NodeFilesystemAlmostOutOfFiles', '70m'), silent('NodeFilesystemFilesFillingUp', '70m')],
     },
   ];
 }

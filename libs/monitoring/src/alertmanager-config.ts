@@ -66,6 +66,59 @@ export const INHIBIT_EQUAL_LABELS = [
   'cronjob',
 ] as const;
 
+/**
+ * Alert names of dashboards/ that the inhibitions below refer to (libs/monitoring does not import
+ * dashboards/; its tests check these names against the generated rules).
+ */
+export const INHIBITION_ALERTS = {
+  /** A node whose Ready condition is false: its pods' alerts (label `node`) are the same failure. */
+  nodeDown: ['KubeNodeNotReady'],
+  /** Volume alerts of one component that KubePersistentVolumeFillingUp duplicates (same PVC). */
+  componentVolumes: ['CNPGVolumeFillingUp', 'BackupVolumeFillingUp'],
+  genericVolume: 'KubePersistentVolumeFillingUp',
+  /** The whole database cluster is gone: its per-instance and replication alerts say nothing more. */
+  clusterDown: 'CNPGClusterOffline',
+  clusterInstance: [
+    'CNPGInstanceDown',
+    'CNPGNoPrimary',
+    'CNPGStreamingReplicasMissing',
+    'CNPGReplicationLag',
+    'CNPGWALArchiveFailing',
+    'BitpinAppDatabaseUnreachable',
+  ],
+  /** A whole scrape job is gone (label `job`): TargetDown and per-target down alerts of the job repeat it. */
+  jobGone: [
+    'KubeAPIDown',
+    // Not KubeletCAdvisorDown: the kubelet job's TargetDown also counts the /metrics targets.
+    'KubeletDown',
+    'NodeExporterDown',
+    'KubeStateMetricsDown',
+    'BitpinAppMetricsAbsent',
+    'LokiDown',
+    'LogAgentDown',
+    'AlertmanagerDown',
+    'AlertmanagerClusterDown',
+    'GrafanaDown',
+    'PrometheusSelfScrapeDown',
+  ],
+  jobTarget: ['TargetDown', 'BitpinAppSidecarDown'],
+  /** Django is down (the sidecars' probes fail): the error, burn and upstream alerts are its symptoms. */
+  appDown: 'BitpinAppDown',
+  appSymptoms: [
+    'BitpinAppHighErrorRate',
+    'BitpinAppErrorBudgetBurnFast',
+    'BitpinAppErrorBudgetBurnSlow',
+    'BitpinAppLatencyBudgetBurnFast',
+    'BitpinAppLatencyBudgetBurnSlow',
+    'BitpinAppUpstreamFailures',
+  ],
+  /** A high 5xx rate already pages; the availability burn alerts of the same namespace repeat it. */
+  appErrors: 'BitpinAppHighErrorRate',
+  appErrorBurn: ['BitpinAppErrorBudgetBurnFast', 'BitpinAppErrorBudgetBurnSlow'],
+} as const;
+
+const anyName = (names: readonly string[]) => `alertname=~"${names.join('|')}"`;
+
 export interface AlertmanagerRoute {
   readonly receiver?: string;
   readonly matchers?: readonly string[];
@@ -97,7 +150,8 @@ const ALWAYS = 'always';
 /**
  * The repo-owned part of alertmanager.yml: routes by severity, a dead man's switch route for
  * `Watchdog`, and inhibition (critical silences warning and info, warning silences info, of the
- * same alert on the same target; `InfoInhibitor` silences info alerts in its namespace). The tree
+ * same alert on the same target; `InfoInhibitor` silences info alerts in its namespace; and
+ * {@link inhibitOnePagePerFailure}: node down, volume duplicates, cluster or job gone, app down). The tree
  * is the same in every env today; it takes the env so a per-env difference stays a local change.
  */
 export function alertmanagerConfig(_env: EnvConfig): AlertmanagerRoutingConfig {
@@ -131,10 +185,62 @@ export function alertmanagerConfig(_env: EnvConfig): AlertmanagerRoutingConfig {
       { source_matchers: ['severity="critical"'], target_matchers: ['severity=~"warning|info"'], equal },
       { source_matchers: ['severity="warning"'], target_matchers: ['severity="info"'], equal },
       { source_matchers: ['alertname="InfoInhibitor"'], target_matchers: ['severity="info"'], equal: ['namespace'] },
+      ...inhibitOnePagePerFailure(),
     ],
     // A time interval with no fields matches every instant.
     time_intervals: [{ name: ALWAYS, time_intervals: [{}] }],
   };
+}
+
+/**
+ * One broken thing pages once. Each rule needs the label it compares (`equal`) on both sides: a
+ * label missing from both counts as equal in Alertmanager, so target matchers require it.
+ */
+export function inhibitOnePagePerFailure(): InhibitRule[] {
+  const a = INHIBITION_ALERTS;
+  return [
+    // A NotReady node: the alerts of its pods and targets (they carry `node`).
+    {
+      source_matchers: [anyName(a.nodeDown)],
+      target_matchers: ['node=~".+"', `alertname!~"${a.nodeDown.join('|')}"`],
+      equal: ['node'],
+    },
+    // The same PVC: the component's alert (earlier thresholds, better runbook) silences the generic
+    // one — a critical any severity, a warning only the warning, so a critical never goes quiet.
+    {
+      source_matchers: [anyName(a.componentVolumes), 'severity="critical"'],
+      target_matchers: [`alertname="${a.genericVolume}"`, 'persistentvolumeclaim=~".+"'],
+      equal: ['namespace', 'persistentvolumeclaim'],
+    },
+    {
+      source_matchers: [anyName(a.componentVolumes), 'severity="warning"'],
+      target_matchers: [`alertname="${a.genericVolume}"`, 'severity="warning"', 'persistentvolumeclaim=~".+"'],
+      equal: ['namespace', 'persistentvolumeclaim'],
+    },
+    // The database cluster is offline: not each instance again.
+    {
+      source_matchers: [`alertname="${a.clusterDown}"`],
+      target_matchers: [anyName(a.clusterInstance), 'namespace=~".+"'],
+      equal: ['namespace'],
+    },
+    // A whole scrape job is gone: not TargetDown and per-target alerts of the job.
+    {
+      source_matchers: [anyName(a.jobGone)],
+      target_matchers: [anyName(a.jobTarget), 'job=~".+"'],
+      equal: ['job'],
+    },
+    // Django is down: its symptoms in the same namespace.
+    {
+      source_matchers: [`alertname="${a.appDown}"`],
+      target_matchers: [anyName(a.appSymptoms), 'namespace=~".+"'],
+      equal: ['namespace'],
+    },
+    {
+      source_matchers: [`alertname="${a.appErrors}"`],
+      target_matchers: [anyName(a.appErrorBurn), 'namespace=~".+"'],
+      equal: ['namespace'],
+    },
+  ];
 }
 
 export interface AssembleScriptOptions {
