@@ -2,7 +2,7 @@ import { SEED, type EnvConfig } from '@bitpin/config';
 import { DashboardLinkBuilder, DashboardLinkType } from '@grafana/grafana-foundation-sdk/dashboard';
 import * as units from '@grafana/grafana-foundation-sdk/units';
 import { JOBS, sel, type Matcher } from '../../promql.js';
-import { SEVERITIES } from '../../prometheus/builder.js';
+import { RUNBOOK_BASE_URL, SEVERITIES, runbookUrl } from '../../prometheus/builder.js';
 import {
   addRow,
   customVariable,
@@ -43,9 +43,21 @@ function summaryPanels() {
         ],
       },
       promInstant(`count(${sel('ALERTS', { alertname: 'Watchdog', alertstate: 'firing' })}) or vector(0)`),
-    ),
+    ).links([runbookLink('Watchdog')]),
   ];
 }
+
+/** A link to an alert's runbook (panel links of the panels an alert watches). */
+function runbookLink(alertName: string): DashboardLinkBuilder {
+  return new DashboardLinkBuilder(`Runbook: ${alertName}`).type(DashboardLinkType.Link).url(runbookUrl(alertName)).targetBlank(true);
+}
+
+/** Per-row link of the alert tables: the runbook of the row's alert. */
+const rowRunbook = () =>
+  new DashboardLinkBuilder('Runbook: ${__data.fields.alertname}')
+    .type(DashboardLinkType.Link)
+    .url(`${RUNBOOK_BASE_URL}\${__data.fields.alertname}.md`)
+    .targetBlank(true);
 
 function listPanels() {
   return [
@@ -53,8 +65,8 @@ function listPanels() {
       { title: 'Firing alerts over time', description: 'Number of firing alerts by name and severity.', unit: units.Short, min: 0, stacked: true },
       promQuery(`count by (alertname, severity) (${firing()})`, '{{alertname}} ({{severity}})'),
     ),
-    tablePanel({ title: 'Firing now', description: 'Every firing alert with its labels (runbooks: docs/runbooks/<alertname>.md).', unit: units.Short }, promTable(firing())),
-    tablePanel({ title: 'Pending now', description: 'Alerts that will fire when their `for` elapses.', unit: units.Short }, promTable(alerts({ alertstate: 'pending' }))),
+    tablePanel({ title: 'Firing now', description: "Every firing alert with its labels; click a row for the alert's runbook (docs/runbooks/<alertname>.md).", unit: units.Short }, promTable(firing())).dataLinks([rowRunbook()]),
+    tablePanel({ title: 'Pending now', description: "Alerts that will fire when their `for` elapses; click a row for the alert's runbook.", unit: units.Short }, promTable(alerts({ alertstate: 'pending' }))).dataLinks([rowRunbook()]),
   ];
 }
 
@@ -65,27 +77,28 @@ function pipelinePanels() {
     timeseriesPanel(
       { title: 'Rule evaluation failures', description: 'Failed rule evaluations per second by group (alert PrometheusRuleFailures).', unit: units.OpsPerSecond, min: 0, thresholds: upperThresholds(0.001, 0.01) },
       promQuery(`sum by (rule_group) (rate(${prom('prometheus_rule_evaluation_failures_total')}[$__rate_interval]))`, '{{rule_group}}'),
-    ),
+    ).links([runbookLink('PrometheusRuleFailures')]),
     timeseriesPanel(
       { title: 'Rule group duration', description: 'Time the last evaluation of each rule group took; it must stay well below the evaluation interval.', unit: units.Seconds, min: 0 },
       promQuery(`max by (rule_group) (${prom('prometheus_rule_group_last_duration_seconds')})`, '{{rule_group}}'),
-    ),
+    ).links([runbookLink('PrometheusMissingRuleEvaluations')]),
     timeseriesPanel(
       { title: 'Alerts sent to Alertmanager', description: 'Alerts Prometheus sent and failed to send per second (alert PrometheusErrorSendingAlerts).', unit: units.OpsPerSecond, min: 0 },
       promQuery(`sum(rate(${prom('prometheus_notifications_sent_total')}[$__rate_interval]))`, 'sent'),
       promQuery(`sum(rate(${prom('prometheus_notifications_errors_total')}[$__rate_interval]))`, 'errors'),
-    ),
+    ).links([runbookLink('PrometheusErrorSendingAlerts'), runbookLink('PrometheusErrorSendingAlertsToAnyAlertmanager')]),
     timeseriesPanel(
       { title: 'Notifications by integration', description: 'Notifications Alertmanager sent and failed per integration (alert AlertmanagerFailedToSendAlerts).', unit: units.OpsPerSecond, min: 0 },
       promQuery(`sum by (integration) (rate(${am('alertmanager_notifications_total')}[$__rate_interval]))`, 'sent {{integration}}'),
       promQuery(`sum by (integration) (rate(${am('alertmanager_notifications_failed_total')}[$__rate_interval]))`, 'failed {{integration}}'),
-    ),
+    ).links([runbookLink('AlertmanagerFailedToSendAlerts')]),
   ];
 }
 
 /** What is firing now, over time, and whether the alerting pipeline itself works. */
 export function alertsDashboard(env: EnvConfig) {
-  const amUid = SEED.grafana.datasources.alertmanager.uid;
+  // Grafana's alerting pages pick the Alertmanager by data-source *name* (?alertmanager=<name>).
+  const amName = SEED.grafana.datasources.alertmanager.name;
   const b = platformDashboard({
     key: 'alerts',
     description: `Prometheus alerts of env ${env.name} (the ALERTS series) and the health of rule evaluation and notification delivery. Silences and routing live in Alertmanager.`,
@@ -100,9 +113,9 @@ export function alertsDashboard(env: EnvConfig) {
     extraLinks: [
       new DashboardLinkBuilder('Alertmanager: groups and silences')
         .type(DashboardLinkType.Link)
-        .url(`/alerting/groups?alertmanager=${amUid}`)
+        .url(`/alerting/groups?alertmanager=${encodeURIComponent(amName)}`)
         .icon('bell')
-        .tooltip(`Grafana's view of the Alertmanager data source (uid ${amUid})`)
+        .tooltip(`Grafana's view of the Alertmanager data source "${amName}"`)
         .targetBlank(false),
     ],
   });
