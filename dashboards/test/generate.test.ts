@@ -22,7 +22,7 @@ describe('generate', () => {
 
     expect((await readdir(join(out, 'dashboards'))).sort()).toEqual(buildDashboards(env).map((d) => d.fileName).sort());
     expect((await readdir(join(out, 'rules'))).sort()).toEqual(buildRuleFiles(env).map((r) => r.fileName).sort());
-    expect(files).toHaveLength(14);
+    expect(files).toHaveLength(15);
     const app = JSON.parse(await readFile(join(out, 'dashboards', 'bitpin-app.json'), 'utf8')) as { uid: string };
     expect(app.uid).toBe('bitpin-app');
     expect(await readFile(join(out, 'rules', 'cnpg.rules.yaml'), 'utf8')).toBe(buildRuleFiles(env).find((r) => r.fileName === 'cnpg.rules.yaml')?.yaml);
