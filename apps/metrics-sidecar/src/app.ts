@@ -1,5 +1,7 @@
 import type { AddressInfo } from 'node:net';
-import { SIDECAR_PATHS } from '@bitpin/metrics-contract';
+import { promisify } from 'node:util';
+import { constants as zlibConstants, gzip as gzipCallback } from 'node:zlib';
+import { DROPPED_PROCESS_METRICS, SIDECAR_PATHS } from '@bitpin/metrics-contract';
 import Fastify, { LogController, type FastifyInstance, type FastifyPluginAsync } from 'fastify';
 import fp from 'fastify-plugin';
 import { collectDefaultMetrics, type Registry } from 'prom-client';
@@ -14,9 +16,19 @@ declare module 'fastify' {
   interface FastifyInstance {
     /** The sidecar's own registry (the global prom-client registry is never used). */
     metricsRegistry: Registry;
+    /**
+     * Resolves true once a `/metrics` scrape that began with the proxy drained (draining, nothing
+     * in flight: it holds every drained request) has been sent; false after `timeoutMs`.
+     */
+    lastScrape(timeoutMs: number): Promise<boolean>;
     httpMetrics: HttpMetrics;
     /** The data plane; `null` in observe mode. */
     proxy: ProxyServer | null;
+    /**
+     * Drains the proxy (SIGTERM) while the metrics port keeps serving: `/readyz` answers 503
+     * `{"status":"draining"}`, `/metrics` and `/healthz` as usual. Idempotent; `close()` calls it.
+     */
+    drainProxy(): Promise<void>;
     probes: Probes;
     sidecarConfig: SidecarConfig;
   }
@@ -40,21 +52,64 @@ interface MetricsPluginOptions {
   readonly processMetrics: boolean;
 }
 
+const gzip = promisify(gzipCallback);
+/** Level 1: a full scrape shrinks ~15× already; higher levels cost CPU for a few percent. */
+const GZIP_OPTIONS = { level: 1, memLevel: 9, strategy: zlibConstants.Z_DEFAULT_STRATEGY };
+
+/** Whether an `Accept-Encoding` value accepts gzip (`gzip` or `*`, with a q-value above 0). */
+export function acceptsGzip(header: string | undefined): boolean {
+  if (header === undefined) return false;
+  for (const part of header.split(',')) {
+    const [coding = '', ...params] = part.split(';');
+    const c = coding.trim().toLowerCase();
+    if (c !== 'gzip' && c !== 'x-gzip' && c !== '*') continue;
+    const q = params.map((p) => p.trim().toLowerCase()).find((p) => p.startsWith('q='));
+    return q === undefined || Number(q.slice(2)) > 0;
+  }
+  return false;
+}
+
 /** `/metrics` from one injected Registry, plus the RED store the proxy writes into. */
 const metricsPluginFn: FastifyPluginAsync<MetricsPluginOptions> = async (app, opts) => {
   const { registry, config } = opts;
-  if (opts.processMetrics) collectDefaultMetrics({ register: registry });
+  if (opts.processMetrics) {
+    collectDefaultMetrics({ register: registry });
+    // Gauges named *_total fail `promtool check metrics`; each is the sum of a per-type gauge kept.
+    for (const name of DROPPED_PROCESS_METRICS) registry.removeSingleMetric(name);
+  }
   app.decorate('metricsRegistry', registry);
+  let finalSent = false;
+  app.decorate('lastScrape', async (timeoutMs: number) => {
+    const until = Date.now() + timeoutMs;
+    while (!finalSent && Date.now() < until) await new Promise((r) => setTimeout(r, 25));
+    return finalSent;
+  });
   app.decorate('httpMetrics', new HttpMetrics(registry, new RouteTemplates(config.routes.cap, config.routes.rules)));
   app.get(
     SIDECAR_PATHS.metrics,
     { schema: { response: { 200: { type: 'string', description: 'Prometheus text exposition format 0.0.4' } } } },
-    async (_req, reply) => {
-      if (!(registry instanceof SidecarRegistry)) return reply.type(registry.contentType).send(await registry.metrics());
+    async (req, reply) => {
+      const proxy = app.proxy;
+      if (proxy !== null && proxy.draining && proxy.inFlight === 0) reply.raw.once('finish', () => (finalSent = true));
+      reply.type(registry.contentType).header('vary', 'accept-encoding');
+      if (!(registry instanceof SidecarRegistry)) {
+        const text = await registry.metrics();
+        return acceptsGzip(req.headers['accept-encoding']) ? reply.header('content-encoding', 'gzip').send(await gzip(text, GZIP_OPTIONS)) : reply.send(text);
+      }
       const body = await registry.metricsBuffer();
+      if (acceptsGzip(req.headers['accept-encoding'])) {
+        // Compressed off the event loop (libuv's thread pool); the text buffer is free right after.
+        let zipped: Buffer;
+        try {
+          zipped = await gzip(body, GZIP_OPTIONS);
+        } finally {
+          registry.release(body);
+        }
+        return reply.header('content-encoding', 'gzip').send(zipped);
+      }
       // 'close' follows 'finish' (every byte handed to the socket) or an abort: the buffer is free.
       reply.raw.once('close', () => registry.release(body));
-      return reply.type(registry.contentType).send(body);
+      return reply.send(body);
     },
   );
 };
@@ -68,6 +123,7 @@ const metricsPlugin = fp(metricsPluginFn, { fastify: '5.x', name: 'sidecar-metri
 const proxyPluginFn: FastifyPluginAsync<{ readonly config: SidecarConfig }> = async (app, { config }) => {
   if (config.mode !== 'proxy') {
     app.decorate('proxy', null);
+    app.decorate('drainProxy', async () => undefined);
     return;
   }
   const proxy = new ProxyServer({
@@ -78,13 +134,22 @@ const proxyPluginFn: FastifyPluginAsync<{ readonly config: SidecarConfig }> = as
     accessLog: config.accessLog,
   });
   app.decorate('proxy', proxy);
-  app.addHook('preClose', async () => {
-    if (!proxy.listening) return;
-    app.log.info({ inFlight: proxy.inFlight, deadlineMs: config.drainTimeoutMs }, 'draining proxy');
-    const r: DrainResult = await proxy.drain(config.drainTimeoutMs);
-    if (r.clean) app.log.info('proxy drained');
-    else app.log.warn({ abandoned: r.abandoned }, 'drain deadline reached; closed remaining connections');
-  });
+  let drained: Promise<void> | undefined;
+  const drain = (): Promise<void> =>
+    (drained ??= (async () => {
+      if (!proxy.listening) return;
+      app.log.info({ inFlight: proxy.inFlight, deadlineMs: config.drainTimeoutMs }, 'draining proxy');
+      const r: DrainResult = await proxy.drain(config.drainTimeoutMs);
+      if (r.clean) app.log.info('proxy drained');
+      else app.log.warn({ abandoned: r.abandoned }, 'drain deadline reached; closed remaining connections');
+      if (config.drainLastScrapeMs > 0) {
+        const seen = await app.lastScrape(config.drainLastScrapeMs);
+        app.log.info({ scraped: seen }, seen ? 'last scrape served' : 'no scrape after the drain');
+      }
+    })());
+  app.decorate('drainProxy', drain);
+  // Normally main.ts drained already (fastify answers 503 to everything once close() starts).
+  app.addHook('preClose', drain);
   app.addHook('onClose', async () => {
     await proxy.close();
   });

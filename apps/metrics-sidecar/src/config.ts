@@ -68,6 +68,8 @@ export interface SidecarConfig {
   readonly database: { readonly rw: PgTarget; readonly ro: PgTarget } | undefined;
   readonly queries: { readonly intervalMs: number; readonly timeoutMs: number; readonly items: readonly BusinessQuery[] };
   readonly drainTimeoutMs: number;
+  /** After a drain, wait this long at most for one more `/metrics` scrape (0: exit at once). */
+  readonly drainLastScrapeMs: number;
   readonly logLevel: LogLevel;
   readonly accessLog: boolean;
 }
@@ -222,6 +224,11 @@ export const ENV_VARS = {
     default: '20',
     doc: 'On SIGTERM: stop accepting, wait this long for in-flight requests, then close the rest.',
   },
+  SIDECAR_DRAIN_LAST_SCRAPE_SECONDS: {
+    schema: intIn(0, 600),
+    default: '0',
+    doc: 'After the drain, keep serving `/metrics` until one scrape has seen the drained requests, at most this long (0: exit at once).',
+  },
   SIDECAR_LOG_LEVEL: {
     schema: oneOf(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const),
     default: 'info',
@@ -315,6 +322,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): SidecarConfig 
     database,
     queries: { intervalMs: p.SIDECAR_QUERY_INTERVAL_SECONDS * 1000, timeoutMs: p.SIDECAR_QUERY_TIMEOUT_MS, items: queries },
     drainTimeoutMs: p.SIDECAR_DRAIN_TIMEOUT_SECONDS * 1000,
+    drainLastScrapeMs: p.SIDECAR_DRAIN_LAST_SCRAPE_SECONDS * 1000,
     logLevel: p.SIDECAR_LOG_LEVEL,
     accessLog: p.SIDECAR_ACCESS_LOG,
   };

@@ -1,4 +1,13 @@
-import { KNOWN_METHODS, METRICS, OTHER_METHOD, UPSTREAM_FAILURE_KINDS, type UpstreamFailureKind } from '@bitpin/metrics-contract';
+import {
+  KNOWN_METHODS,
+  METRICS,
+  OTHER_METHOD,
+  REJECTED_REQUEST_KINDS,
+  UPSTREAM_FAILURE_KINDS,
+  statusCodeLabel,
+  type RejectedRequestKind,
+  type UpstreamFailureKind,
+} from '@bitpin/metrics-contract';
 import { Counter, Gauge, Registry, type Metric, type MetricValue } from 'prom-client';
 import type { RouteTemplates } from './route-templates.js';
 
@@ -6,7 +15,21 @@ import type { RouteTemplates } from './route-templates.js';
 const METHOD_NAMES: readonly string[] = [...KNOWN_METHODS, OTHER_METHOD];
 const OTHER_METHOD_INDEX = KNOWN_METHODS.length;
 const METHODS_PER_ROUTE = 16;
-const STATUS_SLOTS = 1000;
+
+/**
+ * `status_code` values and, per status 0–999, the index of its value: the contract's bounded set
+ * (kept codes, classes, `other`), looked up in a table instead of computed per request.
+ */
+const STATUS_LABELS: string[] = [];
+const STATUS_INDEX = new Uint8Array(1000);
+for (let code = 0; code < STATUS_INDEX.length; code++) {
+  const label = statusCodeLabel(code);
+  let i = STATUS_LABELS.indexOf(label);
+  if (i === -1) i = STATUS_LABELS.push(label) - 1;
+  STATUS_INDEX[code] = i;
+}
+const STATUS_SLOTS = STATUS_LABELS.length;
+const OTHER_STATUS_INDEX = STATUS_INDEX[999] as number;
 
 /** The method's label index (no allocation, no string comparison on the common methods). */
 export function methodIndex(method: string | undefined): number {
@@ -399,6 +422,7 @@ export class HttpMetrics {
   readonly leText: readonly string[] = [...METRICS.httpRequestDuration.buckets.map((b) => num(b)), '+Inf'];
   private readonly byKey = new Map<number, Series>();
   private readonly failures: Counter<'kind'>;
+  private readonly rejections: Counter<'kind'>;
   /** Requests being proxied right now; a plain number read by the gauge at scrape time. */
   inFlight = 0;
 
@@ -440,14 +464,22 @@ export class HttpMetrics {
     });
     // Every kind is exported from the start, so rate() sees the first failure.
     for (const kind of UPSTREAM_FAILURE_KINDS) this.failures.inc({ kind }, 0);
+    this.rejections = new Counter({
+      name: m.rejectedRequests.name,
+      help: m.rejectedRequests.help,
+      labelNames: m.rejectedRequests.labelNames,
+      registers: [registry],
+    });
+    for (const kind of REJECTED_REQUEST_KINDS) this.rejections.inc({ kind }, 0);
   }
 
   /** Records one finished request. `url` is the request target; `seconds` its duration. */
   record(url: string, method: number, status: number, seconds: number, requestBytes: number, responseBytes: number): void {
-    const route = this.routes.resolve(url);
-    const key = (route * METHODS_PER_ROUTE + method) * STATUS_SLOTS + (status < STATUS_SLOTS ? status : 0);
+    const route = this.routes.resolve(url, status);
+    const st = status >= 0 && status < 1000 ? (STATUS_INDEX[status] as number) : OTHER_STATUS_INDEX;
+    const key = (route * METHODS_PER_ROUTE + method) * STATUS_SLOTS + st;
     let s = this.byKey.get(key);
-    if (s === undefined) s = this.create(key, route, method, status);
+    if (s === undefined) s = this.create(key, route, method, st);
     s.count++;
     s.sum += seconds;
     s.requestBytes += requestBytes;
@@ -463,6 +495,11 @@ export class HttpMetrics {
     this.failures.inc({ kind });
   }
 
+  /** Counts a request the sidecar answered itself (it is not in the request series). */
+  rejected(kind: RejectedRequestKind): void {
+    this.rejections.inc({ kind });
+  }
+
   series(): IterableIterator<Series> {
     return this.byKey.values();
   }
@@ -476,11 +513,11 @@ export class HttpMetrics {
     this.byKey.clear();
   }
 
-  private create(key: number, route: number, method: number, status: number): Series {
+  private create(key: number, route: number, method: number, statusIndex: number): Series {
     const labels: HttpLabels = {
       method: METHOD_NAMES[method] ?? OTHER_METHOD,
       route: this.routes.names[route] ?? '',
-      status_code: String(status),
+      status_code: STATUS_LABELS[statusIndex] as string,
     };
     const s = new Series(labels, this.bounds.length);
     this.byKey.set(key, s);

@@ -3,7 +3,7 @@
  * `dist/main.js`; libs/app wires it by the env var names in README.md and the ports and paths of
  * @bitpin/metrics-contract, not by importing this package.
  */
-export { buildApp, listen, type BuildOptions, type Listening } from './app.js';
+export { acceptsGzip, buildApp, listen, type BuildOptions, type Listening } from './app.js';
 export {
   BUSINESS_QUERY_MAX_ROWS,
   ConfigError,
@@ -20,4 +20,4 @@ export { ExpositionWriter, HttpMetrics, SidecarRegistry, methodIndex } from './h
 export { createLogger } from './logger.js';
 export { Probes } from './probes.js';
 export { ProxyServer, classify, type DrainResult, type ProxyOptions } from './proxy.js';
-export { OVERFLOW_ROUTE_ID, RouteTemplates } from './route-templates.js';
+export { OVERFLOW_ROUTE_ID, RouteTemplates, UNMATCHED_ROUTE_ID, originForm, pathOf } from './route-templates.js';

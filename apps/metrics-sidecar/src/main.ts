@@ -35,7 +35,12 @@ async function main(): Promise<void> {
     }
     stopping = true;
     logger.info({ signal, inFlight: app.proxy?.inFlight ?? 0 }, 'stopping');
-    app.close().then(
+    // Drain first, with the metrics port fully up: scrapes see the drained requests, /readyz says
+    // draining. Only then close fastify (from then on it answers 503 until the process exits).
+    app
+      .drainProxy()
+      .then(() => app.close())
+      .then(
       () => {
         logger.info('stopped');
         process.exit(0);

@@ -2,11 +2,13 @@ import { randomUUID } from 'node:crypto';
 import http, { type IncomingMessage } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { performance } from 'node:perf_hooks';
-import { CLIENT_CLOSED_STATUS, type UpstreamFailureKind } from '@bitpin/metrics-contract';
+import type { Socket } from 'node:net';
+import { CLIENT_CLOSED_STATUS, type RejectedRequestKind, type UpstreamFailureKind } from '@bitpin/metrics-contract';
 import type { Logger } from 'pino';
 import { Pool, type Dispatcher } from 'undici';
 import type { SidecarConfig } from './config.js';
 import { methodIndex, type HttpMetrics } from './http-metrics.js';
+import { originForm } from './route-templates.js';
 
 /**
  * The data plane: a node:http server whose only request listener forwards to the app through an
@@ -71,6 +73,12 @@ export class ProxyServer {
       },
       (req, res) => this.handle(req, res),
     );
+    this.server.on('clientError', (err, socket) => this.clientError(err as NodeJS.ErrnoException, socket as Socket));
+    // CONNECT never reaches the request listener; without a listener node:http drops the socket.
+    this.server.on('connect', (_req: IncomingMessage, socket: Socket) => {
+      this.opts.metrics.rejected('method_not_allowed');
+      socket.end(METHOD_NOT_ALLOWED);
+    });
   }
 
   get inFlight(): number {
@@ -124,15 +132,31 @@ export class ProxyServer {
 
   private handle(req: IncomingMessage, res: ProxyResponse): void {
     const metrics = this.opts.metrics;
-    metrics.inFlight++;
     if (this.draining) res.shouldKeepAlive = false;
-    const ex = new Exchange(this, req, res, methodIndex(req.method));
+    const method = methodIndex(req.method);
+    if (method === TRACE_INDEX) {
+      // Cross-site tracing: answered here, as nginx does, and never sent to the app.
+      this.refuse(req, res, 405, 'method_not_allowed', 'method not allowed\n');
+      return;
+    }
+    let path = req.url as string;
+    if (path.charCodeAt(0) !== 47 /* / */) {
+      // Absolute form (`GET http://host/x`) is forwarded, and counted, as its path.
+      path = originForm(path);
+      if (path.charCodeAt(0) !== 47) {
+        // `OPTIONS *` and other targets with no path: nothing to send to the app.
+        this.refuse(req, res, 400, 'bad_request', 'bad request\n');
+        return;
+      }
+    }
+    metrics.inFlight++;
+    const ex = new Exchange(this, req, res, method, path);
     res.exchange = ex;
     res.on('close', onResponseClose);
     const headers = ex.requestHeaders();
     try {
       this.pool.dispatch(
-        { path: req.url as string, method: req.method as Dispatcher.HttpMethod, headers, body: ex.hasBody ? req : null },
+        { path, method: req.method as Dispatcher.HttpMethod, headers, body: ex.hasBody ? req : null },
         ex as unknown as Dispatcher.DispatchHandler,
       );
     } catch (err) {
@@ -141,12 +165,50 @@ export class ProxyServer {
     }
   }
 
+  /** Answers a request the sidecar will not forward, counted as rejected (not in the request series). */
+  private refuse(req: IncomingMessage, res: ProxyResponse, status: number, kind: RejectedRequestKind, body: string): void {
+    this.opts.metrics.rejected(kind);
+    req.resume();
+    const headers = ['content-type', 'text/plain; charset=utf-8', 'content-length', String(body.length)];
+    if (status === 405) headers.push('allow', 'GET, HEAD, POST, PUT, DELETE, OPTIONS, PATCH');
+    res.writeHead(status, headers);
+    res.end(body);
+  }
+
+  /**
+   * A request node:http could not parse (bad request line or headers, headers too large, headers
+   * too slow): answered as node:http would, and counted. A connection reset is not a request.
+   */
+  private clientError(err: NodeJS.ErrnoException, socket: Socket): void {
+    const code = err.code ?? '';
+    if (code === 'ECONNRESET' || !socket.writable) {
+      socket.destroy();
+      return;
+    }
+    let kind: RejectedRequestKind = 'bad_request';
+    let head = BAD_REQUEST;
+    if (code === 'HPE_HEADER_OVERFLOW') {
+      kind = 'headers_too_large';
+      head = HEADERS_TOO_LARGE;
+    } else if (code === 'ERR_HTTP_REQUEST_TIMEOUT') {
+      kind = 'request_timeout';
+      head = REQUEST_TIMEOUT;
+    }
+    // A keep-alive connection that sent nothing of its next request is not a rejected request.
+    if ((err as { bytesParsed?: number }).bytesParsed === 0 && code === 'ERR_HTTP_REQUEST_TIMEOUT') {
+      socket.destroy();
+      return;
+    }
+    this.opts.metrics.rejected(kind);
+    socket.end(head);
+  }
+
   /** @internal */
   finished(ex: Exchange, status: number): void {
     const m = this.opts.metrics;
     m.inFlight--;
     const seconds = (performance.now() - ex.start) / 1000;
-    m.record(ex.req.url as string, ex.method, status, seconds, ex.requestBytes, ex.responseBytes);
+    m.record(ex.path, ex.method, status, seconds, ex.requestBytes, ex.responseBytes);
     if (this.opts.accessLog) {
       this.opts.logger.info(
         { reqId: ex.requestId, method: ex.req.method, url: ex.req.url, status, ms: Math.round(seconds * 1e4) / 10, bytes: ex.responseBytes },
@@ -164,6 +226,12 @@ export class ProxyServer {
     );
   }
 }
+
+const TRACE_INDEX = methodIndex('TRACE');
+const METHOD_NOT_ALLOWED = 'HTTP/1.1 405 Method Not Allowed\r\nAllow: GET, HEAD, POST, PUT, DELETE, OPTIONS, PATCH\r\nContent-Length: 0\r\nConnection: close\r\n\r\n';
+const BAD_REQUEST = 'HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\nConnection: close\r\n\r\n';
+const HEADERS_TOO_LARGE = 'HTTP/1.1 431 Request Header Fields Too Large\r\nContent-Length: 0\r\nConnection: close\r\n\r\n';
+const REQUEST_TIMEOUT = 'HTTP/1.1 408 Request Timeout\r\nContent-Length: 0\r\nConnection: close\r\n\r\n';
 
 function onResponseClose(this: ProxyResponse): void {
   const ex = this.exchange;
@@ -203,6 +271,8 @@ class Exchange {
     readonly req: IncomingMessage,
     readonly res: ProxyResponse,
     readonly method: number,
+    /** The target in origin form (`/path?query`): what the app is sent and the route is made of. */
+    readonly path: string,
   ) {}
 
   /**
@@ -395,12 +465,20 @@ class Exchange {
       return;
     }
     const code = (err as { code?: string }).code;
+    if (code === 'UND_ERR_RES_CONTENT_LENGTH_MISMATCH' && res.headersSent && this.responseBytes === 0 && (this.status === 204 || this.status === 304)) {
+      // undici 7 refuses a 204/304 that carries a Content-Length (a 304 may: RFC 9110 §8.6), yet
+      // such a response has no body by definition: it is complete, not a failure.
+      this.onComplete();
+      return;
+    }
     if ((code === 'UND_ERR_INVALID_ARG' || code === 'UND_ERR_NOT_SUPPORTED') && !res.headersSent) {
       // undici refused to send the request at all (e.g. `OPTIONS *`): the client's fault, not the app's.
       this.reject(err);
       return;
     }
-    const kind = classify(err);
+    let kind = classify(err);
+    // Once the response started, anything but a timeout is the app's connection breaking mid-body.
+    if (res.headersSent && kind === 'other') kind = 'reset';
     this.proxy.upstreamFailed(this, kind, err);
     if (!res.headersSent) {
       const status = kind === 'timeout' ? 504 : 502;
@@ -413,11 +491,16 @@ class Exchange {
     }
   }
 
-  /** The request could not be sent at all (undici refused its headers or target). */
+  /** The request could not be sent at all (undici refused its headers or target): counted as rejected. */
   reject(err: Error): void {
     this.proxy.opts.logger.info({ reqId: this.requestId, url: this.req.url, err: err.message }, 'request rejected');
     this.send(400, 'bad request\n');
-    this.finish(400);
+    this.done = true;
+    this.abort = null;
+    this.resume = null;
+    this.res.exchange = null;
+    this.proxy.opts.metrics.inFlight--;
+    this.proxy.opts.metrics.rejected('bad_request');
   }
 
   private send(status: number, body: string): void {
@@ -443,7 +526,7 @@ class Exchange {
 }
 
 /** Maps an undici / socket error to a failure kind. */
-export function classify(err: unknown): UpstreamFailureKind {
+export function classify(err: unknown, depth = 0): UpstreamFailureKind {
   const e = err as { code?: string; errors?: unknown[] };
   switch (e.code) {
     case 'ECONNREFUSED':
@@ -454,11 +537,16 @@ export function classify(err: unknown): UpstreamFailureKind {
     case 'ETIMEDOUT':
       return 'timeout';
     case 'ECONNRESET':
+    case 'ECONNABORTED':
     case 'EPIPE':
     case 'UND_ERR_SOCKET':
     case 'UND_ERR_CLOSED':
+    case 'UND_ERR_RES_CONTENT_LENGTH_MISMATCH':
       return 'reset';
   }
-  if (Array.isArray(e.errors) && e.errors.length > 0) return classify(e.errors[0]);
+  if (depth > 3) return 'other';
+  if (Array.isArray(e.errors) && e.errors.length > 0) return classify(e.errors[0], depth + 1);
+  const cause = (err as { cause?: unknown }).cause;
+  if (cause !== undefined && cause !== null) return classify(cause, depth + 1);
   return 'other';
 }

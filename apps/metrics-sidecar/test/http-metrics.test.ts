@@ -102,7 +102,7 @@ describe('HttpMetrics', () => {
       const inBytes = i % 97 === 0 ? (bigBytes[Math.floor(rand() * bigBytes.length)] as number) : Math.floor(rand() * 5000);
       const outBytes = i % 89 === 0 ? (bigBytes[Math.floor(rand() * bigBytes.length)] as number) : Math.floor(rand() * 100_000);
       http.record(url, methodIndex(method), status, seconds, inBytes, outBytes);
-      const labels = { method: methodIndex(method) === 9 ? '_OTHER' : method, route: routes.names[routes.resolve(url)] as string, status_code: String(status) };
+      const labels = { method: methodIndex(method) === 9 ? '_OTHER' : method, route: routes.names[routes.resolve(url, status)] as string, status_code: String(status) };
       requests.inc(labels);
       duration.observe(labels, seconds);
       reqBytes.inc(labels, inBytes);

@@ -8,8 +8,11 @@ import http from 'node:http';
 import net from 'node:net';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { freePort, waitFor } from '@bitpin/test-support';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { freePort, requireServer, runTool, waitFor } from '@bitpin/test-support';
+import { METRICS } from '@bitpin/metrics-contract';
+import { tempFile, removeTempFiles } from './support/files.js';
+import { sample } from './support/exposition.js';
 import { request, type Reply } from './support/net.js';
 import { SMALL_BODY, startUpstream, type Upstream } from './support/upstream.js';
 
@@ -169,5 +172,60 @@ describe('dist/main.js', () => {
     // The real process also exports the default process metrics, in the same registry.
     expect(metrics.body.toString()).toContain('process_resident_memory_bytes');
     expect(metrics.body.toString()).toContain('sidecar_upstream_failures_total{kind="timeout"} 1');
+  });
+});
+
+describe('dist/main.js: scrapes during a drain', () => {
+  it('keeps /metrics, /healthz and /readyz answering while draining, and a last scrape sees every drained request', { timeout: 30_000 }, async () => {
+    // GIVEN 3 requests in flight to an app answering after 1.5 s, and a sidecar waiting for a last scrape
+    const r = await startReady({ SIDECAR_DRAIN_LAST_SCRAPE_SECONDS: '10' });
+    const replies = [0, 1, 2].map((i) => request(`${r.proxyUrl}/slow/1500/${i}`));
+    await waitFor('3 requests at the app', () => upstream.requests === 3);
+    // WHEN the sidecar gets SIGTERM
+    r.child.kill('SIGTERM');
+    await waitFor('the proxy port to close', async () => (await tcpConnect(r.proxyPort)) === 'ECONNREFUSED');
+    // THEN during the drain: readiness says draining (503, documented body), liveness and scrapes answer
+    const ready = await request(`${r.metricsUrl}/readyz`);
+    expect([ready.status, JSON.parse(ready.body.toString())]).toEqual([503, { status: 'draining' }]);
+    const live = await request(`${r.metricsUrl}/healthz`);
+    expect([live.status, JSON.parse(live.body.toString())]).toEqual([200, { status: 'ok' }]);
+    const during = await request(`${r.metricsUrl}/metrics`);
+    expect(during.status).toBe(200);
+    expect(sample(during.body.toString(), METRICS.httpActiveRequests.name)).toBe(3);
+    // and once the drained requests are done, a scrape shows all three before the process exits 0
+    for (const x of await Promise.all(replies)) expect(x.status).toBe(200);
+    expect(r.child.exitCode).toBeNull();
+    const last = await request(`${r.metricsUrl}/metrics`);
+    expect(last.status).toBe(200);
+    expect(sample(last.body.toString(), METRICS.httpRequests.name, { method: 'GET', route: '/slow/:id/:id', status_code: '200' })).toBe(3);
+    expect(sample(last.body.toString(), METRICS.httpActiveRequests.name)).toBe(0);
+    const exit = await r.exited;
+    expect(exit.code).toBe(0);
+    expect(r.stdout).toContain('"msg":"last scrape served"');
+  });
+});
+
+const PROMTOOL = ['/usr/bin/promtool', `${process.env['HOME'] ?? '/root'}/.cache/bitpin/prometheus/3.5.0_0.28.1/bin/promtool`].find((p) => existsSync(p));
+const withPromtool = requireServer('promtool', PROMTOOL !== undefined, 'run tools/scripts/install-system.sh (Debian prometheus) or npx nx run monitoring:build-prometheus');
+
+withPromtool('dist/main.js: exposition lint', () => {
+  afterAll(removeTempFiles);
+
+  it('passes `promtool check metrics` on a full scrape (process metrics, every series kind, gzip too)', { timeout: 30_000 }, async () => {
+    // GIVEN the real process after traffic of every kind: answers, an upstream failure, a rejection
+    const r = await startReady({ SIDECAR_UPSTREAM_TIMEOUT_MS: '200' });
+    for (let i = 0; i < 5; i++) await request(`${r.proxyUrl}/api/users/${i}/`);
+    await request(`${r.proxyUrl}/status/503/x`);
+    await request(`${r.proxyUrl}/hang`);
+    await request(`${r.proxyUrl}/x`, { method: 'TRACE' });
+    // WHEN it is scraped and the text given to promtool
+    const text = (await request(`${r.metricsUrl}/metrics`)).body.toString();
+    expect(text).toContain('process_cpu_seconds_total');
+    expect(text).not.toMatch(/^nodejs_active_handles_total/m);
+    const file = tempFile('scrape.prom', text);
+    const out = runTool('sh', ['-c', `"$0" check metrics < "$1"`, PROMTOOL as string, file]);
+    // THEN it is clean
+    expect(out.output).toBe('');
+    expect(out.status).toBe(0);
   });
 });

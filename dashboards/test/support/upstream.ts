@@ -8,8 +8,8 @@ export interface Upstream {
 
 /**
  * A stand-in for Django behind the sidecar (node:http): a health path, fast and slow order
- * routes, a route that fails with 500, one that resets the connection and one slower than the
- * sidecar's upstream timeout.
+ * routes, a route that fails with 500, one that resets the connection, one slower than the
+ * sidecar's upstream timeout, and many distinct `/misc/…` pages (past the route-template cap).
  */
 export async function startUpstream(opts: { slowMs: number }): Promise<Upstream> {
   const server = http.createServer((req, res) => {
@@ -24,6 +24,8 @@ export async function startUpstream(opts: { slowMs: number }): Promise<Upstream>
     if (url.startsWith('/api/fail/')) return reply(500, '{"error":"boom"}');
     if (url.startsWith('/api/reset/')) return req.socket.destroy();
     if (url.startsWith('/api/slow/')) return reply(200, '{}', opts.slowMs);
+    // Many distinct real pages (answered 200: a 404 never claims a route-template slot).
+    if (url.startsWith('/misc/')) return reply(200, '{}');
     return reply(404, '{"error":"not found"}');
   });
   server.keepAliveTimeout = 10_000;

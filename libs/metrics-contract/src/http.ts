@@ -38,9 +38,12 @@ export const LABELS = {
   method: 'method',
   /** Route template such as `/api/orders/:id/`, or {@link OVERFLOW_ROUTE} past the cap. */
   route: 'route',
-  /** Response status code as sent to the client; 499 when the client went away first. */
+  /**
+   * Response status code as sent to the client (499 when the client went away first), bounded:
+   * one of {@link STATUS_CODES_KEPT}, else its class (`4xx`, `5xx`, …), see {@link statusCodeLabel}.
+   */
   statusCode: 'status_code',
-  /** Upstream failure kind, one of {@link UPSTREAM_FAILURE_KINDS}. */
+  /** Upstream failure kind ({@link UPSTREAM_FAILURE_KINDS}) or rejected-request kind ({@link REJECTED_REQUEST_KINDS}). */
   kind: 'kind',
   /** Probe target, one of {@link PROBE_TARGETS}. */
   target: 'target',
@@ -50,6 +53,13 @@ export const LABELS = {
 
 /** The `route` value for every path first seen after the route-template cap was reached. */
 export const OVERFLOW_ROUTE = '__overflow__';
+
+/**
+ * The `route` value of every request the app answered 404 for whose template has no slot yet:
+ * a 404 never claims one of the capped template slots (a scanner cannot use them up). A 404 on
+ * a template that already has a slot (claimed by a non-404 answer) counts under that template.
+ */
+export const UNMATCHED_ROUTE = '__unmatched__';
 
 /** The `method` value for methods that are not standard. */
 export const OTHER_METHOD = '_OTHER';
@@ -61,9 +71,42 @@ export const KNOWN_METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'CONNECT',
 export const CLIENT_CLOSED_STATUS = 499;
 
 /**
+ * Status codes that keep their own `status_code` value. Every other code is exported as its
+ * class (`1xx` … `5xx`; {@link OTHER_STATUS} outside 100–599), so an app answering hundreds of
+ * distinct codes adds at most 6 values per route and method. A class value still matches the
+ * regexes dashboards and alerts use (`status_code=~"5.."` matches `5xx`).
+ */
+export const STATUS_CODES_KEPT = [
+  100, 101, 200, 201, 202, 204, 206, 301, 302, 303, 304, 307, 308, 400, 401, 403, 404, 405, 406, 408, 409, 410, 411,
+  412, 413, 414, 415, 416, 422, 425, 426, 428, 429, 431, 499, 500, 501, 502, 503, 504,
+] as const;
+
+/** The `status_code` value of a code outside 100–599. */
+export const OTHER_STATUS = 'other';
+
+const KEPT = new Set<number>(STATUS_CODES_KEPT);
+
+/** The `status_code` label value of a response status: the code itself if kept, else its class. */
+export function statusCodeLabel(code: number): string {
+  if (KEPT.has(code)) return String(code);
+  if (!Number.isInteger(code) || code < 100 || code > 599) return OTHER_STATUS;
+  return `${Math.floor(code / 100)}xx`;
+}
+
+/**
+ * Requests the sidecar answered itself, never sent to the app (not in the `http_server_*`
+ * series): `bad_request` (an unparsable request line or headers, 400, or a target the app
+ * cannot be sent), `headers_too_large` (431), `request_timeout` (headers not complete in time, 408),
+ * `method_not_allowed` (`TRACE` and `CONNECT`, 405 — as nginx does).
+ */
+export const REJECTED_REQUEST_KINDS = ['bad_request', 'headers_too_large', 'request_timeout', 'method_not_allowed'] as const;
+export type RejectedRequestKind = (typeof REJECTED_REQUEST_KINDS)[number];
+
+/**
  * Why the sidecar could not get a complete response from the app:
  * `refused` (nothing listens: 502), `timeout` (connect, headers or body idle timeout: 504),
- * `reset` (connection closed or reset by the app: 502, or a truncated body if headers were sent),
+ * `reset` (connection closed or reset by the app: 502 before the headers; after them, any
+ * failure but a timeout, the client's response cut short),
  * `other` (anything else: 502).
  */
 export const UPSTREAM_FAILURE_KINDS = ['refused', 'timeout', 'reset', 'other'] as const;

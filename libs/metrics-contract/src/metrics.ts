@@ -58,10 +58,16 @@ export const METRICS = {
     help: 'Requests for which the app gave no complete response, by kind (refused, timeout, reset, other).',
     labelNames: [LABELS.kind],
   },
+  rejectedRequests: {
+    name: 'sidecar_rejected_requests_total',
+    type: 'counter',
+    help: 'Requests the sidecar answered itself without sending them to the app, by kind (bad_request, headers_too_large, request_timeout, method_not_allowed).',
+    labelNames: [LABELS.kind],
+  },
   routeTemplates: {
     name: 'sidecar_route_templates',
     type: 'gauge',
-    help: 'Distinct route templates in use; new ones count under the overflow route once the cap is reached.',
+    help: 'Distinct route templates in use; new ones count under the overflow route once the cap is reached (404s never claim one).',
     labelNames: [],
   },
   routeTemplatesLimit: {
@@ -116,6 +122,13 @@ export const PROCESS_METRICS = {
   heapUsed: 'nodejs_heap_size_used_bytes',
   eventLoopLagP99: 'nodejs_eventloop_lag_p99_seconds',
 } as const;
+
+/**
+ * prom-client default gauges the sidecar does not export: gauges named `*_total` fail
+ * `promtool check metrics`, and each is only the sum of a per-type gauge that stays
+ * (`nodejs_active_handles_total` is `sum(nodejs_active_handles)`, and so on).
+ */
+export const DROPPED_PROCESS_METRICS = ['nodejs_active_handles_total', 'nodejs_active_requests_total', 'nodejs_active_resources_total'] as const;
 
 /** Prefix of the gauges defined by the queries file: query `open_orders` → `bitpin_business_open_orders`. */
 export const BUSINESS_METRIC_PREFIX = 'bitpin_business_';

@@ -1,16 +1,22 @@
 import { describe, expect, it } from 'vitest';
 import {
   BUSINESS_METRIC_PREFIX,
+  DROPPED_PROCESS_METRICS,
   HTTP_SERVER_DURATION_BUCKETS,
   LABELS,
   METRICS,
+  OTHER_STATUS,
   OVERFLOW_ROUTE,
   PROBE_TARGETS,
+  REJECTED_REQUEST_KINDS,
   SIDECAR_PATHS,
   SIDECAR_PORTS,
+  STATUS_CODES_KEPT,
+  UNMATCHED_ROUTE,
   UPSTREAM_FAILURE_KINDS,
   businessMetricName,
   histogramSeries,
+  statusCodeLabel,
   type MetricSpec,
 } from '../src/index.js';
 
@@ -77,5 +83,31 @@ describe('metric contract', () => {
 
   it('fails for a business query name that is not a metric-name fragment', () => {
     expect(() => businessMetricName('Open-Orders')).toThrow(/"Open-Orders" must match/);
+  });
+});
+
+describe('bounded label values', () => {
+  it('keeps common status codes and exports every other code as its class', () => {
+    // GIVEN every integer code from 0 to 999
+    const values = new Set<string>();
+    for (let code = 0; code < 1000; code++) values.add(statusCodeLabel(code));
+    // THEN the kept codes, 5 classes and `other`: a bounded set
+    expect(values.size).toBe(STATUS_CODES_KEPT.length + 5 + 1);
+    expect(statusCodeLabel(200)).toBe('200');
+    expect(statusCodeLabel(499)).toBe('499');
+    expect(statusCodeLabel(418)).toBe('4xx');
+    expect(statusCodeLabel(599)).toBe('5xx');
+    expect(statusCodeLabel(600)).toBe(OTHER_STATUS);
+    expect(statusCodeLabel(99)).toBe(OTHER_STATUS);
+    // a class value still matches the alerts' 5.. regex, and not 4..
+    expect(/^5..$/.test(statusCodeLabel(555))).toBe(true);
+    expect(/^4..$/.test(statusCodeLabel(555))).toBe(false);
+  });
+
+  it('fixes the route and kind values the dashboards and alerts rely on', () => {
+    expect(UNMATCHED_ROUTE).toBe('__unmatched__');
+    expect(REJECTED_REQUEST_KINDS).toEqual(['bad_request', 'headers_too_large', 'request_timeout', 'method_not_allowed']);
+    expect(METRICS.rejectedRequests.name).toBe('sidecar_rejected_requests_total');
+    for (const n of DROPPED_PROCESS_METRICS) expect(n).toMatch(/^nodejs_.*_total$/);
   });
 });
