@@ -3,39 +3,46 @@
  * Kubernetes rules (libs/k8s/src/network-flows.ts) over every workload of the synthesized env plus
  * the peers outside the platform, compared with the flows the seed needs — exactly, both ways.
  * A missing flow breaks the platform; an extra one is a hole.
+ *
+ * prod is taken exactly as `synth --env=prod` renders it, and every pod has an address from the
+ * env's pod range: ipBlocks match pod IPs, as Calico, Cilium and other CNIs enforce them, so an
+ * ipBlock meant for "outside" that covers pods shows up here as the extra flows it allows.
  */
-import { loadEnvConfig, type EnvConfigInput } from '@bitpin/config';
-import { allowedFlows, endpointsFromObjects, type Endpoint, type Flow } from '@bitpin/k8s';
-import { describe, expect, it } from 'vitest';
+import { ENVIRONMENTS, cidrContains, ipInCidr, loadEnvConfig, nthAddress, type EnvConfigInput } from '@bitpin/config';
+import { allowedFlows, endpointsFromObjects, withPodIps, type Endpoint, type Flow } from '@bitpin/k8s';
+import { mkdtempSync, existsSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
 import type { KubeObject } from '@bitpin/kube-client';
-import { buildPlatform } from '../src/index.js';
+import { buildPlatform, run, synthesize, type Io } from '../src/index.js';
 
 type DeepPartial<T> = T extends readonly unknown[] ? T : T extends object ? { [K in keyof T]?: DeepPartial<T[K]> } : T;
 
-const API = '10.0.0.1';
-const NODE = '10.1.0.5';
-const INTERNET = '203.0.113.10';
+/** prod, exactly as `synth --env=prod` renders it. */
+const PROD = synthesize('prod');
+const NET = PROD.env.features.networkPolicies;
+const RANGES = { pods: NET.cluster.podCidrs, services: NET.cluster.serviceCidrs, nodes: NET.cluster.nodeCidrs };
 
-/** prod, with the peers outside the cluster narrowed to known addresses (as a real env would). */
-function objectsOf(overrides: DeepPartial<EnvConfigInput> = {}, env = 'prod'): KubeObject[] {
-  const base: DeepPartial<EnvConfigInput> = {
-    features: {
-      networkPolicies: {
-        apiServer: { cidrs: [`${API}/32`], ports: [443, 6443] },
-        nodeCidrs: ['10.1.0.0/16'],
-        alertReceivers: { cidrs: ['203.0.113.0/24'], ports: [443, 587] },
-      },
-    },
-  };
-  const cfg = loadEnvConfig(env, { overrides: merge(base, overrides) });
-  return buildPlatform(cfg).parts.flatMap((p) => p.chart.toJson() as KubeObject[]);
+/** An address of `cidr` that lies in none of `avoid` (the n-th host of successive /24s). */
+function addressIn(cidr: string, avoid: readonly string[], host = 10): string {
+  for (let n = host; ; n += 256) {
+    const ip = nthAddress(cidr, n);
+    if (!avoid.some((a) => ipInCidr(ip, a))) return ip;
+  }
 }
+/** Where the env says the API server and the nodes are; the internet is outside every range. */
+const API = addressIn(NET.apiServer.cidrs[0]!, []);
+const NODE = addressIn(RANGES.nodes[0]!, NET.apiServer.cidrs, 5);
+const INTERNET = '203.0.113.10';
+const POD_RANGE = RANGES.pods[0]!;
 
-function merge(a: any, b: any): any {
-  if (typeof a !== 'object' || typeof b !== 'object' || Array.isArray(a) || Array.isArray(b)) return b ?? a;
-  const out = { ...a };
-  for (const [k, v] of Object.entries(b)) out[k] = merge(a[k], v);
-  return out;
+const work = mkdtempSync(join(tmpdir(), 'deployer-network-'));
+afterAll(() => rmSync(work, { recursive: true, force: true }));
+
+function objectsOf(overrides: DeepPartial<EnvConfigInput> = {}, env = 'prod'): KubeObject[] {
+  const cfg = loadEnvConfig(env, { overrides });
+  return buildPlatform(cfg).parts.flatMap((p) => p.chart.toJson() as KubeObject[]);
 }
 
 /** Peers that are not in the manifests: CloudNativePG pods, cluster services, the outside world. */
@@ -59,8 +66,16 @@ const EXTERNAL: Endpoint[] = [
       { port: 53, name: 'dns-tcp', protocol: 'TCP' },
     ],
   },
-  { id: 'cnpg-system/operator', namespace: 'cnpg-system', labels: { 'app.kubernetes.io/name': 'cloudnative-pg' }, ports: [] },
-  { id: 'ingress-nginx/controller', namespace: 'ingress-nginx', labels: { 'app.kubernetes.io/name': 'ingress-nginx' }, ports: [] },
+  // The operator's webhook; the ingress controller's HTTP(S) and webhook; metrics-server's secure
+  // port (the kubelet's port, on a pod): what an ipBlock meant for "outside" must never reach.
+  { id: 'cnpg-system/operator', namespace: 'cnpg-system', labels: { 'app.kubernetes.io/name': 'cloudnative-pg' }, ports: [{ port: 9443, protocol: 'TCP' }] },
+  {
+    id: 'ingress-nginx/controller',
+    namespace: 'ingress-nginx',
+    labels: { 'app.kubernetes.io/name': 'ingress-nginx' },
+    ports: [{ port: 80, protocol: 'TCP' }, { port: 443, protocol: 'TCP' }, { port: 8443, protocol: 'TCP' }],
+  },
+  { id: 'kube-system/metrics-server', namespace: 'kube-system', labels: { 'k8s-app': 'metrics-server' }, ports: [{ port: 10250, protocol: 'TCP' }] },
   { id: 'default/other', namespace: 'default', labels: { app: 'other' }, ports: [{ port: 8080, protocol: 'TCP' }] },
   { id: 'apiserver', ip: API, ports: [{ port: 443, protocol: 'TCP' }, { port: 6443, protocol: 'TCP' }] },
   { id: 'node/kubelet', ip: NODE, ports: [{ port: 10250, protocol: 'TCP' }] },
@@ -68,8 +83,13 @@ const EXTERNAL: Endpoint[] = [
 ];
 const OURS = /^(bitpin-task|monitoring|logging)\//;
 
-function matrix(objects: KubeObject[]): string[] {
-  const endpoints = [...endpointsFromObjects(objects, { nodeIp: NODE }), ...EXTERNAL];
+/** Every workload of the manifests and the peers outside them; every pod gets a pod IP. */
+function endpointsOf(objects: readonly KubeObject[]): Endpoint[] {
+  return withPodIps([...endpointsFromObjects(objects, { nodeIp: NODE }), ...EXTERNAL], POD_RANGE);
+}
+
+function matrix(objects: readonly KubeObject[]): string[] {
+  const endpoints = endpointsOf(objects);
   const ourPods = new Set(endpoints.filter((e) => e.labels && OURS.test(e.id)).map((e) => e.id));
   return allowedFlows(objects, endpoints)
     .filter((f) => ourPods.has(f.from) || ourPods.has(f.to))
@@ -92,7 +112,10 @@ const OUR_PODS = [
   PROM, AM, GRAFANA, KSM, LOKI, AGENT, LOG_GRAFANA,
 ];
 /** Sources no policy of ours restricts: the outside world, other namespaces, host-network pods. */
-const UNRESTRICTED = ['apiserver', 'node/kubelet', 'internet', 'monitoring/node-exporter', 'kube-system/kube-dns', 'cnpg-system/operator', 'ingress-nginx/controller', 'default/other'];
+const UNRESTRICTED = [
+  'apiserver', 'node/kubelet', 'internet', 'monitoring/node-exporter',
+  'kube-system/kube-dns', 'kube-system/metrics-server', 'cnpg-system/operator', 'ingress-nginx/controller', 'default/other',
+];
 const f = (from: string, to: string, ...ports: (number | string)[]) => ports.map((p) => `${from} → ${to}:${p}`);
 const fromAnyone = (to: string, port: number) => UNRESTRICTED.flatMap((s) => f(s, to, port));
 const api = (from: string) => f(from, 'apiserver', 443, 6443);
@@ -143,11 +166,53 @@ function intended(publicApp: string[] = fromAnyone(APP, 8080)): string[] {
   ].sort();
 }
 
+/** The ipBlocks of the policies that cover an address of the pod or service ranges (after `except`). */
+function blocksCoveringCluster(objects: readonly KubeObject[]): string[] {
+  const out: string[] = [];
+  for (const o of objects.filter((x) => x.kind === 'NetworkPolicy') as any[]) {
+    for (const rule of [...(o.spec.ingress ?? []), ...(o.spec.egress ?? [])]) {
+      for (const peer of [...(rule.from ?? []), ...(rule.to ?? [])]) {
+        if (!peer.ipBlock) continue;
+        const { cidr, except = [] } = peer.ipBlock as { cidr: string; except?: string[] };
+        for (const range of [...RANGES.pods, ...RANGES.services]) {
+          const covered = cidrContains(cidr, range) || cidrContains(range, cidr);
+          if (covered && !except.some((e) => cidrContains(e, range))) out.push(`${o.metadata.namespace}/${o.metadata.name}: ${cidr} covers ${range}`);
+        }
+      }
+    }
+  }
+  return out;
+}
+
+/** What the matrix test checks: the flows both ways, and no ipBlock that covers pods or ClusterIPs. */
+function problems(objects: readonly KubeObject[], want = intended()) {
+  const got = matrix(objects);
+  return { missing: want.filter((x) => !got.includes(x)), extra: got.filter((x) => !want.includes(x)), covering: blocksCoveringCluster(objects) };
+}
+const NONE = { missing: [], extra: [], covering: [] };
+
+/** A copy of the objects with `edit` applied to every ipBlock peer it accepts (returns true). */
+function mutateBlocks(objects: readonly KubeObject[], edit: (block: { cidr: string; except?: string[] }, policy: string) => boolean): { objects: KubeObject[]; edited: number } {
+  const copy = structuredClone(objects) as any[];
+  let edited = 0;
+  for (const o of copy.filter((x) => x.kind === 'NetworkPolicy')) {
+    for (const rule of [...(o.spec.ingress ?? []), ...(o.spec.egress ?? [])]) {
+      for (const peer of [...(rule.from ?? []), ...(rule.to ?? [])]) if (peer.ipBlock && edit(peer.ipBlock, o.metadata.name)) edited++;
+    }
+  }
+  return { objects: copy, edited };
+}
+
 describe('network policies: the flow matrix', () => {
-  it('prod allows exactly the flows of the seed, nothing more', () => {
-    const got = matrix(objectsOf());
-    const want = intended();
-    expect({ missing: want.filter((x) => !got.includes(x)), extra: got.filter((x) => !want.includes(x)) }).toEqual({ missing: [], extra: [] });
+  it('prod, as synth --env=prod renders it, with pod IPs: exactly the flows of the seed, nothing more', () => {
+    // The addresses come from the env, not from the test: pods in the pod range, the API server
+    // and the nodes where the env says, the internet outside every range.
+    expect(POD_RANGE).toBe('10.244.0.0/16');
+    expect([API, NODE]).toEqual(['10.0.0.10', '10.0.1.5']);
+    for (const r of [...RANGES.pods, ...RANGES.services, ...RANGES.nodes]) expect(ipInCidr(INTERNET, r)).toBe(false);
+    expect(endpointsOf(PROD.objects).filter((e) => e.labels).every((e) => ipInCidr(e.ip!, POD_RANGE))).toBe(true);
+    expect(problems(PROD.objects)).toEqual(NONE);
+    expect(matrix(PROD.objects)).toHaveLength(intended().length);
   });
 
   it('with Ingress + TLS on, only the ingress controller reaches the app', () => {
@@ -163,9 +228,8 @@ describe('network policies: the flow matrix', () => {
   });
 
   it('every policy selects pods that exist, and every pod selector in a rule matches one', () => {
-    const objects = objectsOf();
-    const endpoints = [...endpointsFromObjects(objects, { nodeIp: NODE }), ...EXTERNAL];
-    const pods = endpoints.filter((e) => e.labels);
+    const objects = PROD.objects;
+    const pods = endpointsOf(objects).filter((e) => e.labels);
     const sel = (s: any, labels: Record<string, string>) => Object.entries(s?.matchLabels ?? {}).every(([k, v]) => labels[k] === v);
     const policies = objects.filter((o) => o.kind === 'NetworkPolicy') as any[];
     expect(policies.length).toBeGreaterThan(10);
@@ -181,15 +245,75 @@ describe('network policies: the flow matrix', () => {
     }
   });
 
-  it('the default peer addresses (anywhere) allow a superset of the narrowed flows', () => {
-    const narrowed = matrix(objectsOf());
-    const cfg = loadEnvConfig('prod');
-    const wide = matrix(buildPlatform(cfg).parts.flatMap((p) => p.chart.toJson() as KubeObject[]));
-    expect(narrowed.filter((x) => !wide.includes(x))).toEqual([]);
-    // What "anywhere" adds is only on the API server's, the nodes' and the receivers' ports.
-    const added = wide.filter((x) => !narrowed.includes(x)).map((x) => Number(x.split(':').at(-1)));
-    expect(added.length).toBeGreaterThan(0);
-    expect([...new Set(added)].filter((p) => ![443, 587, 6443, 9100, 10250].includes(p))).toEqual([]);
+  describe('mutations the matrix test catches', () => {
+    it('dropping any one entry of an except list (the receivers: pods, services, nodes)', () => {
+      const withExcept = mutateBlocks(PROD.objects, (b) => (b.except?.length ?? 0) > 0);
+      expect(withExcept.edited).toBeGreaterThan(0);
+      const entries = [...new Set(PROD.objects.flatMap((o: any) => (o.kind === 'NetworkPolicy' ? JSON.stringify(o.spec).match(/"except":\[[^\]]*\]/g) ?? [] : [])))];
+      expect(entries).toEqual(['"except":["10.0.0.0/16","10.96.0.0/12","10.244.0.0/16"]']);
+      for (const dropped of ['10.0.0.0/16', '10.96.0.0/12', '10.244.0.0/16']) {
+        const m = mutateBlocks(PROD.objects, (b) => {
+          if (!b.except?.includes(dropped)) return false;
+          b.except = b.except.filter((e) => e !== dropped);
+          return true;
+        });
+        expect(m.edited).toBe(1);
+        expect(problems(m.objects), `except ${dropped} dropped`).not.toEqual(NONE);
+      }
+      // Without its pod-range exception, Alertmanager's "internet" reaches every pod listening on 443 or 587.
+      const noPods = mutateBlocks(PROD.objects, (b) => !!b.except && !!(b.except = b.except.filter((e) => e !== POD_RANGE)));
+      expect(problems(noPods.objects).extra).toEqual([`${AM} → ingress-nginx/controller:443`]);
+    });
+
+    it('the API server or the nodes as 0.0.0.0/0 without exceptions, as prod rendered them before', () => {
+      const wideApi = mutateBlocks(PROD.objects, (b) => NET.apiServer.cidrs.includes(b.cidr) && !!(b.cidr = '0.0.0.0/0'));
+      expect(wideApi.edited).toBe(4); // database, Prometheus, kube-state-metrics, the log agent
+      // Every caller of the API server then reaches the ingress controller's pods and any machine on 443.
+      expect(problems(wideApi.objects).extra).toEqual(
+        [DB, PROM, KSM, AGENT].flatMap((from) => [`${from} → ingress-nginx/controller:443`, `${from} → internet:443`]).sort(),
+      );
+      const wideNodes = mutateBlocks(PROD.objects, (b) => RANGES.nodes.includes(b.cidr) && !b.except && !!(b.cidr = '0.0.0.0/0'));
+      expect(wideNodes.edited).toBe(1);
+      expect(problems(wideNodes.objects).extra).toEqual([`${PROM} → kube-system/metrics-server:10250`]);
+      // All three as before this change (API server, nodes, receivers: 0.0.0.0/0, no except).
+      const before = mutateBlocks(PROD.objects, (b) => {
+        b.cidr = '0.0.0.0/0';
+        delete b.except;
+        return true;
+      });
+      expect(before.edited).toBe(6);
+      const extra = problems(before.objects).extra;
+      expect(extra).toEqual(
+        [
+          ...[DB, PROM, KSM, AGENT].flatMap((from) => [`${from} → ingress-nginx/controller:443`, `${from} → internet:443`]),
+          `${PROM} → kube-system/metrics-server:10250`,
+          `${AM} → ingress-nginx/controller:443`,
+          ...f(AM, 'apiserver', 443),
+        ].sort(),
+      );
+    });
+  });
+
+  it('a wide API server or node block refused: one line naming env, path and fix, exit 2, nothing written', async () => {
+    // As if prod's file lost its API server addresses: the seed default (0.0.0.0/0) applies.
+    const def = ENVIRONMENTS.find((e) => e.name === 'prod')!;
+    const saved = structuredClone(def.overrides.features!.networkPolicies!);
+    const out = join(work, 'refused');
+    const err: string[] = [];
+    const io: Io = { stdout: () => undefined, stderr: (l) => err.push(l) };
+    try {
+      delete def.overrides.features!.networkPolicies!.apiServer;
+      expect(await run(['synth', '--env=prod', '--out', out], io)).toBe(2);
+    } finally {
+      def.overrides.features!.networkPolicies = saved;
+    }
+    expect(err).toEqual([
+      expect.stringMatching(
+        /^error: config error: env "prod" at features\.networkPolicies\.apiServer\.cidrs\.0: 0\.0\.0\.0\/0 is wider than \/8: .* or add features\.networkPolicies\.allowWide\.apiServer with the reason; fix libs\/config\/src\/envs\/prod\.ts$/,
+      ),
+    ]);
+    expect(existsSync(out)).toBe(false);
+    expect(synthesize('prod').env.features.networkPolicies.apiServer.cidrs).toEqual(NET.apiServer.cidrs);
   });
 
   it('envs without the feature get no NetworkPolicy at all', () => {

@@ -103,12 +103,17 @@ export const SEED_DEFAULTS: Omit<EnvConfig, 'name' | 'description' | 'kube'> = {
   features: {
     networkPolicies: {
       enabled: false,
-      // The API server's and the nodes' addresses differ per cluster: narrow these in the env.
+      // Pods: the range of kubeadm's usual CNI setups (flannel, kind, `--pod-network-cidr`);
+      // ClusterIPs: kube-apiserver's default `--service-cluster-ip-range`. The nodes' and the API
+      // server's addresses differ per cluster: an env with policies on names them (the schema
+      // refuses these wide defaults there unless the env says why, in `allowWide`).
+      cluster: { podCidrs: ['10.244.0.0/16'], serviceCidrs: ['10.96.0.0/12'], nodeCidrs: ['0.0.0.0/0'] },
       apiServer: { cidrs: ['0.0.0.0/0'], ports: [443, 6443] },
-      nodeCidrs: ['0.0.0.0/0'],
       dns: { namespace: 'kube-system', podLabels: { 'k8s-app': 'kube-dns' } },
       cnpgOperatorNamespace: 'cnpg-system',
+      // Receivers are on the internet: anywhere outside the cluster's pod, service and node ranges.
       alertReceivers: { cidrs: ['0.0.0.0/0'], ports: [443, 587] },
+      allowWide: {},
     },
     podSecurityLevel: 'baseline',
     resourceQuotas: { enabled: false, maxNodes: 10, headroom: 1.25 },

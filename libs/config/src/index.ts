@@ -13,3 +13,5 @@ export { DEPLOY_ANNOTATIONS, SEED, cnpgNames } from './topology.js';
 export type { CnpgNames } from './topology.js';
 export { toYaml } from './yaml.js';
 export type { ToYamlOptions, YamlValue } from './yaml.js';
+export { WIDE_ALLOWABLE } from './schema.js';
+export { WIDE_PREFIX_BELOW, cidrContains, cidrStrictlyContains, cidrsOverlap, exceptWithin, ipInCidr, ipv4ToNumber, isIpv4Cidr, isWideCidr, nthAddress } from './cidr.js';

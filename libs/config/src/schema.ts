@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { cidrContains, cidrsOverlap, isIpv4Cidr, isWideCidr, WIDE_PREFIX_BELOW } from './cidr.js';
 import { cronProblem } from './cron.js';
 import { IMAGE_REF_PATTERN, isMutableImageRef } from './images.js';
 import { BYTE_SIZE_PATTERN, DURATION_PATTERN, QUANTITY_PATTERN, parseDuration, parsePrometheusByteSize, parseQuantity } from './quantity.js';
@@ -88,6 +89,9 @@ export type ImageKey = (typeof IMAGE_KEYS)[number];
 const imageCatalog = z.strictObject(
   Object.fromEntries(IMAGE_KEYS.map((k) => [k, imageRef])) as Record<ImageKey, typeof imageRef>,
 );
+
+/** The address blocks an env may leave wide when it says why (`features.networkPolicies.allowWide`). */
+export const WIDE_ALLOWABLE = ['apiServer', 'nodeCidrs'] as const;
 
 export const envConfigSchema = z
   .strictObject({
@@ -236,16 +240,32 @@ export const envConfigSchema = z
        */
       networkPolicies: z.strictObject({
         enabled: z.boolean(),
+        /**
+         * The cluster's own address ranges. CNIs that match ipBlocks against pod IPs (Calico,
+         * Cilium, …) would let a block that means "outside" (the receivers, a wide API server or
+         * node block) reach pods too, so every such ipBlock carries `except` for these ranges.
+         */
+        cluster: z.strictObject({
+          /** Pod addresses: kube-controller-manager `--cluster-cidr`, the CNI's IP pools. */
+          podCidrs: z.array(cidr).min(1),
+          /** ClusterIP addresses: kube-apiserver `--service-cluster-ip-range`. */
+          serviceCidrs: z.array(cidr).min(1),
+          /** Node addresses: Prometheus scrapes the kubelets (10250) and node-exporter (host network) here. */
+          nodeCidrs: z.array(cidr).min(1),
+        }),
         /** Where the Kubernetes API server answers (CloudNativePG instances, Prometheus and the log agent call it). */
         apiServer: z.strictObject({ cidrs: z.array(cidr).min(1), ports: z.array(port).min(1) }),
-        /** Node addresses: Prometheus scrapes the kubelets (10250) and node-exporter (host network). */
-        nodeCidrs: z.array(cidr).min(1),
         /** The cluster DNS pods every pod may query on port 53. */
         dns: z.strictObject({ namespace: dnsLabel, podLabels: z.record(z.string(), z.string()) }),
         /** Namespace of the CloudNativePG operator, which calls every instance (status port 8000, PostgreSQL 5432). */
         cnpgOperatorNamespace: dnsLabel,
-        /** Where Alertmanager may send notifications (receivers outside the cluster). */
+        /** Where Alertmanager may send notifications (receivers outside the cluster: the pod, service and node ranges are excepted). */
         alertReceivers: z.strictObject({ cidrs: z.array(cidr).min(1), ports: z.array(port).min(1) }),
+        /**
+         * Explicit exceptions: `apiServer` / `nodeCidrs` → why that address block may be wide
+         * (shorter than /8, e.g. `0.0.0.0/0`). Without one, an env with network policies on refuses it.
+         */
+        allowWide: z.partialRecord(z.enum(WIDE_ALLOWABLE), z.string().min(10, { error: 'give the reason (≥ 10 chars)' })),
       }),
       podSecurityLevel: z.enum(['privileged', 'baseline', 'restricted']),
       /**
@@ -323,6 +343,8 @@ export const envConfigSchema = z
       issue(['features', 'externalSecrets', 'secretStore'], 'is required when features.externalSecrets.enabled is true');
     }
 
+    checkNetworkAddresses(env.features.networkPolicies, issue);
+
     // Prometheus deletes blocks past retentionSize, but the WAL and the compaction being written
     // sit on the same volume: keep a tenth of it free (Prometheus sizes are powers of 2, like Gi).
     const prom = env.monitoring.prometheus;
@@ -352,4 +374,58 @@ export const envConfigSchema = z
   });
 
 export type EnvConfig = z.infer<typeof envConfigSchema>;
+
+type NetworkConfig = EnvConfig['features']['networkPolicies'];
+
+/**
+ * The network ranges hold together: pods, ClusterIPs and nodes are distinct ranges; the API
+ * server, the nodes and the receivers are not inside the pod or service ranges (NetworkPolicy
+ * could not tell them apart); and with policies on, a wide API server or node block needs the
+ * env's reason (`allowWide`), which is refused when nothing is wide.
+ */
+function checkNetworkAddresses(net: NetworkConfig, issue: (path: (string | number)[], message: string) => void): void {
+  const at = (...p: (string | number)[]) => ['features', 'networkPolicies', ...p];
+  // Malformed blocks are reported by their own schema; nothing to compare them with.
+  const all = [...net.cluster.podCidrs, ...net.cluster.serviceCidrs, ...net.cluster.nodeCidrs, ...net.apiServer.cidrs, ...net.alertReceivers.cidrs];
+  if (!all.every(isIpv4Cidr)) return;
+  const ranges = [
+    ...net.cluster.podCidrs.map((cidr, i) => ({ cidr, what: 'pod range', path: `cluster.podCidrs.${i}` })),
+    ...net.cluster.serviceCidrs.map((cidr, i) => ({ cidr, what: 'service (ClusterIP) range', path: `cluster.serviceCidrs.${i}` })),
+  ];
+  net.cluster.serviceCidrs.forEach((svc, j) => {
+    for (const [i, pod] of net.cluster.podCidrs.entries()) {
+      if (cidrsOverlap(svc, pod)) {
+        issue(at('cluster', 'serviceCidrs', j), `${svc} overlaps the pod range ${pod} (cluster.podCidrs.${i}); give the cluster's own ranges (--service-cluster-ip-range, --cluster-cidr), which never overlap`);
+      }
+    }
+  });
+  const notInside = (cidrs: readonly string[], path: string[], what: string) =>
+    cidrs.forEach((cidr, i) => {
+      const r = ranges.find((x) => cidrContains(x.cidr, cidr));
+      if (r) issue(at(...path, i), `${cidr} lies inside the ${r.what} ${r.cidr} (${r.path}): a NetworkPolicy cannot tell ${what} from those addresses; give addresses outside it`);
+    });
+  notInside(net.cluster.nodeCidrs, ['cluster', 'nodeCidrs'], 'the nodes');
+  notInside(net.apiServer.cidrs, ['apiServer', 'cidrs'], 'the API server');
+  notInside(net.alertReceivers.cidrs, ['alertReceivers', 'cidrs'], 'the alert receivers');
+  net.alertReceivers.cidrs.forEach((cidr, i) => {
+    const node = net.cluster.nodeCidrs.find((n) => !isWideCidr(n) && cidrContains(n, cidr));
+    if (node) issue(at('alertReceivers', 'cidrs', i), `${cidr} lies inside the node range ${node}: receivers are outside the cluster; give their own addresses`);
+  });
+
+  if (!net.enabled) return;
+  const wide = {
+    apiServer: { cidrs: net.apiServer.cidrs, path: ['apiServer', 'cidrs'], fix: "the API server's addresses (the control-plane nodes' /32s, or the managed endpoint)", reach: `any machine on ${net.apiServer.ports.join(', ')}` },
+    nodeCidrs: { cidrs: net.cluster.nodeCidrs, path: ['cluster', 'nodeCidrs'], fix: "the nodes' subnets", reach: 'any machine on the kubelet and node-exporter ports' },
+  } as const;
+  for (const key of WIDE_ALLOWABLE) {
+    const w = wide[key];
+    const i = w.cidrs.findIndex(isWideCidr);
+    if (i >= 0 && !net.allowWide[key]) {
+      issue(at(...w.path, i), `${w.cidrs[i]} is wider than /${WIDE_PREFIX_BELOW}: the policies would let pods reach ${w.reach}, not only the ${key === 'apiServer' ? 'API server' : 'nodes'}; give ${w.fix}, or add features.networkPolicies.allowWide.${key} with the reason`);
+    }
+    if (i < 0 && net.allowWide[key]) {
+      issue(at('allowWide', key), `is not needed: ${w.path.join('.')} has no block wider than /${WIDE_PREFIX_BELOW}; remove it`);
+    }
+  }
+}
 export type EnvConfigInput = z.input<typeof envConfigSchema>;

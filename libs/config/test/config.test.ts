@@ -157,7 +157,7 @@ describe('config errors: one line each, naming env, path and fix', () => {
       loadEnvConfig('prod', {
         overrides: {
           features: {
-            networkPolicies: { nodeCidrs: ['300.0.0.0/8'], apiServer: { cidrs: ['10.0.0.1'] } },
+            networkPolicies: { cluster: { nodeCidrs: ['300.0.0.0/8'] }, apiServer: { cidrs: ['10.0.0.1'] } },
             externalSecrets: { refreshInterval: '1d' },
           },
         },
@@ -166,7 +166,7 @@ describe('config errors: one line each, naming env, path and fix', () => {
     expect(e.lines.map((l) => l.replace(/^config error: env "prod" at ([^:]+):.*$/, '$1')).sort()).toEqual([
       'features.externalSecrets.refreshInterval',
       'features.networkPolicies.apiServer.cidrs.0',
-      'features.networkPolicies.nodeCidrs.0',
+      'features.networkPolicies.cluster.nodeCidrs.0',
     ]);
     expect(e.message).toMatch(/nodeCidrs\.0: has an octet above 255/);
     expect(e.message).toMatch(/refreshInterval: must be a Go duration/);

@@ -19,13 +19,16 @@ export {
   PodNetworkPolicy,
   apiServerEgress,
   cidrPeers,
+  clusterRanges,
   namespacePeer,
+  nodesEgress,
+  outsideClusterPeers,
   podsPeer,
   prometheusPeer,
   tcpPorts,
 } from './network.js';
 export type { FlowRule, PodNetworkPolicyProps } from './network.js';
-export { allowedFlows, endpointsFromObjects } from './network-flows.js';
+export { allowedFlows, endpointsFromObjects, withPodIps } from './network-flows.js';
 export type { Endpoint, EndpointPort, Flow } from './network-flows.js';
 export { NamespaceBudget, namespacePeak, quotaFor } from './budget.js';
 export type { NamespaceBudgetProps, NamespacePeak, PeakOptions } from './budget.js';

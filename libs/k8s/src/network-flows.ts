@@ -1,10 +1,17 @@
+import { ipInCidr, ipv4ToNumber, nthAddress } from '@bitpin/config';
+
 /*
  * Which connections a set of NetworkPolicies allows, computed by the rules of the Kubernetes API
  * (networking.k8s.io/v1, "NetworkPolicy" concepts page): a connection from A to B's port P is
  * allowed when A's egress allows it and B's ingress allows it; a pod selected by no policy of a
- * direction is open in that direction; policies add up. Used to compare the generated policies
- * with the intended flow matrix. Not modelled (CNI-specific): ipBlock matching pod IPs, SNAT of
- * NodePort traffic, host-network pods (they have no pod identity: give them `ip`).
+ * direction is open in that direction; policies add up.
+ *
+ * ipBlocks match pod IPs too, as CNIs such as Calico and Cilium enforce them (the API leaves it to
+ * the implementation; this is the permissive reading, so a block that stands for "outside" but
+ * covers pods shows up as the hole it is): give pods an `ip` from the cluster's pod range
+ * ({@link withPodIps}). Used to compare the generated policies with the intended flow matrix.
+ * Not modelled (CNI-specific): SNAT of NodePort traffic; host-network pods have no pod identity
+ * (give them the node's `ip`).
  */
 
 export interface EndpointPort {
@@ -13,7 +20,7 @@ export interface EndpointPort {
   readonly protocol: 'TCP' | 'UDP' | 'SCTP';
 }
 
-/** A pod (labels + namespace) or an address outside the pod network (ip). */
+/** A pod (labels + namespace, and its pod IP) or an address outside the pod network (ip only). */
 export interface Endpoint {
   readonly id: string;
   /** Pods only. */
@@ -22,7 +29,10 @@ export interface Endpoint {
   readonly namespaceLabels?: Readonly<Record<string, string>>;
   /** Pods only: the pod's labels. */
   readonly labels?: Readonly<Record<string, string>>;
-  /** Non-pod endpoints (API server, nodes, the internet): the address ipBlocks are matched against. */
+  /**
+   * The address ipBlocks are matched against: a pod's IP (from the pod range), or the address of
+   * a non-pod endpoint (API server, nodes, the internet). A pod without one matches no ipBlock.
+   */
   readonly ip?: string;
   /** Ports it listens on. */
   readonly ports: readonly EndpointPort[];
@@ -95,6 +105,23 @@ export function endpointsFromObjects(objects: readonly unknown[], options: { nod
   return out;
 }
 
+/**
+ * The endpoints, with an address from `podCidr` for every pod that has none (in order, from the
+ * range's first host address on, skipping addresses already taken), as the CNI would give them.
+ */
+export function withPodIps(endpoints: readonly Endpoint[], podCidr: string): Endpoint[] {
+  const taken = new Set(endpoints.flatMap((e) => (e.ip === undefined ? [] : [ipv4ToNumber(e.ip)])));
+  let n = 0;
+  return endpoints.map((e) => {
+    if (!e.labels || e.ip !== undefined) return e;
+    let ip: string;
+    do ip = nthAddress(podCidr, ++n);
+    while (taken.has(ipv4ToNumber(ip)));
+    taken.add(ipv4ToNumber(ip));
+    return { ...e, ip };
+  });
+}
+
 function policiesOf(objects: readonly unknown[]): Policy[] {
   return (objects as any[])
     .filter((o) => o.kind === 'NetworkPolicy')
@@ -123,25 +150,12 @@ function matches(sel: LabelSelector | undefined, labels: Readonly<Record<string,
   return true;
 }
 
-function ipv4(s: string): number {
-  const parts = s.split('.').map(Number);
-  if (parts.length !== 4 || parts.some((p) => !Number.isInteger(p) || p < 0 || p > 255)) throw new Error(`not an IPv4 address: ${s}`);
-  return ((parts[0]! << 24) | (parts[1]! << 16) | (parts[2]! << 8) | parts[3]!) >>> 0;
-}
-
-function inCidr(ip: string, cidr: string): boolean {
-  const [base, bits] = cidr.split('/');
-  const n = Number(bits);
-  const mask = n === 0 ? 0 : (~0 << (32 - n)) >>> 0;
-  return ((ipv4(ip) & mask) >>> 0) === ((ipv4(base!) & mask) >>> 0);
-}
-
 const nsLabelsOf = (e: Endpoint) => ({ ...e.namespaceLabels, 'kubernetes.io/metadata.name': e.namespace! });
 
 function peerMatches(peer: Peer, policyNamespace: string, other: Endpoint): boolean {
   if (peer.ipBlock) {
     if (other.ip === undefined) return false;
-    return inCidr(other.ip, peer.ipBlock.cidr) && !(peer.ipBlock.except ?? []).some((c) => inCidr(other.ip!, c));
+    return ipInCidr(other.ip, peer.ipBlock.cidr) && !(peer.ipBlock.except ?? []).some((c) => ipInCidr(other.ip!, c));
   }
   if (!other.labels) return false; // selectors select pods only
   const nsOk = peer.namespaceSelector ? matches(peer.namespaceSelector, nsLabelsOf(other)) : other.namespace === policyNamespace;

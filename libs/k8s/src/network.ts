@@ -1,4 +1,4 @@
-import { SEED, type EnvConfig } from '@bitpin/config';
+import { SEED, exceptWithin, isWideCidr, type EnvConfig } from '@bitpin/config';
 import { Chart } from 'cdk8s';
 import { k8s } from 'cdk8s-plus-34';
 import { Construct } from 'constructs';
@@ -16,6 +16,10 @@ import { selectorLabels, standardLabels } from './labels.js';
  *   library opens to {@link prometheusPeer};
  * - peers outside the platform (API server, nodes, DNS, the CloudNativePG operator, alert
  *   receivers) come from the env (`features.networkPolicies`).
+ * CNIs such as Calico and Cilium match ipBlocks against pod IPs too: an ipBlock that stands for
+ * something outside the pod network ({@link apiServerEgress}, {@link nodesEgress},
+ * {@link outsideClusterPeers}) therefore always carries `except` for the cluster's pod and service
+ * ranges (and the node ranges where it means "outside the cluster"), so it never opens a pod.
  * Kubelet probes come from the node and are always allowed by NetworkPolicy implementations.
  */
 
@@ -37,9 +41,30 @@ export function namespacePeer(namespace: string, labels?: Readonly<Record<string
   };
 }
 
-/** Address blocks (outside the cluster's pod network). */
-export function cidrPeers(cidrs: readonly string[]): k8s.NetworkPolicyPeer[] {
-  return cidrs.map((cidr) => ({ ipBlock: { cidr } }));
+/**
+ * Address blocks, each minus the `excluded` ranges that lie inside it (`ipBlock.except`; the
+ * Kubernetes API accepts only strict subsets there, and ranges outside the block need none).
+ */
+export function cidrPeers(cidrs: readonly string[], excluded: readonly string[] = []): k8s.NetworkPolicyPeer[] {
+  return cidrs.map((cidr) => {
+    const except = exceptWithin(cidr, excluded);
+    return { ipBlock: { cidr, ...(except.length ? { except } : {}) } };
+  });
+}
+
+/** The ranges no ipBlock of a machine outside the pod network may cover: pods and ClusterIPs. */
+export function clusterRanges(env: EnvConfig): string[] {
+  const c = env.features.networkPolicies.cluster;
+  return [...c.podCidrs, ...c.serviceCidrs];
+}
+
+/**
+ * Addresses outside the cluster (the alert receivers): these blocks minus the pod, service and
+ * node ranges (a wide node range stands for "the nodes, wherever they are" and is not excepted).
+ */
+export function outsideClusterPeers(env: EnvConfig, cidrs: readonly string[]): k8s.NetworkPolicyPeer[] {
+  const nodes = env.features.networkPolicies.cluster.nodeCidrs.filter((n) => !isWideCidr(n));
+  return cidrPeers(cidrs, [...clusterRanges(env), ...nodes]);
 }
 
 /** Prometheus, the one scraper of every metrics port. */
@@ -55,7 +80,12 @@ export function tcpPorts(...ports: readonly number[]): k8s.NetworkPolicyPort[] {
 /** The egress rule that lets a pod reach the Kubernetes API server (`features.networkPolicies.apiServer`). */
 export function apiServerEgress(env: EnvConfig): FlowRule {
   const api = env.features.networkPolicies.apiServer;
-  return { peers: cidrPeers(api.cidrs), ports: tcpPorts(...api.ports) };
+  return { peers: cidrPeers(api.cidrs, clusterRanges(env)), ports: tcpPorts(...api.ports) };
+}
+
+/** The egress rule that lets a pod reach the nodes (`features.networkPolicies.cluster.nodeCidrs`) on these ports. */
+export function nodesEgress(env: EnvConfig, ports: readonly number[]): FlowRule {
+  return { peers: cidrPeers(env.features.networkPolicies.cluster.nodeCidrs, clusterRanges(env)), ports: tcpPorts(...ports) };
 }
 
 /** One allowed direction: from/to these peers (anyone when omitted) on these ports (all when omitted). */

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { allowedFlows, type Endpoint } from '../src/index.js';
+import { allowedFlows, withPodIps, type Endpoint } from '../src/index.js';
 
 const pod = (id: string, labels: Record<string, string>, ports: number[] = [80], namespaceLabels: Record<string, string> = {}): Endpoint => ({
   id,
@@ -43,5 +43,29 @@ describe('flow evaluation (NetworkPolicy semantics)', () => {
 
   it('an Egress policy without rules denies every destination, pods and addresses', () => {
     expect(show([np('ns1', 'x', { podSelector: { matchLabels: { app: 'a' } }, policyTypes: ['Egress'] })], [a, b, ext]).filter((x) => x.startsWith('ns1/a'))).toEqual([]);
+  });
+});
+
+describe('ipBlocks and pod IPs (as a pod-IP-matching CNI enforces them)', () => {
+  const PODS = '10.244.0.0/16';
+  const web = pod('ns1/web', { app: 'web' }, [8443]);
+  const client = pod('ns2/client', { app: 'client' });
+  const internet: Endpoint = { id: 'internet', ip: '203.0.113.10', ports: [{ port: 8443, protocol: 'TCP' }] };
+  const egress = (ipBlock: object) => [np('ns2', 'out', { podSelector: {}, policyTypes: ['Egress'], egress: [{ to: [{ ipBlock }], ports: [{ port: 8443 }] }] })];
+
+  it('withPodIps gives every pod an address from the pod range, in order, and leaves the rest alone', () => {
+    const taken = { ...pod('ns1/fixed', { app: 'fixed' }), ip: '10.244.0.1' };
+    const got = withPodIps([web, internet, taken, client], PODS);
+    expect(got.map((e) => `${e.id}=${e.ip}`)).toEqual(['ns1/web=10.244.0.2', 'internet=203.0.113.10', 'ns1/fixed=10.244.0.1', 'ns2/client=10.244.0.3']);
+  });
+
+  it('a block that means "anywhere" reaches every pod too; its except for the pod range closes them', () => {
+    const eps = withPodIps([web, client, internet], PODS);
+    expect(show(egress({ cidr: '0.0.0.0/0' }), eps).filter((x) => x.startsWith('ns2/client>'))).toEqual(['ns2/client>internet:8443', 'ns2/client>ns1/web:8443']);
+    expect(show(egress({ cidr: '0.0.0.0/0', except: [PODS] }), eps).filter((x) => x.startsWith('ns2/client>'))).toEqual(['ns2/client>internet:8443']);
+  });
+
+  it('pods without an address match no ipBlock (the model without pod IPs)', () => {
+    expect(show(egress({ cidr: '0.0.0.0/0' }), [web, client, internet]).filter((x) => x.startsWith('ns2/client>'))).toEqual(['ns2/client>internet:8443']);
   });
 });

@@ -2,8 +2,9 @@ import { SEED } from '@bitpin/config';
 import {
   PodNetworkPolicy,
   apiServerEgress,
-  cidrPeers,
   namespacePeer,
+  nodesEgress,
+  outsideClusterPeers,
   podsPeer,
   prometheusPeer,
   selectorLabels,
@@ -27,7 +28,8 @@ export const KUBELET_PORT = 10250;
  * everything and allows DNS (its PlatformNamespace); these allow exactly who talks to whom:
  * - Prometheus scrapes every metrics port of the platform (the jobs of prometheus-config.ts), the
  *   kubelets and node-exporter on the nodes, and the API server; it sends alerts to Alertmanager.
- * - Alertmanager gossips with its replicas and notifies the receivers outside the cluster.
+ * - Alertmanager gossips with its replicas and notifies the receivers outside the cluster (never
+ *   a pod, a ClusterIP or a node: their ranges are excepted from the receivers' blocks).
  * - Grafana queries Prometheus, Alertmanager and Loki; people reach it on its port.
  * - kube-state-metrics reads the API server.
  * node-exporter runs on the host network, where NetworkPolicy does not apply.
@@ -62,7 +64,7 @@ export class MonitoringNetworkPolicies extends Construct {
         // Loki and the log agent both serve metrics on their port named `http-metrics`; the
         // logging Grafana on `http` (the scrape jobs select the same names).
         { peers: [namespacePeer(ns.logging)], ports: named('http-metrics', 'http') },
-        { peers: cidrPeers(net.nodeCidrs), ports: tcpPorts(KUBELET_PORT, env.monitoring.nodeExporter.port) },
+        nodesEgress(env, [KUBELET_PORT, env.monitoring.nodeExporter.port]),
         apiServerEgress(env),
       ],
     );
@@ -76,7 +78,7 @@ export class MonitoringNetworkPolicies extends Construct {
       ],
       [
         { peers: [pods(M.alertmanager.name)], ports: [...tcpPorts(M.alertmanager.clusterPort), { protocol: 'UDP', port: k8s.IntOrString.fromNumber(M.alertmanager.clusterPort) }] },
-        { peers: cidrPeers(net.alertReceivers.cidrs), ports: tcpPorts(...net.alertReceivers.ports) },
+        { peers: outsideClusterPeers(env, net.alertReceivers.cidrs), ports: tcpPorts(...net.alertReceivers.ports) },
       ],
     );
     policy(

@@ -314,9 +314,20 @@ describe('env-dependent shape', () => {
     expect(np('alertmanager').ingress[1].ports).toContainEqual({ protocol: 'UDP', port: 9094 });
     expect(np('grafana').ingress).toEqual([{ ports: [{ protocol: 'TCP', port: 3000 }] }]);
     expect(from(np('kube-state-metrics'))).toEqual(['prometheus']);
-    // Egress: Prometheus reaches the API server and the nodes on their ports only.
-    expect(np('prometheus').egress).toContainEqual({ to: [{ ipBlock: { cidr: '0.0.0.0/0' } }], ports: [{ protocol: 'TCP', port: 443 }, { protocol: 'TCP', port: 6443 }] });
-    expect(np('prometheus').egress).toContainEqual({ to: [{ ipBlock: { cidr: '0.0.0.0/0' } }], ports: [{ protocol: 'TCP', port: 10250 }, { protocol: 'TCP', port: 9100 }] });
+    // Egress: Prometheus reaches the API server (prod's control-plane subnet) and the nodes (prod's
+    // node subnet) on their ports only; the receivers are anywhere but the pod, service and node ranges.
+    expect(np('prometheus').egress).toContainEqual({ to: [{ ipBlock: { cidr: '10.0.0.0/24' } }], ports: [{ protocol: 'TCP', port: 443 }, { protocol: 'TCP', port: 6443 }] });
+    expect(np('prometheus').egress).toContainEqual({ to: [{ ipBlock: { cidr: '10.0.0.0/16' } }], ports: [{ protocol: 'TCP', port: 10250 }, { protocol: 'TCP', port: 9100 }] });
+    expect(np('alertmanager').egress).toContainEqual({
+      to: [{ ipBlock: { cidr: '0.0.0.0/0', except: ['10.0.0.0/16', '10.96.0.0/12', '10.244.0.0/16'] } }],
+      ports: [{ protocol: 'TCP', port: 443 }, { protocol: 'TCP', port: 587 }],
+    });
+    expect(JSON.stringify(objs.filter((o) => o.kind === 'NetworkPolicy'))).not.toMatch(/"cidr":"0\.0\.0\.0\/0"}/);
+    // A wide API server block (an env that says why) still never covers a pod or a ClusterIP.
+    const wide = synth(env('prod', { features: { networkPolicies: { apiServer: { cidrs: ['0.0.0.0/0'] }, allowWide: { apiServer: 'the managed endpoint rotates its addresses' } } } }));
+    expect(find(wide, 'NetworkPolicy', 'kube-state-metrics').spec.egress).toEqual([
+      { to: [{ ipBlock: { cidr: '0.0.0.0/0', except: ['10.96.0.0/12', '10.244.0.0/16'] } }], ports: [{ protocol: 'TCP', port: 443 }, { protocol: 'TCP', port: 6443 }] },
+    ]);
     expect(np('kube-state-metrics').egress).toHaveLength(1);
     // Every pod of the namespace but node-exporter (host network: policies do not apply) is selected.
     for (const name of ['prometheus', 'alertmanager', 'grafana', 'kube-state-metrics']) {

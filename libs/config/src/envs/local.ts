@@ -16,4 +16,7 @@ export const local = defineEnv({
   },
   logging: { loki: { storageSize: '2Gi', retentionPeriod: '24h' } },
   backup: { full: { keep: 1 }, retentionDays: 1, storageSize: '5Gi' },
+  // The embedded control plane's ranges (tools/k8s-testenv: --service-cluster-ip-range,
+  // kwok's --cidr, the fake nodes' InternalIPs), for when network policies are tried here.
+  features: { networkPolicies: { cluster: { podCidrs: ['10.244.0.0/16'], serviceCidrs: ['10.96.0.0/16'], nodeCidrs: ['10.255.0.0/24'] } } },
 });

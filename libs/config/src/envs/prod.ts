@@ -45,5 +45,19 @@ export const prod = defineEnv({
   logging: {
     loki: { storageSize: '50Gi', retentionPeriod: '744h', resources: { requests: { cpu: '250m', memory: '512Mi' }, limits: { memory: '2Gi' } } },
   },
-  features: { networkPolicies: { enabled: true }, podSecurityLevel: 'restricted', resourceQuotas: { enabled: true } },
+  features: {
+    networkPolicies: {
+      enabled: true,
+      // The bitpin-prod cluster's address plan, which the policies depend on: pods and ClusterIPs
+      // in kubeadm's ranges (the defaults, 10.244.0.0/16 and 10.96.0.0/12), nodes in the private
+      // subnet 10.0.0.0/16, the API server on the control-plane nodes in its first /24 (:6443; :443
+      // is the `kubernetes` Service's port). Check them against the cluster when it changes
+      // (--cluster-cidr, --service-cluster-ip-range, `kubectl get nodes -o wide`,
+      // `kubectl get endpoints kubernetes`); never widen them to 0.0.0.0/0.
+      cluster: { nodeCidrs: ['10.0.0.0/16'] },
+      apiServer: { cidrs: ['10.0.0.0/24'] },
+    },
+    podSecurityLevel: 'restricted',
+    resourceQuotas: { enabled: true },
+  },
 });

@@ -18,5 +18,16 @@ export const staging = defineEnv({
   database: { storageSize: '10Gi', podAntiAffinity: 'required' },
   backup: { full: { keep: 7 }, retentionDays: 7 },
   monitoring: { alertmanager: { replicas: 2 } },
-  features: { networkPolicies: { enabled: true }, podSecurityLevel: 'restricted', resourceQuotas: { enabled: true } },
+  features: {
+    networkPolicies: {
+      enabled: true,
+      // The bitpin-staging cluster's address plan, prod's shape: pods and ClusterIPs in kubeadm's
+      // ranges (the defaults), nodes in 10.1.0.0/16, the API server on the control-plane nodes in
+      // its first /24. Check them against the cluster when it changes (see prod.ts).
+      cluster: { nodeCidrs: ['10.1.0.0/16'] },
+      apiServer: { cidrs: ['10.1.0.0/24'] },
+    },
+    podSecurityLevel: 'restricted',
+    resourceQuotas: { enabled: true },
+  },
 });
