@@ -1,4 +1,4 @@
-import { ConfigError, ENV_NAMES, ENVIRONMENTS, parseDuration, type EnvConfig, type ImageKey } from '@bitpin/config';
+import { ConfigError, ENV_NAMES, ENVIRONMENTS, parseDuration, SEED_DEFAULTS, type EnvConfig, type ImageKey } from '@bitpin/config';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { ExitCode } from './exit-codes.js';
 import { PreflightError, type KubeObject } from '@bitpin/kube-client';
@@ -6,7 +6,7 @@ import { makeReporter, type Reporter } from './reporter.js';
 import type { DeployEnv } from './preflight.js';
 import type { SynthSummary } from './synth.js';
 
-const COMMANDS = ['synth', 'diff', 'apply', 'status', 'destroy', 'graph'] as const;
+const COMMANDS = ['synth', 'diff', 'apply', 'status', 'history', 'rollback', 'destroy', 'graph'] as const;
 type Command = (typeof COMMANDS)[number];
 
 const USAGE = `Usage: deployer <command> --env=<name> [options]
@@ -16,6 +16,8 @@ Commands:
   diff       Show what apply would change (server-side dry run; nothing is written)
   apply      Server-side apply in waves, then wait until everything is ready
   status     Health of every object the env owns in the cluster
+  history    The env's revisions in this cluster: number, time, outcome, commit, user, images
+  rollback   Apply an earlier revision again (default: the previous deployed one), prune what it lacks, wait
   destroy    Delete every object the env owns (guarded: needs --confirm=<env>)
   graph      Write a Mermaid diagram of namespaces, workloads, services and the flows between them
 
@@ -31,7 +33,11 @@ Options:
   --prune                   apply: delete objects that left the set (shown in the plan first)
   --prune-allow <ref>       apply: also prune this protected object, e.g. PersistentVolumeClaim/ns/name (repeatable)
   --force-conflicts         apply: take over fields another field manager owns
-  --timeout <duration>      apply: how long to wait for readiness (default: 5m)
+  --adopt                   apply: make objects that exist outside the env's inventory part of it (refused otherwise)
+  --timeout <duration>      apply/rollback: how long to wait for readiness (default: 5m)
+  --atomic, --no-atomic     apply: roll back to the previous deployed revision when the rollout is not ready
+                            within --timeout (default: the env's deploy.atomic; on in staging and prod)
+  --to <revision>           rollback: the revision to go back to (default: the previous deployed one)
   --no-wait                 apply: do not wait for readiness
   --concurrency <n>         Parallel API requests (default: 8)
   --embed <file>            graph: replace the diagram between <!-- graph:<env>:start/end --> markers in <file>
@@ -54,9 +60,13 @@ const OPTIONS = {
   prune: { type: 'boolean' },
   'prune-allow': { type: 'string', multiple: true },
   'force-conflicts': { type: 'boolean' },
+  adopt: { type: 'boolean' },
   timeout: { type: 'string', default: '5m' },
   wait: { type: 'boolean', default: true },
   'no-wait': { type: 'boolean' },
+  atomic: { type: 'boolean' },
+  'no-atomic': { type: 'boolean' },
+  to: { type: 'string' },
   concurrency: { type: 'string', default: '8' },
   confirm: { type: 'string' },
   'include-data': { type: 'boolean' },
@@ -146,7 +156,16 @@ export async function run(argv: readonly string[], io: Io = processIo): Promise<
     const cmds = await import('./commands.js');
     let env: DeployEnv;
     let desired: readonly KubeObject[] | undefined;
-    if (values.from) {
+    const fromHistory = command === 'history' || command === 'rollback';
+    if (fromHistory && values.from) throw new UsageError(`--from does not apply to ${command}: it works on the revisions stored in the cluster`);
+    const to = values.to === undefined ? undefined : Number(values.to);
+    if (to !== undefined && !(Number.isInteger(to) && to > 0)) throw new UsageError(`--to "${values.to}" must be a revision number (see deployer history --env=${values.env})`);
+    if (to !== undefined && command !== 'rollback') throw new UsageError('--to goes with rollback');
+    if (values.atomic && values['no-atomic']) throw new UsageError('--atomic and --no-atomic contradict each other; give one');
+    if (fromHistory) {
+      env = await envForCluster(values.env, images);
+      desired = [];
+    } else if (values.from) {
       env = await envForCluster(values.env, images);
       cmds.manifestFiles(values.from); // a missing or empty directory fails before any connection
     } else {
@@ -177,8 +196,9 @@ export async function run(argv: readonly string[], io: Io = processIo): Promise<
     );
     engine = eng;
     const texts = desired ? undefined : cmds.readManifestTexts(values.from!);
-    const reads = command === 'destroy' ? undefined : cmds.startReads(eng, env.name);
+    const reads = command === 'destroy' || fromHistory ? undefined : cmds.startReads(eng, env.name);
     desired ??= await cmds.parseManifestTexts(texts!);
+    if (values.from) desired = cmds.asEnvSet(desired, env.name, values.from);
     switch (command) {
       case 'apply': {
         const r = await cmds.applyCommand(
@@ -190,10 +210,28 @@ export async function run(argv: readonly string[], io: Io = processIo): Promise<
             pruneAllow: new Set(values['prune-allow'] ?? []),
             wait: !(values['no-wait'] ?? false) && (values.wait ?? true),
             timeoutMs: timeoutSec * 1000,
+            atomic: values['no-atomic'] ? false : (values.atomic ?? env.deploy.atomic),
+            adopt: values.adopt ?? false,
+            record: {
+              description: values.from ? `apply --from ${values.from}` : `apply${values.image?.length ? ` --image ${values.image.join(' --image ')}` : ''}`,
+              keep: env.deploy.history,
+              user: eng.client.userName,
+            },
           },
           report,
           reads,
         );
+        if (json) io.stdout(JSON.stringify({ command, ...r }));
+        return r.ok ? ExitCode.Ok : ExitCode.Failure;
+      }
+      case 'history': {
+        const { historyCommand } = await import('./release-commands.js');
+        const r = await historyCommand(eng.client, env.name, report);
+        if (json) io.stdout(JSON.stringify({ command, ...r }));
+        return ExitCode.Ok;
+      }
+      case 'rollback': {
+        const r = await cmds.rollbackCommand(eng, env, to, { wait: !(values['no-wait'] ?? false) && (values.wait ?? true), timeoutMs: timeoutSec * 1000 }, report);
         if (json) io.stdout(JSON.stringify({ command, ...r }));
         return r.ok ? ExitCode.Ok : ExitCode.Failure;
       }
@@ -232,9 +270,10 @@ function failureOf(e: unknown, command: Command | undefined, usageExit: ExitCode
   if (e instanceof UsageError) return { code: usageExit, lines: [e.message] };
   if (isConfigError(e)) return { code: usageExit, lines: [...e.lines] };
   if (e instanceof PreflightError) {
+    const lines = (e as { lines?: readonly string[] }).lines ?? [e.message];
     // "Nothing changed" (2) only holds when no write was sent; after one, re-running converges.
-    if (!wrote) return { code: command === 'diff' ? ExitCode.Failure : ExitCode.Usage, lines: [e.message] };
-    return { code: ExitCode.Failure, lines: [e.message, 'the apply was interrupted after it had started writing; re-run it to converge'] };
+    if (!wrote) return { code: command === 'diff' ? ExitCode.Failure : ExitCode.Usage, lines: [...lines] };
+    return { code: ExitCode.Failure, lines: [...lines, 'the apply was interrupted after it had started writing; re-run it to converge'] };
   }
   return { code: ExitCode.Failure, lines: (e as { lines?: string[] }).lines ?? [(e as Error).message] };
 }
@@ -260,7 +299,7 @@ async function envForCluster(name: string, images: Partial<Record<ImageKey, stri
     const env: EnvConfig = loadEnvConfig(name, Object.keys(images).length ? { overrides: { images }, overridesSource: '--image' } : {});
     return env;
   }
-  return { name: def.name, kube: { context, embedded: def.overrides.kube.embedded ?? false } };
+  return { name: def.name, kube: { context, embedded: def.overrides.kube.embedded ?? false }, deploy: { ...SEED_DEFAULTS.deploy, ...def.overrides.deploy } };
 }
 
 /**

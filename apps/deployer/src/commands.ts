@@ -5,13 +5,23 @@ import { loadAll } from 'js-yaml';
 import { diff, type DiffEntry } from './diff.js';
 import { ApplyError, Engine, plan, type Change } from './engine.js';
 import { healthCheckFor } from './health.js';
-import { parentName, stateOf, unionState, type ParentState } from './inventory.js';
+import { parentName, stateOf, unionState, withMembership, type ParentState } from './inventory.js';
 import { KubeClient, loadKubeAccess, PreflightError, type KubeObject } from '@bitpin/kube-client';
 import { deployerCacheDir } from './kube/cache.js';
 import { objectRef, sortForApply } from './manifest.js';
 import { contextFor, preflight, startReads, type ClusterReads, type DeployEnv } from './preflight.js';
 import type { Reporter } from './reporter.js';
 import { waitForReady, type WaitResult } from './wait.js';
+import { RevisionRecorder, type RecordOptions } from './release-commands.js';
+import { adoptionLines, findUnowned } from './adoption.js';
+import { defaultRollbackTarget, RELEASE_NAMESPACE, releaseSecretName, type ReleaseInfo } from './releases.js';
+
+/** Refused before anything was written (exit 2), with one line per problem. */
+export class RefusedError extends PreflightError {
+  constructor(readonly lines: readonly string[]) {
+    super(lines.join('; '));
+  }
+}
 
 export interface ClusterOptions {
   readonly kubeconfig?: string;
@@ -134,6 +144,30 @@ function jsonExact(v: unknown): boolean {
   return false;
 }
 
+/** The label synthesis puts on every object: the env it was rendered for. */
+const ENV_LABEL = 'bitpin.io/env';
+
+/**
+ * A `--from` directory's objects as the env's set: refused when they were synthesized for another
+ * env (their `bitpin.io/env` label says which — applying them would relabel that env's objects
+ * here), and stamped with the env's inventory label like synthesized objects, so hand-written
+ * documents are tracked, pruned and destroyed like the rest.
+ */
+export function asEnvSet(objects: readonly KubeObject[], env: string, dir: string): KubeObject[] {
+  const foreign = new Map<string, string[]>();
+  for (const o of objects) {
+    const other = o.metadata.labels?.[ENV_LABEL];
+    if (other !== undefined && other !== env) foreign.set(other, [...(foreign.get(other) ?? []), objectRef(o)]);
+  }
+  if (foreign.size) {
+    const [other, refs] = [...foreign.entries()].sort((a, b) => b[1].length - a[1].length)[0]!;
+    throw new PreflightError(
+      `--from ${dir}: ${refs.length} object${refs.length === 1 ? ' was' : 's were'} synthesized for env ${other}, not ${env} (label ${ENV_LABEL}=${other} on ${refs.slice(0, 3).join(', ')}${refs.length > 3 ? ', …' : ''}); run synth --env=${env}, or apply with --env=${other}`,
+    );
+  }
+  return objects.map((o) => withMembership(o, env));
+}
+
 /** Reads a synth output directory (every *.yaml, in file order) instead of synthesizing. */
 export async function readManifestDir(dir: string): Promise<KubeObject[]> {
   return parseManifestTexts(readManifestTexts(dir));
@@ -173,6 +207,12 @@ export interface ApplyReport {
   readonly pruneCandidates: readonly string[];
   readonly wait: readonly WaitResult[];
   readonly ok: boolean;
+  /** The API server's warnings (e.g. PodSecurity audit/warn), once per object. */
+  readonly warnings: readonly { ref: string; text: string }[];
+  /** The revision this apply recorded (none when nothing changed or history is off). */
+  readonly revision?: ReleaseInfo;
+  /** With --atomic: the rollback that followed a rollout that did not get ready. */
+  readonly rolledBack?: { readonly to: number; readonly revision?: ReleaseInfo; readonly ok: boolean; readonly culprit: string };
   readonly requests: number;
   readonly durationMs: number;
 }
@@ -182,6 +222,12 @@ export interface ApplyOptions {
   readonly pruneAllow: ReadonlySet<string>;
   readonly wait: boolean;
   readonly timeoutMs: number;
+  /** Record a revision in the release history when something changes. @default - no history */
+  readonly record?: RecordOptions;
+  /** A rollout not ready within the timeout goes back to the previous deployed revision. @default false */
+  readonly atomic?: boolean;
+  /** Take over objects that exist outside the env's inventory (made by hand, by another tool). @default false — refused */
+  readonly adopt?: boolean;
 }
 
 /**
@@ -211,18 +257,33 @@ export async function applyCommand(
   for (const m of p.prune) report.line(`  ${opts.prune ? 'delete' : 'would delete'} ${m.ref}`);
   for (const m of p.kept) report.line(`  keep ${m.ref} (${m.object.kind} is never pruned implicitly; --prune-allow ${m.ref} deletes it)`);
 
+  // Objects new to the set that already exist were made by someone else: refused unless --adopt.
+  if (adds && !opts.adopt) {
+    const addSet = new Set(p.adds);
+    const unowned = await findUnowned(engine, desired.filter((o) => addSet.has(objectRef(o))), env.name);
+    if (unowned.length) throw new RefusedError(adoptionLines(unowned, env.name));
+  }
+
   // Two-phase inventory write, skipped when the parent already says exactly that (a no-op run
   // writes nothing). It goes out with the first validation and is stored before any member is.
   const same = (a: ParentState, b: ParentState) => a.groupKinds.join() === b.groupKinds.join() && a.namespaces.join() === b.namespaces.join();
   const before = unionState(p.previous, p.desired);
   const parentWrite = !p.parent || !same(before, p.previous) ? engine.writeParent(pre.context, before, pre.parentServed) : undefined;
   parentWrite?.catch(() => undefined); // awaited by applyAll; this only keeps an early failure from counting as unhandled
+  const recorder = opts.record ? new RevisionRecorder(engine.client, env.name, pre.context, opts.record) : undefined;
   let changes: Change[];
   try {
     changes = await engine.applyAll(desired, p.live, parentWrite);
   } catch (e) {
     // An install that was undone leaves the inventory as it found it, too.
     if (e instanceof ApplyError && e.rolledBack && parentWrite) await restoreParent(engine, pre.context, p.parent, p.previous);
+    // Something was written and not undone: the history says so (never hiding the error itself).
+    if (recorder && !(e instanceof ApplyError && e.rolledBack) && engine.client.stats.writes > 0) {
+      await recorder
+        .begin(desired)
+        .then(() => recorder.finish('failed', ((e as { lines?: string[] }).lines?.[0] ?? (e as Error).message).split('\n')[0]))
+        .catch(() => undefined);
+    }
     throw e;
   }
 
@@ -238,10 +299,20 @@ export async function applyCommand(
   // The parent now says `before`; narrow it to exactly what remains.
   if (!same(after, before)) await engine.writeParent(pre.context, after, true);
 
+  // The API server's warnings, once per object (kubectl prints them too).
+  const warnings = engine.warningList();
+  for (const w of warnings) report.warn(`${w.ref}: ${w.text}`);
+
   const counts = { add: 0, update: 0, noop: 0 } as Record<string, number>;
   for (const c of changes) counts[c.kind] = (counts[c.kind] ?? 0) + 1;
   report.line(`applied: ${counts['add']} added, ${counts['update']} updated, ${counts['noop']} unchanged${pruned.length ? `, ${pruned.length} pruned` : ''}`);
   for (const c of changes.filter((x) => x.kind !== 'noop')) report.line(`  ${c.kind === 'add' ? 'added  ' : 'updated'} ${c.ref}`);
+
+  // Every apply that changed something is a revision: stored (as pending) before the wait, so a
+  // deployer that dies while waiting still leaves the set it applied to roll back from.
+  const changed = changes.some((c) => c.kind !== 'noop') || pruned.length > 0;
+  const revision = recorder && changed ? await recorder.begin(desired) : undefined;
+  if (revision) report.line(`revision ${revision.revision} (${RELEASE_NAMESPACE}/${releaseSecretName(env.name, revision.revision)}): ${revision.description}`);
 
   let wait: WaitResult[] = [];
   if (opts.wait) {
@@ -254,6 +325,17 @@ export async function applyCommand(
   }
   report.done();
   const ok = wait.every((w) => w.health.ok && w.health.done);
+  let recorded: ReleaseInfo | undefined;
+  let rolledBack: ApplyReport['rolledBack'];
+  if (recorder && revision) {
+    if (ok) {
+      recorded = await recorder.finish('deployed');
+    } else {
+      const culprit = culpritOf(wait);
+      recorded = await recorder.finish('failed', culprit);
+      if (opts.atomic) rolledBack = await atomicRollback(engine, env, recorder, revision, culprit, opts, report);
+    }
+  }
   return {
     env: env.name,
     context: pre.context,
@@ -264,9 +346,69 @@ export async function applyCommand(
     pruneCandidates: opts.prune ? [] : p.prune.map((m) => m.ref),
     wait,
     ok,
+    warnings,
+    ...(recorded ? { revision: recorded } : {}),
+    ...(rolledBack ? { rolledBack } : {}),
     requests: engine.client.stats.requests,
     durationMs: Date.now() - started,
   };
+}
+
+/** One line naming what did not get ready and why (its first piece of evidence: pod reason, event). */
+function culpritOf(wait: readonly WaitResult[]): string {
+  const bad = wait.find((w) => !(w.health.ok && w.health.done));
+  if (!bad) return 'not ready';
+  const evidence = bad.evidence?.[0];
+  return `${bad.ref}: ${bad.health.message}${evidence ? ` (${evidence.trim()})` : ''}`;
+}
+
+/**
+ * `--atomic`: the revision that did not get ready is replaced by the previous deployed one —
+ * applied with prune and waited for, recorded as a new revision — and marked `rolled-back`.
+ */
+async function atomicRollback(
+  engine: Engine,
+  env: DeployEnv,
+  recorder: RevisionRecorder,
+  failed: ReleaseInfo,
+  culprit: string,
+  opts: ApplyOptions,
+  report: Reporter,
+): Promise<NonNullable<ApplyReport['rolledBack']>> {
+  const history = await recorder.store.history();
+  const target = defaultRollbackTarget(history);
+  if (!target) {
+    report.line(`--atomic: revision ${failed.revision} did not get ready (${culprit}) and no earlier revision was ever deployed; it stays as applied`);
+    return { to: 0, ok: false, culprit };
+  }
+  report.line(`--atomic: revision ${failed.revision} did not get ready (${culprit}); rolling back to revision ${target.revision}`);
+  const previous = await recorder.store.get(target.revision);
+  if (!previous) throw new PreflightError(`--atomic: revision ${target.revision} vanished from ${RELEASE_NAMESPACE} while rolling back; roll back by hand with deployer rollback --to=<revision>`);
+  const r = await applyCommand(
+    engine,
+    env,
+    previous.set,
+    {
+      prune: true,
+      pruneAllow: new Set(),
+      wait: true,
+      timeoutMs: opts.timeoutMs,
+      atomic: false,
+      ...(opts.record
+        ? {
+            record: {
+              ...opts.record,
+              description: `rollback to ${target.revision} (--atomic: revision ${failed.revision} was not ready)`,
+              git: previous.commit ? { commit: previous.commit, dirty: previous.dirty ?? false } : undefined,
+            },
+          }
+        : {}),
+    },
+    report,
+  );
+  await recorder.store.setOutcome(failed, 'rolled-back', culprit);
+  report.line(`--atomic: back on revision ${target.revision}${r.revision ? ` (recorded as revision ${r.revision.revision})` : ''}${r.ok ? '' : ', which is not ready either'}`);
+  return { to: target.revision, ...(r.revision ? { revision: r.revision } : {}), ok: r.ok, culprit };
 }
 
 /** Puts the inventory parent back as it was before an undone install: deleted when there was none. */
@@ -352,6 +494,8 @@ export async function destroyCommand(
 ): Promise<{ deleted: string[]; kept: string[] }> {
   const [parent] = await Promise.all([engine.readParent(), engine.discover()]);
   if (!parent) {
+    const { ReleaseStore } = await import('./releases.js');
+    await new ReleaseStore(engine.client, env.name).deleteAll();
     report.line(`destroy ${env.name}: no inventory ${parentName(env.name)} in this cluster; nothing to delete`);
     return { deleted: [], kept: [] };
   }
@@ -371,6 +515,9 @@ export async function destroyCommand(
     (name) => report.progress('destroy', `waiting for namespace ${name} to terminate`),
   );
   if (stuck) throw new PreflightError(`namespace ${stuck} is still terminating after ${timeoutMs / 1000}s; check its finalizers`);
+  // Its release history goes with it, as helm uninstall's does: a rollback to a destroyed env is a new apply.
+  const { ReleaseStore } = await import('./releases.js');
+  await new ReleaseStore(engine.client, env.name).deleteAll();
   if (!keep.length) {
     await engine.deleteParent();
   } else {
@@ -382,3 +529,46 @@ export async function destroyCommand(
 }
 
 export { ApplyError, startReads };
+
+/**
+ * Applies an earlier revision's set again — no checkout, no build: the set comes from the release
+ * history — with the same waves, validation and wait as apply, pruning what that revision did not
+ * have (PVCs, namespaces and CRDs stay, as with apply --prune), and records itself as a new revision.
+ */
+export async function rollbackCommand(
+  engine: Engine,
+  env: DeployEnv,
+  to: number | undefined,
+  opts: { wait: boolean; timeoutMs: number },
+  report: Reporter,
+): Promise<ApplyReport & { readonly from: number | undefined; readonly to: number }> {
+  const { ReleaseStore } = await import('./releases.js');
+  const { rollbackTarget } = await import('./release-commands.js');
+  const store = new ReleaseStore(engine.client, env.name);
+  const { target, history } = await rollbackTarget(store, to);
+  const release = await store.get(target.revision);
+  if (!release) throw new PreflightError(`rollback ${env.name}: revision ${target.revision} vanished from ${RELEASE_NAMESPACE}; run deployer history --env=${env.name}`);
+  const current = history.find((r) => r.outcome === 'deployed');
+  report.line(`rollback ${env.name}: to revision ${target.revision} (${target.outcome}, ${target.time}, ${release.set.length} objects${target.commit ? `, commit ${target.commit.slice(0, 10)}` : ''})${current ? ` from revision ${current.revision}` : ''}`);
+  const r = await applyCommand(
+    engine,
+    env,
+    release.set,
+    {
+      prune: true,
+      pruneAllow: new Set(),
+      wait: opts.wait,
+      timeoutMs: opts.timeoutMs,
+      atomic: false,
+      record: {
+        description: `rollback to ${target.revision}`,
+        keep: env.deploy.history,
+        user: engine.client.userName,
+        git: target.commit ? { commit: target.commit, dirty: target.dirty ?? false } : undefined,
+        ...(release.parts ? { parts: release.parts } : {}),
+      },
+    },
+    report,
+  );
+  return { ...r, from: current?.revision, to: target.revision };
+}

@@ -129,6 +129,20 @@ export const PROTECTED_KINDS = new Set(['Namespace', 'PersistentVolumeClaim', 'P
 export class Engine {
   readonly discovery: Discovery;
   private readonly concurrency: number;
+  /** The API server's warnings (`Warning` headers: PodSecurity, deprecations …), per object, once each. */
+  readonly warnings = new Map<string, Set<string>>();
+
+  private noteWarnings(ref: string, texts: readonly string[]): void {
+    const seen = this.warnings.get(ref) ?? new Set<string>();
+    for (const t of texts) seen.add(t);
+    this.warnings.set(ref, seen);
+  }
+
+  /** Every warning so far as `{ ref, text }`, in object order. */
+  warningList(): { ref: string; text: string }[] {
+    return [...this.warnings.entries()].sort(([a], [b]) => a.localeCompare(b)).flatMap(([ref, texts]) => [...texts].map((text) => ({ ref, text })));
+  }
+
   /** Each object's JSON, made once: the dry run and the write send the same bytes. */
   private readonly bodies = new WeakMap<KubeObject, string>();
 
@@ -237,6 +251,7 @@ export class Engine {
       throw new ApplyError([`${objectRef(o)}: ${o.kind} is namespaced but has no metadata.namespace; set it in the library that makes it`]);
     }
     const path = resourcePath(info, o.metadata.namespace, o.metadata.name);
+    const response: { status?: number; retried?: boolean; warnings?: string[] } = opts.response ?? {};
     try {
       const stored = await this.client.request<KubeObject>('PATCH', path, {
         body: this.bodyOf(o),
@@ -248,8 +263,9 @@ export class Engine {
           force: this.opts.forceConflicts ? true : undefined,
           dryRun: opts.dryRun ? 'All' : undefined,
         },
-        ...(opts.response ? { response: opts.response } : {}),
+        response,
       });
+      if (response.warnings?.length) this.noteWarnings(objectRef(o), response.warnings);
       return { object: stored, info };
     } catch (e) {
       if (e instanceof PreflightError) throw e;
@@ -269,13 +285,15 @@ export class Engine {
    * - an **install** — every object to write is new to the set (a first apply, or additions
    *   only) — is written straight away and undone if any object is refused: what it created is
    *   deleted. No dry run: it would double the requests of a first apply. An object the install
-   *   found already there (made by hand, say) is never deleted or stripped: it is left as
-   *   applied, and the error names it.
-   * - a step that **updates** objects already in the set cannot be undone that way, so all of it
-   *   is validated by a server-side dry run before anything is written — unless it is one
-   *   object: a write is atomic, so when that one is refused nothing was changed either. Only
-   *   new namespaces and CRDs (additive and empty) are written before that validation, since
-   *   objects inside them cannot be dry-run until they exist.
+   *   found already there is never deleted or stripped: it is left as applied, and the error
+   *   names it.
+   * - an **update** cannot be undone that way, so every change of every wave — namespaces
+   *   included — is validated by a server-side dry run before the first write; a refusal anywhere
+   *   changes nothing. Only what cannot be validated before something else exists (objects in a
+   *   namespace, or of a CRD, that the update creates) is validated after those namespaces/CRDs
+   *   are created, and a refusal then deletes them again. A single object skips the dry run: one
+   *   write is atomic. Should a write still fail after validation (a race, quota, a webhook), the
+   *   error names every object already changed.
    * `beforeWrite` (the inventory parent's write) is awaited before the first write.
    */
   async applyAll(given: readonly KubeObject[], live: ReadonlyMap<string, LiveMember>, beforeWrite?: Promise<void>): Promise<Change[]> {
@@ -298,8 +316,22 @@ export class Engine {
     const kindOf = (o: KubeObject): ChangeKind => (live.has(objectRef(o)) ? 'update' : 'add');
     const handoffs = toSend.filter((o) => needsReplicasHandoff(o, live.get(objectRef(o))?.object));
     const install = toSend.every((o) => !live.has(objectRef(o)));
-    const foundation = toSend.filter((o) => o.kind === 'Namespace' || o.kind === 'CustomResourceDefinition');
+    const single = toSend.length === 1 && !toGenerate.length && !handoffs.length;
+    const isFoundation = (o: KubeObject) => o.kind === 'Namespace' || o.kind === 'CustomResourceDefinition';
+    // An install writes every namespace and CRD first. An update writes first only the namespaces
+    // and CRDs it creates (what is inside them cannot be validated before they exist); a change to
+    // an existing namespace is validated with everything else and written in the first wave.
+    const foundation = toSend.filter((o) => isFoundation(o) && (install || !live.has(objectRef(o))));
     const rest = toSend.filter((o) => !foundation.includes(o));
+    // Objects that can only be dry-run once the new namespaces/CRDs exist.
+    const newNamespaces = new Set(foundation.filter((o) => o.kind === 'Namespace').map((o) => o.metadata.name));
+    const newKinds = new Set(
+      foundation
+        .filter((o) => o.kind === 'CustomResourceDefinition')
+        .map((o) => `${(o as { spec?: { group?: string; names?: { kind?: string } } }).spec?.group}/${(o as { spec?: { names?: { kind?: string } } }).spec?.names?.kind}`),
+    );
+    const waitsForFoundation = (o: KubeObject) =>
+      Boolean(o.metadata.namespace && newNamespaces.has(o.metadata.namespace)) || newKinds.has(`${o.apiVersion.includes('/') ? o.apiVersion.split('/')[0] : ''}/${o.kind}`);
     const written: Written[] = [];
     const existing = new Set<string>();
     let writable = false;
@@ -308,7 +340,7 @@ export class Engine {
       writable = true;
       await beforeWrite;
     };
-    /** A write of the install, remembered so it can be undone. */
+    /** A write that creates (install, new namespaces/CRDs of an update), remembered so it can be undone. */
     const write = async (o: KubeObject): Promise<void> => {
       const response: { status?: number; retried?: boolean } = {};
       const { object, info } = await this.applyOne(o, { response });
@@ -316,41 +348,58 @@ export class Engine {
       // attempt, or not): what is not proven is never deleted.
       written.push({ o, info, uid: object.metadata.uid, how: response.status === 201 ? 'created' : 'existed' });
     };
+    /** An update's write, remembered so a failure can say what it had changed. */
+    const updated: string[] = [];
+    const update = async (o: KubeObject): Promise<void> => {
+      await this.applyOne(o);
+      updated.push(objectRef(o));
+    };
     const generate = async (o: KubeObject): Promise<void> => {
       if ((await this.generateSecret(o, false)) === 'exists') existing.add(objectRef(o));
       else written.push({ o, info: await this.info(o), uid: undefined, how: 'created' });
     };
+    const dryRunTasks = (list: readonly KubeObject[], secrets: readonly KubeObject[]): Task[] => [
+      ...list.map((o) => ({ ref: objectRef(o), run: () => this.applyOne(o, { dryRun: true }), size: this.bodyOf(o).length })),
+      ...secrets.map((o) => ({
+        ref: objectRef(o),
+        run: async () => {
+          if ((await this.generateSecret(o, true)) === 'exists') existing.add(objectRef(o));
+        },
+      })),
+    ];
 
     try {
+      // 1. An update validates every change it can before its first write — namespaces included —
+      //    so a refusal anywhere changes nothing (a single object is its own validation: one write
+      //    is atomic).
+      if (!install && !single) {
+        await this.runTasks(
+          dryRunTasks(
+            toSend.filter((o) => !waitsForFoundation(o)),
+            toGenerate.filter((o) => !waitsForFoundation(o)),
+          ),
+          'validate',
+          true,
+        );
+      }
+      // 2. New namespaces and CRDs (the install's, or an update's), remembered for an undo.
       if (foundation.length) {
-        if (foundation.length > 1 && !install) await this.runWave(foundation, 'validate', true);
         await mayWrite();
         await this.runTasks(
-          foundation.map((o) => ({ ref: objectRef(o), run: () => (install ? write(o) : this.applyOne(o)), size: this.bodyOf(o).length })),
+          foundation.map((o) => ({ ref: objectRef(o), run: () => write(o), size: this.bodyOf(o).length })),
           'apply',
           false,
-          foundation.length === 1 && !install ? ONLY_WRITE : undefined,
+          single && !install ? ONLY_WRITE : undefined,
         );
         for (const o of foundation) changes.set(objectRef(o), { ref: objectRef(o), kind: kindOf(o) });
         for (const crd of foundation.filter((o) => o.kind === 'CustomResourceDefinition')) await this.waitEstablished(crd.metadata.name);
+        // 3. What lives inside them is validated now; a refusal undoes step 2.
+        const inside = rest.filter(waitsForFoundation);
+        const secretsInside = toGenerate.filter(waitsForFoundation);
+        if (!install && (inside.length || secretsInside.length)) await this.runTasks(dryRunTasks(inside, secretsInside), 'validate', true);
       }
+      // 4. Everything else in waves.
       if (rest.length || toGenerate.length) {
-        const single = rest.length === 1 && !toGenerate.length && !handoffs.length;
-        if (!install && !single) {
-          await this.runTasks(
-            [
-              ...rest.map((o) => ({ ref: objectRef(o), run: () => this.applyOne(o, { dryRun: true }), size: this.bodyOf(o).length })),
-              ...toGenerate.map((o) => ({
-                ref: objectRef(o),
-                run: async () => {
-                  if ((await this.generateSecret(o, true)) === 'exists') existing.add(objectRef(o));
-                },
-              })),
-            ],
-            'validate',
-            true,
-          );
-        }
         await mayWrite();
         // Generated Secrets and replica hand-offs go out with the config wave, before any
         // workload: replica counts we stop sending (an autoscaler takes over) are first co-owned
@@ -365,12 +414,12 @@ export class Engine {
         let done = foundation.length;
         for (const [w, wave] of waves.entries()) {
           const tasks: Task[] = [
-            ...wave.map((o) => ({ ref: objectRef(o), run: () => (install ? write(o) : this.applyOne(o)), size: this.bodyOf(o).length })),
+            ...wave.map((o) => ({ ref: objectRef(o), run: () => (install ? write(o) : update(o)), size: this.bodyOf(o).length })),
             ...(w === 1 ? early : []),
           ];
           if (!tasks.length) continue;
           this.progress('apply', { done, total: toSend.length, message: `wave ${w + 1}/${waves.length}: ${WAVE_NAMES[w]}` });
-          await this.runTasks(tasks, 'apply', false, single && !foundation.length && !install ? ONLY_WRITE : undefined);
+          await this.runTasks(tasks, 'apply', false, single && !install ? ONLY_WRITE : undefined);
           done += wave.length;
           for (const o of wave) changes.set(objectRef(o), { ref: objectRef(o), kind: kindOf(o) });
         }
@@ -379,14 +428,22 @@ export class Engine {
       await mayWrite();
     } catch (e) {
       await beforeWrite?.catch(() => undefined);
-      // An install refused by the API server is undone; an unreachable server cannot be asked to
-      // (re-running converges, see the CLI's message).
-      if (install && e instanceof ApplyError) {
-        if (!written.length) throw new ApplyError([...e.lines, 'nothing was changed: no object of the install had been written'], true);
-        const left = await this.rollback(written);
-        throw new ApplyError([...e.lines, ...left.lines], left.complete);
+      if (!(e instanceof ApplyError)) throw e; // an unreachable server cannot be asked to undo (re-running converges)
+      // Nothing written yet (a refused validation, or a single refused write): nothing changed.
+      if (!written.length && !updated.length) {
+        const said = e.lines.some((l) => l.startsWith('nothing was changed'));
+        throw new ApplyError(said ? e.lines : [...e.lines, install ? 'nothing was changed: no object of the install had been written' : 'nothing was changed'], true);
       }
-      throw e;
+      // What this run created (an install, or an update's new namespaces/CRDs) is undone …
+      if (!updated.length) {
+        const left = await this.rollback(written);
+        throw new ApplyError([...e.lines.filter((l) => !l.startsWith('nothing was changed')), ...left.lines], left.complete);
+      }
+      // … updates already written cannot be: say exactly which (the release history can roll back).
+      throw new ApplyError([
+        ...e.lines.filter((l) => !l.startsWith('nothing was changed')),
+        `changed before the failure (validated, then written): ${[...updated, ...written.map((w) => objectRef(w.o))].sort().join(', ')}; run deployer rollback to go back to the previous revision, or fix and re-apply`,
+      ]);
     }
     return objects.map((o) => changes.get(objectRef(o))!);
   }

@@ -4,7 +4,7 @@ import { PreflightError, resourcePath, type KubeObject } from '@bitpin/kube-clie
 import { parentName, readParentState } from './inventory.js';
 
 /** What the cluster commands need of an env: its name and the cluster it deploys to. */
-export type DeployEnv = Pick<EnvConfig, 'name' | 'kube'>;
+export type DeployEnv = Pick<EnvConfig, 'name' | 'kube' | 'deploy'>;
 
 /** Kubernetes minors this platform is built and tested for (cdk8s-plus-34 types; tested on 1.34). */
 export const SUPPORTED_MINORS = { min: 30, max: 35 } as const;

@@ -1,6 +1,6 @@
 import { execFileSync } from 'node:child_process';
 import { gunzipSync, gzipSync } from 'node:zlib';
-import type { HttpMethod, KubeObject, RequestOptions } from '@bitpin/kube-client';
+import { METADATA_ONLY, METADATA_ONLY_LIST, type HttpMethod, type KubeObject, type RequestOptions } from '@bitpin/kube-client';
 import type { V1PodSpec } from '@kubernetes/client-node';
 import { FIELD_MANAGER } from './inventory.js';
 
@@ -193,7 +193,7 @@ export class ReleaseStore {
   async history(): Promise<ReleaseInfo[]> {
     const list = await this.client.request<{ items: { metadata: { name: string; annotations?: Record<string, string> } }[] }>('GET', this.base, {
       query: { labelSelector: `${LABEL_MANAGED_BY}=${FIELD_MANAGER},${LABEL_ENV}=${this.env}` },
-      accept: 'application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1,application/json;q=0.9',
+      accept: METADATA_ONLY_LIST,
       allow404: true,
     });
     const out: ReleaseInfo[] = [];
@@ -222,7 +222,7 @@ export class ReleaseStore {
   async create(release: Release): Promise<void> {
     const body = releaseSecret(release);
     const post = () =>
-      this.client.request('POST', this.base, { body, query: { fieldManager: FIELD_MANAGER }, accept: 'application/json;as=PartialObjectMetadata;g=meta.k8s.io;v=v1,application/json;q=0.9' });
+      this.client.request('POST', this.base, { body, query: { fieldManager: FIELD_MANAGER }, accept: METADATA_ONLY });
     try {
       await post();
     } catch (e) {
@@ -242,9 +242,17 @@ export class ReleaseStore {
     await this.client.request('PATCH', `${this.base}/${releaseSecretName(this.env, info.revision)}`, {
       body: { metadata: { labels: { [LABEL_OUTCOME]: outcome }, annotations: { [ANN_RELEASE]: JSON.stringify(next) } } },
       contentType: 'application/merge-patch+json',
-      accept: 'application/json;as=PartialObjectMetadata;g=meta.k8s.io;v=v1,application/json;q=0.9',
+      accept: METADATA_ONLY,
     });
     return next;
+  }
+
+  /** Deletes every revision of the env (destroy); the namespace stays for the other envs. */
+  async deleteAll(): Promise<void> {
+    await this.client.request('DELETE', this.base, {
+      query: { labelSelector: `${LABEL_MANAGED_BY}=${FIELD_MANAGER},${LABEL_ENV}=${this.env}` },
+      allow404: true,
+    });
   }
 
   async delete(revision: number): Promise<void> {

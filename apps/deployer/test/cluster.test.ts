@@ -281,9 +281,14 @@ describe.sequential('an install refused mid-way is undone', () => {
 
   it('never deletes an object it did not create: one made beforehand is left as applied and named; a fixed apply converges', async () => {
     await wipe();
-    // A namespace of the set made by someone else beforehand: the install applies over it (SSA merges).
+    // A namespace of the set made by someone else beforehand: refused unless adopted …
     await admin.create({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'logging', labels: { 'team.example/owner': 'observability' } } });
-    const r = await deployer('apply', '--env=dev', '--no-wait', '--from', badApp());
+    const refused = await deployer('apply', '--env=dev', '--no-wait', '--from', badApp());
+    expect(refused.code).toBe(2);
+    expect(refused.err[0]).toMatch(/^error: Namespace\/logging already exists and is not part of env dev's inventory \(managed by field managers /);
+    expect(await admin.tryGet('deploy.bitpin.io/v1alpha1', 'Release', 'bitpin-dev')).toBeUndefined();
+    // … and with --adopt the install applies over it (SSA merges).
+    const r = await deployer('apply', '--env=dev', '--no-wait', '--adopt', '--from', badApp());
     expect(r.code).toBe(1);
     expect(r.err.at(-1)).toMatch(
       /^error: the install was undone: deleted the \d+ objects it had created; left as applied the 1 that existed before it \(not created by this run, so not deleted\): Namespace\/logging$/,
@@ -307,9 +312,14 @@ describe.sequential('an install refused mid-way is undone', () => {
     await wipe();
     const n = synthesize('staging').objects.length;
     const first = await applyJson('--env=staging', '--no-wait');
-    // The env's objects and the inventory parent (N + 1 writes), the parents' LIST and the
-    // conditional GET of /apis that confirms the discovery cache.
-    expect(first.requests).toBeLessThanOrEqual(n + 1 + 2);
+    // The env's objects and the inventory parent (N + 1 writes), the parents' LIST, the
+    // conditional GET of /apis that confirms the discovery cache, and the adoption check: one
+    // LIST of the namespaces and one per cluster-scoped kind (none of the new namespaces exists),
+    // and the first revision of the release history (its LIST; the Secret's create, refused while
+    // the history namespace does not exist, that namespace's apply and the create again; the
+    // outcome's patch).
+    const clusterKinds = new Set(synthesize('staging').objects.filter((o) => !o.metadata.namespace && o.kind !== 'Namespace').map((o) => o.kind));
+    expect(first.requests).toBeLessThanOrEqual(n + 1 + 2 + 1 + clusterKinds.size + 5);
     const again = await applyJson('--env=staging', '--no-wait');
     expect(again.changes.every((c: any) => c.kind === 'noop')).toBe(true);
     expect(again.requests).toBeLessThan(n / 2);

@@ -86,7 +86,7 @@ describe('bad input: one line, exit code 2, nothing written', () => {
   const cases: [string, string[], RegExp][] = [
     ['an unknown env', ['synth', '--env=prd'], /^error: unknown env "prd"; known envs: local, dev, staging, prod/],
     ['a missing env', ['synth'], /^error: --env is required; known envs: local, dev, staging, prod$/],
-    ['an unknown command', ['deploy', '--env=dev'], /^error: unknown command "deploy"; expected one of: synth, diff, apply, status, destroy, graph$/],
+    ['an unknown command', ['deploy', '--env=dev'], /^error: unknown command "deploy"; expected one of: synth, diff, apply, status, history, rollback, destroy, graph$/],
     ['an unknown flag', ['synth', '--env=dev', '--force'], /^error: Unknown option '--force'; run with --help for usage$/],
     ['a bad output format', ['synth', '--env=dev', '--output', 'yaml'], /^error: --output "yaml" is not supported; use text or json$/],
     ['an unknown image key', ['synth', '--env=dev', '--image', 'django=x:1'], /^error: --image "django=x:1": unknown image key "django"; known keys: app, /],

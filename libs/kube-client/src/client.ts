@@ -12,6 +12,8 @@ export type HttpMethod = 'GET' | 'HEAD' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
  * less for the API server to encode, less to parse, and no Secret data echoed.
  */
 export const METADATA_ONLY = 'application/json;as=PartialObjectMetadata;g=meta.k8s.io;v=v1,application/json;q=0.9';
+/** A LIST answered with each item's metadata only (no spec, data or status). */
+export const METADATA_ONLY_LIST = 'application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1,application/json;q=0.9';
 
 export interface RequestOptions {
   readonly query?: Readonly<Record<string, string | number | boolean | undefined>>;
@@ -308,6 +310,11 @@ export class KubeClient {
 
   get contextName(): string {
     return this.access.contextName;
+  }
+
+  /** The kubeconfig user of the context (its name only); `unknown` when the kubeconfig gives none. */
+  get userName(): string {
+    return this.access.userName ?? 'unknown';
   }
 
   async close(): Promise<void> {

@@ -7,6 +7,8 @@ import { PreflightError } from './errors.js';
 /** Everything needed to talk to one API server as one user. Holds credentials: never print it. */
 export interface KubeAccess {
   readonly contextName: string;
+  /** The kubeconfig's user entry of the context (a name, never a credential): who runs the deployer. */
+  readonly userName?: string;
   readonly server: string;
   readonly tls: {
     readonly ca?: string | Buffer;
@@ -84,6 +86,7 @@ function simpleKubeconfig(file: string, requested: string | undefined): { contex
     const token = user.token ?? (user.tokenFile ? readFileSync(path(user.tokenFile), 'utf8').trim() : undefined);
     return {
       contextName,
+      ...(typeof ctx.user === 'string' ? { userName: ctx.user } : {}),
       server: String(cluster.server).replace(/\/+$/, ''),
       tls: {
         ca: read(cluster['certificate-authority-data'], cluster['certificate-authority']),
@@ -173,6 +176,7 @@ export async function loadKubeAccess(opts: KubeAccessOptions = {}): Promise<Kube
     if (typeof o['auth'] === 'string') headers['authorization'] = `Basic ${Buffer.from(o['auth']).toString('base64')}`;
     return {
       contextName,
+      ...(context.user ? { userName: context.user } : {}),
       server: cluster.server.replace(/\/+$/, ''),
       tls: {
         ca: o['ca'] as Buffer | undefined,

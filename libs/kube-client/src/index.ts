@@ -1,6 +1,7 @@
 export {
   KubeClient,
   METADATA_ONLY,
+  METADATA_ONLY_LIST,
   type ClientStats,
   type HttpMethod,
   type KubeClientOptions,

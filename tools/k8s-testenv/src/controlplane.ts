@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import {
   closeSync,
   existsSync,
@@ -262,8 +263,76 @@ function kubeconfig(server: string, pki: Pki, user: keyof Pki['clients']): strin
 }
 
 /**
+ * The kwok config file, named by its content's hash: a changed stage set changes kwok's command
+ * line, so `up` sees the running instance as launched with another configuration and restarts it.
+ */
+function kwokConfigPath(dir: string): string {
+  return join(dir, `kwok-${createHash('sha256').update(kwokStagesYaml()).digest('hex').slice(0, 12)}.yaml`);
+}
+
+/** Pods with this label `"true"` never get ready: the test control plane's stand-in for a crash-looping container. */
+export const NEVER_READY_LABEL = 'k8s-testenv.bitpin.io/never-ready';
+
+/**
+ * A kwok stage for pods labelled {@link NEVER_READY_LABEL}: they run, but every container waits in
+ * CrashLoopBackOff and the pod is never Ready — a rollout that never completes, as a bad image does.
+ */
+const NEVER_READY_STAGE = `apiVersion: kwok.x-k8s.io/v1alpha1
+kind: Stage
+metadata:
+  name: pod-never-ready
+spec:
+  resourceRef:
+    apiGroup: v1
+    kind: Pod
+  selector:
+    matchExpressions:
+    - key: '.metadata.labels["${NEVER_READY_LABEL}"]'
+      operator: 'In'
+      values:
+      - 'true'
+    - key: '.metadata.deletionTimestamp'
+      operator: 'DoesNotExist'
+    - key: '.status.phase'
+      operator: 'In'
+      values:
+      - 'Pending'
+  next:
+    statusTemplate: |
+      {{ $now := Now }}
+      conditions:
+      - lastTransitionTime: {{ $now | Quote }}
+        status: "True"
+        type: Initialized
+      - lastTransitionTime: {{ $now | Quote }}
+        status: "False"
+        reason: ContainersNotReady
+        type: Ready
+      - lastTransitionTime: {{ $now | Quote }}
+        status: "False"
+        reason: ContainersNotReady
+        type: ContainersReady
+      containerStatuses:
+      {{ range .spec.containers }}
+      - image: {{ .image | Quote }}
+        name: {{ .name | Quote }}
+        ready: false
+        restartCount: 5
+        started: false
+        state:
+          waiting:
+            reason: CrashLoopBackOff
+            message: "back-off 5m0s restarting failed container (simulated by k8s-testenv)"
+      {{ end }}
+      hostIP: {{ NodeIPWith .spec.nodeName | Quote }}
+      podIP: {{ PodIPWith .spec.nodeName ( or .spec.hostNetwork false ) ( or .metadata.uid "" ) ( or .metadata.name "" ) ( or .metadata.namespace "" ) | Quote }}
+      phase: Running
+      startTime: {{ $now | Quote }}`;
+
+/**
  * kwok's default "fast" stage set (what kwokctl uses): node-initialize, node-heartbeat-with-lease,
- * pod-ready, pod-complete (Job pods → Succeeded), pod-delete. Read from the pinned kwok module.
+ * pod-ready, pod-complete (Job pods → Succeeded), pod-delete — read from the pinned kwok module —
+ * plus pod-never-ready ({@link NEVER_READY_LABEL}), which pod-ready leaves alone.
  */
 export function kwokStagesYaml(): string {
   const root = join(goModuleDir('sigs.k8s.io/kwok', KWOK_VERSION), 'kustomize', 'stage');
@@ -278,7 +347,15 @@ export function kwokStagesYaml(): string {
   };
   walk(join(root, 'fast'));
   if (!files.some((f) => f.endsWith('pod-complete.yaml'))) throw new Error(`kwok ${KWOK_VERSION}: stage/fast has no pod-complete stage`);
-  return files.map((f) => readFileSync(f, 'utf8').trim()).join('\n---\n') + '\n';
+  const stages = files.map((f) => {
+    const text = readFileSync(f, 'utf8').trim();
+    if (!f.endsWith('pod-ready.yaml')) return text;
+    // pod-ready must not make a never-ready pod ready.
+    const stage = parseYaml(text) as { spec: { selector: { matchExpressions: { key: string; operator: string }[] } } };
+    stage.spec.selector.matchExpressions.push({ key: `.metadata.labels["${NEVER_READY_LABEL}"]`, operator: 'DoesNotExist' });
+    return stringifyYaml(stage).trim();
+  });
+  return [...stages, NEVER_READY_STAGE].join('\n---\n') + '\n';
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -490,7 +567,7 @@ function launchArgvs(dir: string, bin: string, ports: Record<string, number>): R
   const kubeconfigPath = join(dir, 'kubeconfig');
   const cmKubeconfig = join(dir, 'controller-manager.kubeconfig');
   const schedKubeconfig = join(dir, 'scheduler.kubeconfig');
-  const kwokConfig = join(dir, 'kwok.yaml');
+  const kwokConfig = kwokConfigPath(dir);
   const args: Record<BinaryName, string[]> = {
     etcd: [
       '--name=bitpin-local',
@@ -608,8 +685,7 @@ async function start(dir: string, opts: UpOptions, env: NodeJS.ProcessEnv, log: 
   writeFileSync(cmKubeconfig, kubeconfig(server, pki, 'controller-manager'), { mode: 0o600 });
   const schedKubeconfig = join(dir, 'scheduler.kubeconfig');
   writeFileSync(schedKubeconfig, kubeconfig(server, pki, 'scheduler'), { mode: 0o600 });
-  const kwokConfig = join(dir, 'kwok.yaml');
-  writeFileSync(kwokConfig, kwokStagesYaml());
+  writeFileSync(kwokConfigPath(dir), kwokStagesYaml());
 
   const argvs = launchArgvs(dir, bin, ports);
 

@@ -8,6 +8,7 @@ export {
   kubectlPath,
   KWOK_NODE_ANNOTATION,
   kwokStagesYaml,
+  NEVER_READY_LABEL,
   missingBinaries,
   releaseTestEnv,
   status,
