@@ -31,7 +31,7 @@ await app.register(replyFrom, { base: upstream, undici: { connections: 64, pipel
 app.addHook('onRequest', async () => active.inc());
 app.addHook('onResponse', async (req, reply) => {
   active.dec();
-  const labels = { method: req.method, route: routes.names[routes.resolve(req.url)], status_code: String(reply.statusCode) };
+  const labels = { method: req.method, route: routes.names[routes.resolve(req.url, reply.statusCode)], status_code: String(reply.statusCode) };
   requests.inc(labels);
   duration.observe(labels, reply.elapsedTime / 1000);
   reqBytes.inc(labels, Number(req.headers['content-length'] ?? 0));

@@ -10,6 +10,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync, readdirSync, existsSync } from 'node:fs';
 import http from 'node:http';
 import os from 'node:os';
+import { gunzipSync } from 'node:zlib';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 // The built test support (the bench target builds it: it is a dependency of this project).
@@ -277,7 +278,7 @@ async function main() {
   const main = join(PROJECT, 'dist', 'main.js');
   if (!existsSync(main)) throw new Error('dist/main.js missing: nx run metrics-sidecar:build');
 
-  const ports = { up: await freePort(), nginx: await freePort(), peer: await freePort(), sidecar: await freePort(), sidecarMetrics: await freePort() };
+  const ports = { up: await freePort(), nginx: await freePort(), peer: await freePort(), floor: await freePort(), sidecar: await freePort(), sidecarMetrics: await freePort() };
   const up = nginxConf('upstream', ports.up, (p) => `
   server {
     listen 127.0.0.1:${p} backlog=4096;
@@ -309,6 +310,11 @@ async function main() {
     PEER_UPSTREAM: upstreamUrl,
     NODE_OPTIONS: SIDECAR_NODE_OPTIONS,
   });
+  const floorProc = start('floor', 1, process.execPath, [join(HERE, 'floor-proxy.mjs')], {
+    FLOOR_PORT: String(ports.floor),
+    FLOOR_UPSTREAM: upstreamUrl,
+    NODE_OPTIONS: SIDECAR_NODE_OPTIONS,
+  });
   const sidecarEnv = {
     SIDECAR_LISTEN_HOST: '127.0.0.1',
     SIDECAR_LISTEN_PORT: String(ports.sidecar),
@@ -324,6 +330,7 @@ async function main() {
     { name: 'direct', url: upstreamUrl, proc: undefined },
     { name: 'nginx', url: `http://127.0.0.1:${ports.nginx}`, proc: nginxProc },
     { name: 'fastify+reply-from', url: `http://127.0.0.1:${ports.peer}`, proc: peerProc },
+    { name: 'floor: node:http + undici, no metrics', url: `http://127.0.0.1:${ports.floor}`, proc: floorProc },
     { name: 'sidecar', url: `http://127.0.0.1:${ports.sidecar}`, proc: sidecarProc },
   ];
   for (const c of configs) await waitHttp(c.url + PATH);
@@ -371,10 +378,11 @@ async function main() {
   }
 
   for (const c of configs.slice(1)) await stop(c.proc);
+  const profile = await profileSidecar(upstreamUrl, main);
   const scrape = await metricsAtCap(upstreamUrl, main);
   await stop(upstreamProc);
 
-  const result = { environment, saturation, paced, scrape, sidecarCounted: sidecarAfter - sidecarBefore, wrkTotalSidecar, loadAfter: os.loadavg().map((x) => x.toFixed(2)).join(' ') };
+  const result = { environment, saturation, paced, scrape, profile, sidecarCounted: sidecarAfter - sidecarBefore, wrkTotalSidecar, loadAfter: os.loadavg().map((x) => x.toFixed(2)).join(' ') };
   const raw = join(os.tmpdir(), 'metrics-sidecar-bench.json');
   writeFileSync(raw, JSON.stringify(result, null, 1));
   log(`raw results: ${raw} (BENCH_RENDER=${raw} re-renders them without running)`);
@@ -392,6 +400,66 @@ async function sidecarCount(metricsPort) {
   let n = 0;
   for (const line of r.body.split('\n')) if (line.startsWith('http_server_requests_total{')) n += Number(line.split(' ').pop());
   return n;
+}
+
+/** Where the sidecar's CPU goes: one more sidecar under wrk with V8's `--cpu-prof`, self time by area. */
+const PROFILE_SECONDS = Number(process.env.BENCH_PROFILE_SECONDS ?? 10);
+const NATIVE_IO = new Set(['writev', 'writeLatin1String', 'writeUtf8String', 'writeBuffer', 'writeAsciiString', 'readStart', 'readStop', 'shutdown', 'close']);
+
+function profileArea(cf) {
+  const u = cf.url || '';
+  const f = cf.functionName;
+  if (f === '(idle)') return undefined;
+  if (f === '(garbage collector)') return 'GC';
+  if (f === '(program)') return 'V8/native, unattributed ((program))';
+  if (!u && NATIVE_IO.has(f)) return 'socket writes and reads (syscalls, loopback TCP)';
+  if (u.includes('/undici/') || u.startsWith('wasm://')) return 'undici (upstream client, llhttp in wasm)';
+  if (u.endsWith('/dist/proxy.js')) return 'sidecar data plane (proxy.js: headers, exchange)';
+  if (u.endsWith('/dist/http-metrics.js') || u.endsWith('/dist/route-templates.js') || u.includes('/prom-client/')) return 'metrics (record, route templates, prom-client)';
+  if (u.includes('/pino') || u.endsWith('/dist/logger.js')) return 'logging (pino)';
+  if (u.includes('/fastify') || u.includes('/avvio/') || u.includes('/find-my-way/')) return 'fastify (metrics port)';
+  if (/^node:(_http_|http$|internal\/http)/.test(u)) return 'node:http (server, parser glue, response)';
+  if (u.startsWith('node:')) return 'node streams, net, events, timers, buffers';
+  if (!u) return 'native (other)';
+  return 'other JS';
+}
+
+async function profileSidecar(upstreamUrl, main) {
+  const port = await freePort();
+  const metricsPort = await freePort();
+  const dir = join(work, 'cpu-prof');
+  mkdirSync(dir, { recursive: true });
+  const proc = start('sidecar (profile)', 1, process.execPath, ['--cpu-prof', `--cpu-prof-dir=${dir}`, main], {
+    SIDECAR_LISTEN_HOST: '127.0.0.1',
+    SIDECAR_LISTEN_PORT: String(port),
+    SIDECAR_METRICS_PORT: String(metricsPort),
+    SIDECAR_UPSTREAM_URL: upstreamUrl,
+    SIDECAR_LOG_LEVEL: 'warn',
+    NODE_OPTIONS: SIDECAR_NODE_OPTIONS,
+  });
+  await waitHttp(`http://127.0.0.1:${port}${PATH}`);
+  await wrk(`http://127.0.0.1:${port}${PATH}`, { seconds: WARMUP });
+  const m = await measure({ name: 'profile', url: `http://127.0.0.1:${port}`, proc }, { seconds: PROFILE_SECONDS });
+  await stop(proc);
+  const file = readdirSync(dir).find((f) => f.endsWith('.cpuprofile'));
+  if (!file) return undefined;
+  const p = JSON.parse(readFileSync(join(dir, file), 'utf8'));
+  const byId = new Map(p.nodes.map((n) => [n.id, n]));
+  const areas = new Map();
+  let busy = 0;
+  for (let i = 0; i < p.samples.length; i++) {
+    const area = profileArea(byId.get(p.samples[i]).callFrame);
+    if (area === undefined) continue;
+    const d = p.timeDeltas[i] ?? 0;
+    busy += d;
+    areas.set(area, (areas.get(area) ?? 0) + d);
+  }
+  return {
+    cpuUsPerReq: m.cpuUsPerReq,
+    rps: m.rps,
+    load1: m.load1,
+    areas: [...areas].sort((a, b) => b[1] - a[1]).map(([area, t]) => ({ area, share: t / busy })),
+  };
 }
 
 /**
@@ -412,22 +480,33 @@ async function metricsAtCap(upstreamUrl, main) {
   });
   await waitHttp(`http://127.0.0.1:${metricsPort}/readyz`);
   const url = `http://127.0.0.1:${port}`;
+  // Paths are lowercase words (i in base 26 as letters): no collapsing rule merges them, as with
+  // real page names. The upstream answers 200 (a 404 would claim no template slot).
+  const WORD = `local function word(n)
+  local s = ""
+  repeat
+    s = string.char(97 + n % 26) .. s
+    n = math.floor(n / 26)
+  until n == 0
+  return s
+end
+`;
   writeFileSync(
     join(work, 'distinct.lua'),
-    `local i = 0
+    `${WORD}local i = 0
 request = function()
   i = i + 1
-  return wrk.format((i % 2 == 0) and "GET" or "POST", "/p/page-" .. i .. "-x")
+  return wrk.format((i % 2 == 0) and "GET" or "POST", "/p/page-" .. word(i))
 end
 ${LUA_DONE}`,
   );
   writeFileSync(
     join(work, 'combos.lua'),
-    `local i = 0
+    `${WORD}local i = 0
 request = function()
   i = i + 1
   local k = math.floor(i / 7) % 4
-  return wrk.format((k % 2 == 0) and "GET" or "POST", "/p/page-" .. (i % 400) .. "-x" .. ((k < 2) and "" or "?s=404"))
+  return wrk.format((k % 2 == 0) and "GET" or "POST", "/p/page-" .. word(i % 400) .. ((k < 2) and "" or "?s=404"))
 end
 ${LUA_DONE}`,
   );
@@ -435,6 +514,7 @@ ${LUA_DONE}`,
   const pids = pidsOf(proc);
   const fill = await wrk(url + '/', { seconds: 3, connections: 8, script: 'distinct.lua' });
   out.A = await scrapeLatency(metricsPort, fill.requests, pids);
+  out.gzipA = await scrapeLatency(metricsPort, fill.requests, pids, true);
   out.floorA = await floorLatency(await get(`http://127.0.0.1:${metricsPort}/metrics`));
   const fill2 = await wrk(url + '/', { seconds: 3, connections: 8, script: 'combos.lua' });
   out.B = await scrapeLatency(metricsPort, fill.requests + fill2.requests, pids);
@@ -463,20 +543,25 @@ require('http').createServer((q, r) => { r.writeHead(200, { 'content-type': 'tex
   return r;
 }
 
-async function scrapeLatency(metricsPort, sent, pids) {
+async function scrapeLatency(metricsPort, sent, pids, gzip = false) {
   const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
   const times = [];
   let body = '';
+  let wire = 0;
   let ticks0 = 0;
   for (let i = 0; i < 220; i++) {
     if (i === 20) ticks0 = cpuTicks(pids);
     const t0 = process.hrtime.bigint();
     body = await new Promise((resolve, reject) => {
       http
-        .get(`http://127.0.0.1:${metricsPort}/metrics`, { agent }, (res) => {
+        .get(`http://127.0.0.1:${metricsPort}/metrics`, { agent, headers: gzip ? { 'accept-encoding': 'gzip' } : {} }, (res) => {
           const chunks = [];
           res.on('data', (c) => chunks.push(c));
-          res.on('end', () => resolve(Buffer.concat(chunks).toString()));
+          res.on('end', () => {
+            const b = Buffer.concat(chunks);
+            wire = b.length;
+            resolve((res.headers['content-encoding'] === 'gzip' ? gunzipSync(b) : b).toString());
+          });
         })
         .on('error', reject);
     });
@@ -496,6 +581,7 @@ async function scrapeLatency(metricsPort, sent, pids) {
     max: times[times.length - 1],
     cpuMsPerScrape,
     bytes: Buffer.byteLength(body),
+    wireBytes: wire,
     lines: lines.length,
     labelSets: reqLines.length,
     routes: routes.size,
@@ -562,7 +648,24 @@ function render(r) {
   const addedP50 = (P.sidecar.p50 - P.direct.p50) / 1000;
   const A = r.scrape.A;
   const B = r.scrape.B;
+  const G = r.scrape.gzipA;
   const goal = (ok) => (ok ? '**met**' : '**not met**');
+  const FLOOR = 'floor: node:http + undici, no metrics';
+  const fl = S[FLOOR];
+  const roundRows = [];
+  for (let i = 0; i < ROUNDS; i++) {
+    for (const [name, runs] of Object.entries(r.saturation)) {
+      const x = runs[i];
+      if (!x) continue;
+      roundRows.push(
+        `| ${i + 1} | ${name} | ${fmt(x.rps)} | ${name === 'direct' ? '–' : fmt(x.cpuUsPerReq, 1)} | ${name === 'direct' ? '–' : fmt(x.cpuUsPerReq / r.saturation.nginx[i].cpuUsPerReq, 2)} | ${fmt(x.p50)} | ${fmt(x.foreignPct)} | ${fmt(x.load1, 2)} |`,
+      );
+    }
+  }
+  const pr = r.profile;
+  const profileRows = pr
+    ? pr.areas.map((a) => `| ${a.area} | ${fmt(a.share * 100, 1)} % | ${fmt(a.share * sc.cpu, 1)} |`)
+    : ['| (no profile in this run) | – | – |'];
   return `## metrics-sidecar
 
 Reverse proxy + RED metrics (apps/metrics-sidecar) against nginx and the reference peer, on loopback, all in one run.
@@ -576,7 +679,8 @@ with wrk (\`wrk -t1 -c${CONNECTIONS} --latency\`, GET \`${PATH}\`). Each proxy i
 **nginx** (1 worker, upstream keepalive 64, HTTP/1.1, no access log, no metrics); **fastify+reply-from**
 (\`bench/peer-reply-from.mjs\`: @fastify/reply-from, undici 64 connections, the same Node options, the same metrics recorded with prom-client
 label objects in \`onResponse\`, the same route templating); **sidecar** (\`node dist/main.js\` with the image's
-\`NODE_OPTIONS=${SIDECAR_NODE_OPTIONS}\`, default settings: all metrics on, probes on, log level warn). **direct** is wrk against the upstream itself (no proxy). Every config returned the
+\`NODE_OPTIONS=${SIDECAR_NODE_OPTIONS}\`, default settings: all metrics on, probes on, log level warn); **floor** (\`bench/floor-proxy.mjs\`: node:http + the same undici Pool and
+\`dispatch\` handler shape, nothing else: no metrics, no request id, no X-Forwarded-*). **direct** is wrk against the upstream itself (no proxy). Every config returned the
 upstream's body byte for byte before the runs. CPU is utime+stime from /proc of the proxy's processes (nginx: master +
 worker); RSS is the largest of 0.5 s samples of VmRSS during a run, "peak" is VmHWM (the process's lifetime high-water
 mark, which includes transient V8 compilation memory).
@@ -595,6 +699,28 @@ interleaved in the same rounds.
 |---|---|---|---|---|---|---|---|---|---|---|
 ${rows.join('\n')}
 
+Every round's samples (CPU µs per request; "× nginx" is against nginx's sample of the same round; load is the 1-minute
+load average when the sample started):
+
+| round | config | req/s | CPU µs / req | × nginx | p50 µs | foreign CPU % | load1 |
+|---|---|---|---|---|---|---|---|
+${roundRows.join('\n')}
+
+### Where the microseconds go
+
+${pr ? `One more sidecar (same settings) under the same wrk load with V8's \`--cpu-prof\`, ${PROFILE_SECONDS} s after a warm-up (${fmt(pr.rps)} req/s,
+${fmt(pr.cpuUsPerReq, 1)} µs CPU per request with the profiler on, load ${fmt(pr.load1, 2)}): self time by area, idle excluded, and that share of the
+sidecar's median CPU per request above (${fmt(sc.cpu, 1)} µs). Kernel time inside a syscall (loopback TCP delivers to the
+receiver inside the sender's \`writev\`) is counted under the JS-to-native call that made it.` : 'No profile in this run.'}
+
+| area | share of busy samples | ≈ µs / request |
+|---|---|---|
+${profileRows.join('\n')}
+
+The floor row (${fl ? `${fmt(fl.cpu, 1)} µs, ${fmt(fl.cpu / n.cpu, 2)} × nginx` : '–'}) is node:http + undici with nothing else (\`bench/floor-proxy.mjs\`): the sidecar
+adds ${fl ? `${fmt(sc.cpu - fl.cpu, 1)} µs (${fmt((sc.cpu - fl.cpu) / sc.cpu * 100, 0)} % of its CPU)` : '–'} on top of it for request ids, X-Forwarded-*, hop-by-hop filtering, client-gone
+detection, the RED metrics, the process metrics and the probes.
+
 ### Paced (~1,000 req/s: wrk -c10 with a random 0–20 ms think time, ${PACED} s)
 
 | config | req/s | p50 µs | added p50 µs vs direct | p99 µs | proxy CPU % | RSS MB | foreign CPU % |
@@ -612,7 +738,7 @@ this machine at that moment, with no metrics work.
 | state | requests sent | route templates | label sets (requests_total) | sample lines | body | p50 ms | p99 ms | max ms | server CPU ms / scrape |
 |---|---|---|---|---|---|---|---|---|---|
 | A: distinct paths (GET/POST), cap + overflow | ${fmt(A.sent)} | ${A.templates} + overflow | ${A.labelSets} | ${fmt(A.lines)} | ${fmt(A.bytes / 1024)} KB | ${fmt(A.p50, 2)} | ${fmt(A.p99, 2)} | ${fmt(A.max, 2)} | ${fmt(A.cpuMsPerScrape, 2)} |
-${floorRow('A', r.scrape.floorA)}
+${G ? `| A, gzip (\`Accept-Encoding: gzip\`, level 1) | ${fmt(G.sent)} | ${G.templates} + overflow | ${G.labelSets} | ${fmt(G.lines)} | ${fmt(G.wireBytes / 1024)} KB on the wire | ${fmt(G.p50, 2)} | ${fmt(G.p99, 2)} | ${fmt(G.max, 2)} | ${fmt(G.cpuMsPerScrape, 2)} |\n` : ''}${floorRow('A', r.scrape.floorA)}
 | B: A + 400 paths × {GET, POST} × {200, 404} | ${fmt(B.sent)} | ${B.templates} + overflow | ${B.labelSets} | ${fmt(B.lines)} | ${fmt(B.bytes / 1024)} KB | ${fmt(B.p50, 2)} | ${fmt(B.p99, 2)} | ${fmt(B.max, 2)} | ${fmt(B.cpuMsPerScrape, 2)} |
 ${floorRow('B', r.scrape.floorB)}
 
@@ -624,7 +750,7 @@ wrk stopped, at most ${CONNECTIONS} per run).
 
 | goal | measured | |
 |---|---|---|
-| CPU per proxied request ≤ 3 × nginx's (≥ 0.33 × nginx per core), all metrics on | medians: ${fmt(cpuRatio, 2)} × nginx (${fmt(n.cpu / sc.cpu, 2)} × nginx per core); best rounds: ${fmt(cpuRatioBest, 2)} × | ${goal(cpuRatio <= 3)} |
+| CPU per proxied request ≤ 3 × nginx's (≥ 0.33 × nginx per core), all metrics on | medians: ${fmt(cpuRatio, 2)} × nginx (${fmt(n.cpu / sc.cpu, 2)} × nginx per core); best rounds: ${fmt(cpuRatioBest, 2)} ×; the floor (node:http + undici alone): ${fl ? fmt(fl.cpu / n.cpu, 2) : '–'} × | ${goal(cpuRatio <= 3)} |
 | ≥ 1.4 × the throughput of fastify + reply-from | req/s medians: ${fmt(thrRatio, 2)} ×; CPU per request (capacity per core): medians ${fmt(rf.cpu / sc.cpu, 2)} ×, best rounds ${fmt(rfRatioBest, 2)} × | ${goal(thrRatio >= 1.4)} by req/s, ${goal(rf.cpu / sc.cpu >= 1.4)} by CPU |
 | added p50 ≤ 0.3 ms at ~1,000 req/s | +${fmt(addedP50, 3)} ms (direct ${fmt(P.direct.p50)} µs → sidecar ${fmt(P.sidecar.p50)} µs) | ${goal(addedP50 <= 0.3)} |
 | RSS ≤ 110 MB at saturation | ${fmt(sc.rss, 1)} MB (largest sample during the runs); lifetime peak ${fmt(sc.hwm, 1)} MB | ${goal(sc.rss <= 110)} |
@@ -635,6 +761,7 @@ Paired by round (the two configs ran back to back in each round), fastify+reply-
 ${r.saturation.sidecar.map((x, i) => fmt(r.saturation['fastify+reply-from'][i].cpuUsPerReq / x.cpuUsPerReq, 2)).join(', ')}; sidecar ÷ fastify+reply-from req/s:
 ${r.saturation.sidecar.map((x, i) => fmt(x.rps / r.saturation['fastify+reply-from'][i].rps, 2)).join(', ')}; sidecar ÷ nginx CPU per request:
 ${r.saturation.sidecar.map((x, i) => fmt(x.cpuUsPerReq / r.saturation.nginx[i].cpuUsPerReq, 2)).join(', ')}.
+${G ? `\ngzip scrapes (state A): ${fmt(G.wireBytes / 1024)} KB on the wire instead of ${fmt(A.bytes / 1024)} KB, ${fmt(G.cpuMsPerScrape, 2)} ms of server CPU per scrape instead of ${fmt(A.cpuMsPerScrape, 2)} ms (compression runs on libuv's thread pool, so the event loop only waits for it).\n` : ''}
 
 nginx for reference: ${fmt(n.cpu, 1)} µs CPU per request, ${fmt(perCore(n))} req/s per core; fastify+reply-from ${fmt(rf.cpu, 1)} µs;
 sidecar ${fmt(sc.cpu, 1)} µs. Median load average (1 min) during the saturation runs: ${fmt(sc.load, 2)}.
