@@ -4,6 +4,7 @@
  */
 import { loadEnvConfig } from '@bitpin/config';
 import { describe, expect, it } from 'vitest';
+import { ERROR_FILTER } from '../src/grafana/logs/index.js';
 import { buildDashboards } from '../src/index.js';
 import { queriesOf, substituteVariables } from './dashboard-queries.js';
 
@@ -42,8 +43,121 @@ describe('LogQL queries of the dashboards (no Loki needed)', () => {
       }
       if (!balanced(expr)) problems.push(`unbalanced: ${where}`);
       if (/\$/.test(expr)) problems.push(`variable left: ${expr}`);
-      for (const [, range] of expr.matchAll(/\[([^\]]*)\]/g)) if (!/^\d+(ms|s|m|h|d)$/.test(range!.trim())) problems.push(`bad range [${range}]: ${where}`);
+      for (const [, range] of withoutStrings(expr).matchAll(/\[([^\]]*)\]/g)) if (!/^\d+(ms|s|m|h|d)$/.test(range!.trim())) problems.push(`bad range [${range}]: ${where}`);
     }
     expect(problems).toEqual([]);
+  });
+});
+
+/**
+ * The error filter's pipeline run on log lines as Loki runs it, without Loki: line filters
+ * (`|~ "re"`), `| regexp` parsers (named groups become labels; no match extracts nothing) and a
+ * label filter of `=~` matchers joined by `or` (anchored, as Loki's label matchers are). Regexes
+ * are RE2; the ones used here are also valid JavaScript once `(?P<` is `(?<` and a leading `(?i)`
+ * is the `i` flag (anything else RE2-only fails the conversion).
+ */
+function re2(pattern: string): RegExp {
+  const flags = pattern.startsWith('(?i)') ? 'i' : '';
+  const body = pattern.replace(/^\(\?i\)/, '').replace(/\(\?P</g, '(?<');
+  if (/\(\?(?![:<])/.test(body)) throw new Error(`RE2 construct not converted: ${pattern}`);
+  return new RegExp(body, flags);
+}
+
+/** The stages of a pipeline (`|~ "…"`, `| regexp \`…\``, `| a=~"…" or …`), split outside strings. */
+function stages(pipeline: string): string[] {
+  const out: string[] = [];
+  let cur = '';
+  for (let i = 0; i < pipeline.length; i++) {
+    const c = pipeline[i]!;
+    if (c === '"' || c === '`') {
+      const literal = (c === '`' ? /^`[^`]*`/ : /^"(?:[^"\\]|\\.)*"/).exec(pipeline.slice(i))?.[0];
+      if (literal === undefined) throw new Error(`unterminated string in ${pipeline}`);
+      cur += literal;
+      i += literal.length - 1;
+    } else if (c === '|' && cur.trim() !== '' && /^\s*$/.test(pipeline.slice(i - 1, i))) {
+      out.push(cur.trim());
+      cur = '|';
+    } else {
+      cur += c;
+    }
+  }
+  if (cur.trim()) out.push(cur.trim());
+  return out;
+}
+
+/** Runs `pipeline` on one line: undefined when the line is filtered out, else the extracted labels. */
+function runPipeline(pipeline: string, line: string): Record<string, string> | undefined {
+  const labels: Record<string, string> = {};
+  for (const stage of stages(pipeline)) {
+    let m: RegExpExecArray | null;
+    if ((m = /^\|~\s*("(?:[^"\\]|\\.)*")$/.exec(stage))) {
+      if (!re2(JSON.parse(m[1]!) as string).test(line)) return undefined;
+    } else if ((m = /^\|\s*regexp\s*`([^`]*)`$/.exec(stage))) {
+      const groups = re2(m[1]!).exec(line)?.groups ?? {};
+      for (const [k, v] of Object.entries(groups)) if (v !== undefined) labels[k] = v;
+    } else if ((m = /^\|\s*(.+)$/.exec(stage))) {
+      const alternatives = m[1]!.split(/\s+or\s+/).map((a) => {
+        const am = /^(\w+)=~("(?:[^"\\]|\\.)*")$/.exec(a.trim());
+        if (!am) throw new Error(`label filter not understood: ${a}`);
+        const rx = re2(JSON.parse(am[2]!) as string);
+        return (l: Record<string, string>) => new RegExp(`^(?:${rx.source})$`, rx.flags).test(l[am[1]!] ?? '');
+      });
+      if (!alternatives.some((f) => f(labels))) return undefined;
+    } else {
+      throw new Error(`stage not understood: ${stage}`);
+    }
+  }
+  return labels;
+}
+
+describe('the LogQL error filter (level parsed from the line, not the word "error" anywhere)', () => {
+  /** What this platform logs, after the agent's CRI stage (libs/logging): the line as the container wrote it. */
+  const ERRORS: ReadonlyArray<[string, string]> = [
+    ['metrics sidecar (pino JSON)', '{"level":"error","time":"2025-01-01T10:00:00.000Z","service":"metrics-sidecar","msg":"probe failed"}'],
+    ['metrics sidecar fatal', '{"level":"fatal","time":"2025-01-01T10:00:00.000Z","service":"metrics-sidecar","msg":"cannot listen"}'],
+    ['Loki / Alloy / Promtail (logfmt)', 'level=error ts=2025-01-01T10:00:00Z caller=flush.go:1 msg="failed to flush" err="context deadline exceeded"'],
+    ['Prometheus 3 (slog logfmt)', 'time=2025-01-01T10:00:00Z level=ERROR source=manager.go:1 msg="Error loading config" component=rules'],
+    ['CloudNativePG instance manager', '{"level":"error","ts":"2025-01-01T10:00:00Z","logger":"instance-manager","msg":"Error while reconciling"}'],
+    ['PostgreSQL via CloudNativePG', '{"level":"info","ts":"2025-01-01T10:00:00Z","logger":"postgres","msg":"record","record":{"error_severity":"ERROR","message":"duplicate key value violates unique constraint"}}'],
+    ['gunicorn', '[2025-01-01 10:00:00 +0000] [7] [ERROR] Worker (pid:9) exited with code 1'],
+    ['Django (Python logging, default format)', 'ERROR:django.request:Internal Server Error: /api/orders/1/'],
+    ['Python logging (levelname first)', 'CRITICAL 2025-01-01 10:00:00,000 payments Settlement stopped'],
+  ];
+  /** Lines at a lower level whose message merely contains "error": the old `|~ "(?i)(error|…)"` filter counted every one. */
+  const NOT_ERRORS: ReadonlyArray<[string, string]> = [
+    ['sidecar info mentioning an error', '{"level":"info","time":"2025-01-01T10:00:00.000Z","service":"metrics-sidecar","msg":"retrying after upstream error"}'],
+    ['sidecar warn with an error field', '{"level":"warn","time":"2025-01-01T10:00:00.000Z","msg":"slow probe","err":"Error: timeout"}'],
+    ['logfmt info whose message says level=error', 'level=info ts=2025-01-01T10:00:00Z msg="client sent level=error lines" errors=0'],
+    ['Prometheus info', 'time=2025-01-01T10:00:00Z level=INFO source=main.go:1 msg="TSDB started" errors=0'],
+    ['PostgreSQL LOG record', '{"level":"info","ts":"2025-01-01T10:00:00Z","logger":"postgres","msg":"record","record":{"error_severity":"LOG","message":"checkpoint complete: 0 errors"}}'],
+    ['gunicorn info', '[2025-01-01 10:00:00 +0000] [7] [INFO] Booting worker; error log to stderr'],
+    ['Django info', 'INFO:django.server:"GET /api/errors/ HTTP/1.1" 200 12'],
+    ['plain message', 'Internal Server Error page rendered for /api/orders/1/ (test fixture)'],
+    ['access log of an error route', '10.0.0.1 - - "GET /api/orders/?status=error HTTP/1.1" 200 512'],
+  ];
+  const OLD_SUBSTRING_FILTER = /(error|exception|traceback|critical|fatal|panic)/i;
+
+  it('every error-counting query of the dashboards uses it', () => {
+    const errorQueries = logql.filter((q) => /error/i.test(q.panel));
+    expect(errorQueries.map((q) => q.panel)).toEqual(expect.arrayContaining(['Error lines by app', 'Error share by app', 'Recent error lines']));
+    for (const q of errorQueries) expect(q.expr, `${q.dashboard} / ${q.panel}`).toContain(ERROR_FILTER);
+    // No other line filter on "error" anywhere.
+    for (const q of logql) expect(q.expr.replace(ERROR_FILTER, ''), `${q.dashboard} / ${q.panel}`).not.toMatch(/\|~[^|]*err/i);
+  });
+
+  it.each(ERRORS)('counts an error line: %s', (_what, line) => {
+    expect(runPipeline(ERROR_FILTER, line)).toBeDefined();
+  });
+
+  it.each(NOT_ERRORS)('does not count a line that merely contains "error": %s', (_what, line) => {
+    expect(OLD_SUBSTRING_FILTER.test(line), 'the old substring filter counted it').toBe(true);
+    expect(runPipeline(ERROR_FILTER, line)).toBeUndefined();
+  });
+
+  it('extracts the level of each format into the label `level` (the PostgreSQL record severity into `pg_severity`)', () => {
+    expect(runPipeline(ERROR_FILTER, ERRORS[0]![1])).toMatchObject({ level: 'error' });
+    expect(runPipeline(ERROR_FILTER, ERRORS[3]![1])).toMatchObject({ level: 'ERROR' });
+    expect(runPipeline(ERROR_FILTER, ERRORS[5]![1])).toMatchObject({ level: 'info', pg_severity: 'ERROR' });
+    expect(runPipeline(ERROR_FILTER, ERRORS[6]![1])).toMatchObject({ level: 'ERROR' });
   });
 });

@@ -19,8 +19,40 @@ import {
 
 /** Log streams of the selected namespaces and pods (labels from libs/logging's relabel table). */
 export const LOG_STREAM = '{namespace=~"$namespace", pod=~"$pod"}';
-/** Lines that look like errors: Python tracebacks, Django/gunicorn error levels, Go/JSON level fields. */
-export const ERROR_FILTER = '|~ "(?i)(error|exception|traceback|critical|fatal|panic)"';
+/** Log levels counted as errors (Python logging, pino, Go slog/logfmt, zap, gunicorn). */
+export const ERROR_LEVELS = ['error', 'err', 'critical', 'crit', 'fatal', 'panic'] as const;
+/** PostgreSQL error severities (CloudNativePG logs them as `record.error_severity` of a JSON line with level "info"). */
+export const PG_ERROR_SEVERITIES = ['ERROR', 'FATAL', 'PANIC'] as const;
+/** LogQL raw strings (backticks) keep regex backslashes as they are. */
+const BT = '`';
+const LEVEL_WORDS = ['trace', 'debug', 'info', 'notice', 'warn', 'warning', ...ERROR_LEVELS].join('|');
+
+/**
+ * Parses the line's level into the label `level`. The log agent (libs/logging: Promtail or Alloy,
+ * CRI stage only) attaches no level label, so the level comes from the line, from the place each
+ * log format of the platform keeps it, never from the message text:
+ * - JSON `"level":"error"` (the metrics sidecar's pino, CloudNativePG, Grafana/zap), `"levelname"`, `"severity"`;
+ * - logfmt `level=error` / `level=ERROR` (Loki, Alloy, Promtail, Prometheus, Alertmanager, Grafana);
+ * - gunicorn's `[time] [pid] [ERROR]` and Python logging's leading `ERROR:logger:` / `ERROR …` (Django).
+ * The leftmost of these wins (the level field comes before the message in all of them), and the
+ * level must be a level word, so a message that contains "error" is not a level.
+ * kube-state-metrics' klog prefix (`E1206 …`) is not parsed.
+ */
+export const LEVEL_PARSER = String.raw`| regexp ${BT}(?i)(?:"(?:level|levelname|severity)"\s*:\s*"|\blevel="?|^\[[^\]]*\] \[\d+\] \[|^)(?P<level>${LEVEL_WORDS})\b${BT}`;
+/** CloudNativePG's PostgreSQL records: the severity of the record, into `pg_severity`. */
+export const PG_SEVERITY_PARSER = String.raw`| regexp ${BT}"error_severity"\s*:\s*"(?P<pg_severity>[A-Z]+)"${BT}`;
+
+/**
+ * Error lines: a cheap line filter first (every error level and severity contains one of these
+ * words), then the parsed level (or PostgreSQL severity) must be an error level. A line whose
+ * message merely mentions "error" at info level is not counted.
+ */
+export const ERROR_FILTER = [
+  '|~ "(?i)(err|crit|fatal|panic)"',
+  LEVEL_PARSER,
+  PG_SEVERITY_PARSER,
+  `| level=~"(?i)(${ERROR_LEVELS.join('|')})" or pg_severity=~"${PG_ERROR_SEVERITIES.join('|')}"`,
+].join(' ');
 /** Loki refuses a selector that matches the empty string, so "All" is `.+` here, not `.*`. */
 const LOKI_ALL = '.+';
 
@@ -31,7 +63,7 @@ function volumePanels() {
       lokiQuery(`sum by (app) (rate(${LOG_STREAM} [$__interval]))`, '{{app}}'),
     ),
     lokiTimeseriesPanel(
-      { title: 'Error lines by app', description: 'Lines matching error/exception/traceback/critical/fatal per second, by app.', unit: units.CountsPerSecond, stacked: true },
+      { title: 'Error lines by app', description: 'Lines per second whose parsed level is error, critical, fatal or panic (PostgreSQL: ERROR, FATAL, PANIC), by app. A lower-level line that mentions "error" is not counted.', unit: units.CountsPerSecond, stacked: true },
       lokiQuery(`sum by (app) (rate(${LOG_STREAM} ${ERROR_FILTER} [$__interval]))`, '{{app}}'),
     ),
     lokiTimeseriesPanel(
@@ -82,7 +114,7 @@ export function logsDashboard(env: EnvConfig) {
   addRow(
     b,
     'Recent errors',
-    [logsPanel({ title: 'Recent error lines', description: 'Newest lines matching the error filter, all selected pods.' }, lokiQuery(`${LOG_STREAM} ${ERROR_FILTER}`).maxLines(500))],
+    [logsPanel({ title: 'Recent error lines', description: 'Newest lines whose parsed level is an error level (the `level` label in the line details), all selected pods.' }, lokiQuery(`${LOG_STREAM} ${ERROR_FILTER}`).maxLines(500))],
     24,
     12,
   );
