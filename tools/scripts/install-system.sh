@@ -1,6 +1,10 @@
 #!/usr/bin/env bash
 # Installs the system packages the tests need. Idempotent: a package already present is skipped,
 # and `apt-get update` runs at most once per invocation (and only when something is missing).
+# Supported: Debian 12 bookworm (what .ci/run and the CI's debian:bookworm container run). On any
+# other apt system every missing package is first checked for an install candidate
+# (`apt-cache policy`); when one has none (e.g. postgresql-15 on Ubuntu 24.04) the script installs
+# nothing and exits 2 with ONE line naming the packages and how to fix it.
 # Later issues extend PACKAGES; heavy Go-built binaries are cached by their own scripts under
 # ${BITPIN_CACHE:-~/.cache/bitpin}, keyed by version.
 set -euo pipefail
@@ -18,6 +22,7 @@ PACKAGES=(
   curl
   git
   python3-venv             # python3 + venv/ensurepip: the backup scripts' Python, ruff from PyPI (libs/backup/scripts/dev/install-ruff.sh)
+  shellcheck               # workspace-checks:lint-shell, and actionlint's check of the workflow's run: scripts
 )
 
 missing=()
@@ -36,8 +41,24 @@ fi
 SUDO=""
 if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
 
-echo "install-system: installing ${missing[*]}"
 export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq
+
+# Every missing package must have a candidate in this system's apt sources; refuse before
+# installing anything when one has none (another distribution, or a release without it).
+nocand=()
+for p in "${missing[@]}"; do
+  pol=$(apt-cache policy "$p" 2>/dev/null || true)
+  cand=$(awk '$1 == "Candidate:" { print $2; exit }' <<<"$pol")
+  if [ -z "$cand" ] || [ "$cand" = '(none)' ]; then nocand+=("$p"); fi
+done
+if [ ${#nocand[@]} -gt 0 ]; then
+  distro=$(sed -nE 's/^PRETTY_NAME="?([^"]*)"?$/\1/p' /etc/os-release 2>/dev/null || true)
+  echo "install-system: ERROR: no install candidate for ${nocand[*]} on ${distro:-this system}; supported is Debian 12 bookworm (CI: a debian:bookworm container): run there, or add an apt repository that has them (PostgreSQL: https://wiki.postgresql.org/wiki/Apt) and rerun; nothing was installed" >&2
+  exit 2
+fi
+
+echo "install-system: installing ${missing[*]}"
 # Do not let Debian's maintainer scripts start daemons (postgresql, prometheus, nginx, etcd):
 # tests start their own instances on 127.0.0.1 with their own data directories.
 policy=/usr/sbin/policy-rc.d
@@ -49,6 +70,5 @@ if [ ! -e "$policy" ]; then
 fi
 trap '[ "$created_policy" = 1 ] && $SUDO rm -f "$policy"' EXIT
 
-$SUDO apt-get update -qq
 $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 echo "install-system: done"

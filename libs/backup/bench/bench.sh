@@ -45,6 +45,7 @@ fi
 
 # ---- inner: runs as the server's user ------------------------------------------------------
 root=$2
+# shellcheck disable=SC2154 # f is the trap's own loop variable
 trap 'for f in "$root"/*.log; do echo "--- $f" >&2; tail -n 15 "$f" >&2; done' ERR
 scripts="$here/../scripts"
 sock="$root/sock" data="$root/data"
@@ -85,7 +86,7 @@ mkdir -p "$ours_dir" "$plain_dir"
 export BACKUP_DIR=$ours_dir BACKUP_KEEP_FULL=10 BACKUP_RETENTION_DAYS=10 BACKUP_SCRATCH_DIR="$root/scratch"
 p_phys=() p_dump=() p_full=() o_full=()
 plain_full() {
-  rm -rf "$plain_dir"/*
+  rm -rf "${plain_dir:?}"/*
   local t t1 t2
   t=$(now)
   pg_basebackup -D "$plain_dir/base" -F tar -X stream --compress=client-gzip:1 --checkpoint=fast -l plain
@@ -105,6 +106,7 @@ ours_full() {
 for ((r = 1; r <= BENCH_ROUNDS; r++)); do
   if ((r % 2)); then plain_full; ours_full; else ours_full; plain_full; fi
 done
+# shellcheck disable=SC2010 # backup ids are timestamps; the newest sorts last
 ours_id=$(ls "$ours_dir/full" | grep -v '^\.' | tail -n 1)
 ours_size=$(du -sb "$ours_dir/full/$ours_id" | cut -f1)
 plain_size=$(du -sb "$plain_dir" | cut -f1)

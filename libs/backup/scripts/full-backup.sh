@@ -57,6 +57,7 @@ logical_backup() {
   local snapshot="" t snap_pid dump_opt=()
   t=$(date +%s)
   coproc SNAP { exec psql -X -q -A -t -v ON_ERROR_STOP=1 2>&1; }
+  # shellcheck disable=SC2153 # SNAP_PID is set by coproc SNAP
   snap_pid=$SNAP_PID
   trap 'kill "$snap_pid" 2>/dev/null || true' EXIT
   printf '%s\n' "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY;" "SELECT pg_export_snapshot();" >&"${SNAP[1]}"

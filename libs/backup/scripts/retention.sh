@@ -87,4 +87,5 @@ if [[ "$dry" != true && $deleted -gt 0 && -f "$BACKUP_DIR/wal/SHA256SUMS" ]]; th
   done <"$BACKUP_DIR/wal/SHA256SUMS" >"$BACKUP_DIR/wal/SHA256SUMS.new"
   mv "$BACKUP_DIR/wal/SHA256SUMS.new" "$BACKUP_DIR/wal/SHA256SUMS"
 fi
+# shellcheck disable=SC2015 # || true only keeps the substitution's status 0
 info "retention: ${#keep[@]} full backup(s) kept (oldest ${oldest_kept##*/}), ${deleted} WAL file(s) before ${start_wal} $([[ "$dry" == true ]] && echo 'would be ' || true)deleted"

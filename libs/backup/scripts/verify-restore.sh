@@ -60,6 +60,7 @@ expect_md5=$(info_get "$info_file" sentinel_md5) target_desc="end of backup ${id
 if [[ -s "$BACKUP_DIR/incremental.log" ]]; then
   while read -r line; do
     lsn=$(sed -n 's/.* lsn=\([^ ]*\).*/\1/p' <<<"$line")
+    # shellcheck disable=SC2015 # continue unless both hold
     [[ -n "$lsn" ]] && (($(lsn_to_dec "$lsn") > end_dec)) || continue
     target_env=(RESTORE_TARGET_LSN="$lsn")
     expect_id=$(sed -n 's/.* sentinel_id=\([^ ]*\).*/\1/p' <<<"$line")

@@ -16,6 +16,7 @@ go_directive=$(grep -m1 -E '^go [0-9]' "$upstream_mod" | cut -d' ' -f2)
 
 {
   echo '// Wrapper module: builds kube-apiserver, kube-controller-manager, kube-scheduler and kubectl from'
+  # shellcheck disable=SC2016 # literal backquotes in the generated comment
   echo '// the k8s.io/kubernetes Go module (tools.go). k8s.io/kubernetes itself cannot be `go install`ed (its go.mod'
   echo '// replaces every staging module with ./staging/...; golang/go#44840), so every k8s.io staging'
   echo '// module is replaced here with its published v0.x.y tag. Keep in sync with ../../versions.json'
