@@ -33,6 +33,10 @@ Options:
   --prune                   apply: delete objects that left the set (shown in the plan first)
   --prune-allow <ref>       apply: also prune this protected object, e.g. PersistentVolumeClaim/ns/name (repeatable)
   --force-conflicts         apply: take over fields another field manager owns
+  -y, --yes                 apply/rollback: go on without asking (envs with deploy.confirm — staging, prod — ask
+                            on a terminal and refuse without one)
+  --only <part,...>         apply: only these parts' objects (app, database, backup, monitoring, logging) are
+                            applied, waited for and pruned; the rest of the env is left as it is
   --adopt                   apply: make objects that exist outside the env's inventory part of it (refused otherwise)
   --timeout <duration>      apply/rollback: how long to wait for readiness (default: 5m)
   --atomic, --no-atomic     apply: roll back to the previous deployed revision when the rollout is not ready
@@ -61,6 +65,8 @@ const OPTIONS = {
   'prune-allow': { type: 'string', multiple: true },
   'force-conflicts': { type: 'boolean' },
   adopt: { type: 'boolean' },
+  yes: { type: 'boolean', short: 'y' },
+  only: { type: 'string' },
   timeout: { type: 'string', default: '5m' },
   wait: { type: 'boolean', default: true },
   'no-wait': { type: 'boolean' },
@@ -79,8 +85,10 @@ type Values = { [K in keyof typeof OPTIONS]?: (typeof OPTIONS)[K] extends { mult
 export interface Io {
   readonly stdout: (line: string) => void;
   readonly stderr: (line: string) => void;
-  /** Live progress line on stderr. @default process.stderr.isTTY */
+  /** Live progress line on stderr, and confirmation prompts. @default process.stderr.isTTY (and stdin a TTY) */
   readonly tty?: boolean;
+  /** Reads the operator's answer to a question (tests answer here). @default the terminal */
+  readonly ask?: (question: string) => Promise<string>;
 }
 
 const processIo: Io = {
@@ -162,6 +170,11 @@ export async function run(argv: readonly string[], io: Io = processIo): Promise<
     if (to !== undefined && !(Number.isInteger(to) && to > 0)) throw new UsageError(`--to "${values.to}" must be a revision number (see deployer history --env=${values.env})`);
     if (to !== undefined && command !== 'rollback') throw new UsageError('--to goes with rollback');
     if (values.atomic && values['no-atomic']) throw new UsageError('--atomic and --no-atomic contradict each other; give one');
+    const { PARTS } = await import('./inventory.js');
+    const only = values.only === undefined ? undefined : new Set(values.only.split(',').map((x) => x.trim()).filter(Boolean));
+    if (only && command !== 'apply') throw new UsageError('--only goes with apply');
+    const unknownPart = only && ([...only].find((x) => !(PARTS as readonly string[]).includes(x)) ?? (only.size ? undefined : '(empty)'));
+    if (unknownPart) throw new UsageError(`--only "${values.only}": unknown part "${unknownPart}"; parts: ${PARTS.join(', ')}`);
     if (fromHistory) {
       env = await envForCluster(values.env, images);
       desired = [];
@@ -199,6 +212,12 @@ export async function run(argv: readonly string[], io: Io = processIo): Promise<
     const reads = command === 'destroy' || fromHistory ? undefined : cmds.startReads(eng, env.name);
     desired ??= await cmds.parseManifestTexts(texts!);
     if (values.from) desired = cmds.asEnvSet(desired, env.name, values.from);
+    // Someone to ask: a terminal on both ends (or the caller's own `ask`), and no JSON for a machine.
+    const canAsk = !json && (io.ask !== undefined || (io === processIo && Boolean(process.stderr.isTTY) && Boolean(process.stdin.isTTY)));
+    const confirm =
+      env.deploy.confirm && !values.yes
+        ? (await import('./confirm.js')).terminalConfirm({ stdout: io.stdout, tty: canAsk, ask: io.ask ?? (await import('./confirm.js')).askTerminal })
+        : undefined;
     switch (command) {
       case 'apply': {
         const r = await cmds.applyCommand(
@@ -212,10 +231,13 @@ export async function run(argv: readonly string[], io: Io = processIo): Promise<
             timeoutMs: timeoutSec * 1000,
             atomic: values['no-atomic'] ? false : (values.atomic ?? env.deploy.atomic),
             adopt: values.adopt ?? false,
+            ...(confirm ? { confirm } : {}),
+            ...(only ? { only } : {}),
             record: {
               description: values.from ? `apply --from ${values.from}` : `apply${values.image?.length ? ` --image ${values.image.join(' --image ')}` : ''}`,
               keep: env.deploy.history,
               user: eng.client.userName,
+              ...(only ? { parts: [...only] } : {}),
             },
           },
           report,
@@ -231,7 +253,7 @@ export async function run(argv: readonly string[], io: Io = processIo): Promise<
         return ExitCode.Ok;
       }
       case 'rollback': {
-        const r = await cmds.rollbackCommand(eng, env, to, { wait: !(values['no-wait'] ?? false) && (values.wait ?? true), timeoutMs: timeoutSec * 1000 }, report);
+        const r = await cmds.rollbackCommand(eng, env, to, { wait: !(values['no-wait'] ?? false) && (values.wait ?? true), timeoutMs: timeoutSec * 1000, ...(confirm ? { confirm } : {}) }, report);
         if (json) io.stdout(JSON.stringify({ command, ...r }));
         return r.ok ? ExitCode.Ok : ExitCode.Failure;
       }

@@ -3,9 +3,9 @@ import { mkdirSync, readFileSync, readdirSync, renameSync, rmSync, statSync, wri
 import { join } from 'node:path';
 import { loadAll } from 'js-yaml';
 import { diff, type DiffEntry } from './diff.js';
-import { ApplyError, Engine, plan, type Change } from './engine.js';
+import { ApplyError, Engine, pendingChanges, plan, type Change } from './engine.js';
 import { healthCheckFor } from './health.js';
-import { parentName, stateOf, unionState, withMembership, type ParentState } from './inventory.js';
+import { parentName, partOf, PARTS, stateOf, unionState, withMembership, type ParentState } from './inventory.js';
 import { KubeClient, loadKubeAccess, PreflightError, type KubeObject } from '@bitpin/kube-client';
 import { deployerCacheDir } from './kube/cache.js';
 import { objectRef, sortForApply } from './manifest.js';
@@ -14,6 +14,7 @@ import type { Reporter } from './reporter.js';
 import { waitForReady, type WaitResult } from './wait.js';
 import { RevisionRecorder, type RecordOptions } from './release-commands.js';
 import { adoptionLines, findUnowned } from './adoption.js';
+import type { Confirm } from './confirm.js';
 import { defaultRollbackTarget, RELEASE_NAMESPACE, releaseSecretName, type ReleaseInfo } from './releases.js';
 
 /** Refused before anything was written (exit 2), with one line per problem. */
@@ -228,6 +229,13 @@ export interface ApplyOptions {
   readonly atomic?: boolean;
   /** Take over objects that exist outside the env's inventory (made by hand, by another tool). @default false — refused */
   readonly adopt?: boolean;
+  /** Asked before the first write when something would change (the env's deploy.confirm, unless --yes). @default - not asked */
+  readonly confirm?: Confirm;
+  /**
+   * `--only`: apply, wait for and prune only these parts' objects (`deploy.bitpin.io/part`);
+   * the rest of the inventory is left untouched. @default - every part
+   */
+  readonly only?: ReadonlySet<string>;
 }
 
 /**
@@ -239,17 +247,28 @@ export interface ApplyOptions {
 export async function applyCommand(
   engine: Engine,
   env: DeployEnv,
-  desired: readonly KubeObject[],
+  given: readonly KubeObject[],
   opts: ApplyOptions,
   report: Reporter,
   reads?: ClusterReads,
 ): Promise<ApplyReport> {
   const started = Date.now();
+  const whole = given;
+  let desired = given;
+  const only = opts.only;
+  if (only) {
+    desired = desired.filter((o) => only.has(partOf(o) ?? ''));
+    if (!desired.length) throw new PreflightError(`--only ${[...only].join(',')}: no object of the set belongs to ${only.size === 1 ? 'that part' : 'those parts'}; parts: ${PARTS.join(', ')}`);
+  }
   if (!desired.length) throw new PreflightError('the desired set is empty; refusing to apply (it would prune everything)');
   report.progress('preflight', `checking ${engine.client.server}`);
   const pre = await preflight(engine, env, desired, reads);
   report.progress('plan', 'reading the inventory');
-  const p = await plan(engine, desired, opts.pruneAllow, { parent: pre.parent, live: pre.members });
+  const planned = await plan(engine, desired, opts.pruneAllow, { parent: pre.parent, live: pre.members });
+  // With --only, members of the other parts are neither pruned nor kept: they stay as they are.
+  const inScope = (m: { object: KubeObject }) => !only || only.has(partOf(m.object) ?? '');
+  const untouched = [...planned.live.values()].filter((m) => !inScope(m));
+  const p = only ? { ...planned, prune: planned.prune.filter(inScope), kept: planned.kept.filter(inScope) } : planned;
   const adds = p.adds.length;
   report.line(
     `plan ${env.name} → ${pre.context} (${pre.serverVersion}): ${adds} to add, ${desired.length - adds} to apply, ${p.prune.length} to prune${opts.prune || !p.prune.length ? '' : ' (with --prune)'}${p.kept.length ? `, ${p.kept.length} kept` : ''}`,
@@ -264,6 +283,24 @@ export async function applyCommand(
     if (unowned.length) throw new RefusedError(adoptionLines(unowned, env.name));
   }
 
+  // An env that asks for confirmation (deploy.confirm) is asked before its first write — the
+  // inventory parent's included — and only when something would change.
+  if (opts.confirm) {
+    const { toSend, toGenerate } = pendingChanges(desired, p.live);
+    const prune = opts.prune ? p.prune.map((m) => m.ref) : [];
+    if (toSend.length || toGenerate.length || prune.length) {
+      report.done();
+      const go = await opts.confirm({
+        env: env.name,
+        context: pre.context,
+        send: toSend.map((o) => ({ object: o, live: p.live.get(objectRef(o))?.object })),
+        generate: toGenerate,
+        prune,
+      });
+      if (!go) throw new RefusedError(['not confirmed: nothing was changed']);
+    }
+  }
+
   // Two-phase inventory write, skipped when the parent already says exactly that (a no-op run
   // writes nothing). It goes out with the first validation and is stored before any member is.
   const same = (a: ParentState, b: ParentState) => a.groupKinds.join() === b.groupKinds.join() && a.namespaces.join() === b.namespaces.join();
@@ -271,6 +308,11 @@ export async function applyCommand(
   const parentWrite = !p.parent || !same(before, p.previous) ? engine.writeParent(pre.context, before, pre.parentServed) : undefined;
   parentWrite?.catch(() => undefined); // awaited by applyAll; this only keeps an early failure from counting as unhandled
   const recorder = opts.record ? new RevisionRecorder(engine.client, env.name, pre.context, opts.record) : undefined;
+  // Something will change: the history is read while the writes travel.
+  if (recorder) {
+    const { toSend, toGenerate } = pendingChanges(desired, p.live);
+    if (toSend.length || toGenerate.length || (opts.prune && p.prune.length)) recorder.prefetch();
+  }
   let changes: Change[];
   try {
     changes = await engine.applyAll(desired, p.live, parentWrite);
@@ -294,7 +336,8 @@ export async function applyCommand(
     pruned.push(...p.prune.map((m) => m.ref));
   }
   // After pruning, the parent lists exactly what remains: the new set plus anything kept.
-  const remaining = opts.prune ? [...desired, ...p.kept.map((m) => m.object)] : [...desired, ...p.kept.map((m) => m.object), ...p.prune.map((m) => m.object)];
+  const others = untouched.map((m) => m.object);
+  const remaining = opts.prune ? [...desired, ...others, ...p.kept.map((m) => m.object)] : [...desired, ...others, ...p.kept.map((m) => m.object), ...p.prune.map((m) => m.object)];
   const after = stateOf(remaining);
   // The parent now says `before`; narrow it to exactly what remains.
   if (!same(after, before)) await engine.writeParent(pre.context, after, true);
@@ -311,7 +354,10 @@ export async function applyCommand(
   // Every apply that changed something is a revision: stored (as pending) before the wait, so a
   // deployer that dies while waiting still leaves the set it applied to roll back from.
   const changed = changes.some((c) => c.kind !== 'noop') || pruned.length > 0;
-  const revision = recorder && changed ? await recorder.begin(desired) : undefined;
+  // A revision holds the whole set, so a rollback restores every part: with --only, the other
+  // parts come from the revision deployed before (when there is one).
+  const revision =
+    recorder && changed ? await recorder.begin(only ? await withOtherParts(recorder, desired, only, whole) : desired, opts.wait ? 'pending' : 'deployed') : undefined;
   if (revision) report.line(`revision ${revision.revision} (${RELEASE_NAMESPACE}/${releaseSecretName(env.name, revision.revision)}): ${revision.description}`);
 
   let wait: WaitResult[] = [];
@@ -352,6 +398,13 @@ export async function applyCommand(
     requests: engine.client.stats.requests,
     durationMs: Date.now() - started,
   };
+}
+
+/** The set a --only revision records: its parts' objects, plus the other parts' from the deployed revision. */
+async function withOtherParts(recorder: RevisionRecorder, desired: readonly KubeObject[], only: ReadonlySet<string>, whole: readonly KubeObject[]): Promise<KubeObject[]> {
+  const deployed = (await recorder.before()).find((r) => r.outcome === 'deployed');
+  const base = deployed ? ((await recorder.store.get(deployed.revision))?.set ?? whole) : whole;
+  return sortForApply([...base.filter((o) => !only.has(partOf(o) ?? '')), ...desired]);
 }
 
 /** One line naming what did not get ready and why (its first piece of evidence: pod reason, event). */
@@ -539,7 +592,7 @@ export async function rollbackCommand(
   engine: Engine,
   env: DeployEnv,
   to: number | undefined,
-  opts: { wait: boolean; timeoutMs: number },
+  opts: { wait: boolean; timeoutMs: number; confirm?: Confirm },
   report: Reporter,
 ): Promise<ApplyReport & { readonly from: number | undefined; readonly to: number }> {
   const { ReleaseStore } = await import('./releases.js');
@@ -560,6 +613,7 @@ export async function rollbackCommand(
       wait: opts.wait,
       timeoutMs: opts.timeoutMs,
       atomic: false,
+      ...(opts.confirm ? { confirm: opts.confirm } : {}),
       record: {
         description: `rollback to ${target.revision}`,
         keep: env.deploy.history,

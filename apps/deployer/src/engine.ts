@@ -297,22 +297,7 @@ export class Engine {
    * `beforeWrite` (the inventory parent's write) is awaited before the first write.
    */
   async applyAll(given: readonly KubeObject[], live: ReadonlyMap<string, LiveMember>, beforeWrite?: Promise<void>): Promise<Change[]> {
-    const objects = given.map(stampHash);
-    const changes = new Map<string, Change>();
-    const toSend: KubeObject[] = [];
-    const toGenerate: KubeObject[] = [];
-    for (const o of objects) {
-      if (o.kind === 'Secret' && o.metadata.annotations?.[DEPLOY_ANNOTATIONS.generate]) {
-        // Generated once, never overwritten: an existing one (ours or made by hand) is left alone.
-        // One not in our set is found by its create (409), not by an extra read.
-        if (live.has(objectRef(o))) changes.set(objectRef(o), { ref: objectRef(o), kind: 'noop' });
-        else toGenerate.push(o);
-      } else if (isUpToDate(o, live.get(objectRef(o))?.object)) {
-        changes.set(objectRef(o), { ref: objectRef(o), kind: 'noop' });
-      } else {
-        toSend.push(o);
-      }
-    }
+    const { objects, changes, toSend, toGenerate } = pendingChanges(given, live);
     const kindOf = (o: KubeObject): ChangeKind => (live.has(objectRef(o)) ? 'update' : 'add');
     const handoffs = toSend.filter((o) => needsReplicasHandoff(o, live.get(objectRef(o))?.object));
     const install = toSend.every((o) => !live.has(objectRef(o)));
@@ -628,6 +613,34 @@ export class Engine {
       });
     });
   }
+}
+
+/**
+ * What an apply of `given` over `live` would send: objects not stored exactly as desired (same
+ * content hash, every field we send present with our value), and generated Secrets not there yet.
+ * No request: it compares with the live members already read.
+ */
+export function pendingChanges(
+  given: readonly KubeObject[],
+  live: ReadonlyMap<string, LiveMember>,
+): { objects: KubeObject[]; changes: Map<string, Change>; toSend: KubeObject[]; toGenerate: KubeObject[] } {
+  const objects = given.map(stampHash);
+  const changes = new Map<string, Change>();
+  const toSend: KubeObject[] = [];
+  const toGenerate: KubeObject[] = [];
+  for (const o of objects) {
+    if (o.kind === 'Secret' && o.metadata.annotations?.[DEPLOY_ANNOTATIONS.generate]) {
+      // Generated once, never overwritten: an existing one (ours or made by hand) is left alone.
+      // One not in our set is found by its create (409), not by an extra read.
+      if (live.has(objectRef(o))) changes.set(objectRef(o), { ref: objectRef(o), kind: 'noop' });
+      else toGenerate.push(o);
+    } else if (isUpToDate(o, live.get(objectRef(o))?.object)) {
+      changes.set(objectRef(o), { ref: objectRef(o), kind: 'noop' });
+    } else {
+      toSend.push(o);
+    }
+  }
+  return { objects, changes, toSend, toGenerate };
 }
 
 export interface Plan {

@@ -129,6 +129,19 @@ export const ANN_CONFIG_HASH = 'deploy.bitpin.io/config-hash';
  * Adds the membership label and the content hash to a synthesized object (done at synth, so
  * the YAML is exactly what is applied).
  */
+/** The platform part (library) an object comes from: app, database, backup, monitoring, logging. */
+export const ANN_PART = 'deploy.bitpin.io/part';
+export const PARTS = ['app', 'database', 'backup', 'monitoring', 'logging'] as const;
+
+/** The object with its part named (before {@link withMembership}, which stamps the content hash). */
+export function withPart<T extends KubeObject>(o: T, part: string): T {
+  return { ...o, metadata: { ...o.metadata, annotations: { ...o.metadata.annotations, [ANN_PART]: part } } };
+}
+
+export function partOf(o: KubeObject): string | undefined {
+  return o.metadata.annotations?.[ANN_PART];
+}
+
 export function withMembership<T extends KubeObject>(o: T, env: string): T {
   return stampHash({ ...o, metadata: { ...o.metadata, labels: { ...o.metadata.labels, [LABEL_PART_OF]: applysetId(env) } } });
 }

@@ -46,9 +46,18 @@ export class RevisionRecorder {
     this.store = new ReleaseStore(client, env);
   }
 
+  private reading: Promise<ReleaseInfo[]> | undefined;
+
+  /** Starts reading the history now (it overlaps the writes); {@link before} awaits it. */
+  prefetch(): void {
+    this.reading ??= this.store.history();
+    this.reading.catch(() => undefined); // awaited by before(); this only keeps an early failure from counting as unhandled
+  }
+
   /** The history as it was before this apply (read once). */
   async before(): Promise<ReleaseInfo[]> {
-    this.history ??= await this.store.history();
+    this.prefetch();
+    this.history ??= await this.reading!;
     return this.history;
   }
 
@@ -56,14 +65,18 @@ export class RevisionRecorder {
     return this.info;
   }
 
-  async begin(set: readonly KubeObject[]): Promise<ReleaseInfo> {
+  /**
+   * Stores the revision: `pending` while it is waited for, or straight away `deployed` when the
+   * apply does not wait (one write fewer).
+   */
+  async begin(set: readonly KubeObject[], outcome: 'pending' | 'deployed' = 'pending'): Promise<ReleaseInfo> {
     const history = await this.before();
     const git = 'git' in this.opts ? this.opts.git : gitState();
     const info: ReleaseInfo = {
       env: this.env,
       revision: (history[0]?.revision ?? 0) + 1,
       time: new Date().toISOString(),
-      outcome: 'pending',
+      outcome,
       ...(git ? { commit: git.commit, dirty: git.dirty } : {}),
       user: this.opts.user,
       context: this.context,
@@ -74,21 +87,30 @@ export class RevisionRecorder {
     };
     await this.store.create({ ...info, set });
     this.info = info;
+    if (outcome === 'deployed') await this.settle();
     return info;
   }
 
   async finish(outcome: Exclude<Outcome, 'pending' | 'superseded'>, reason?: string): Promise<ReleaseInfo | undefined> {
     if (!this.info) return undefined;
-    this.info = await this.store.setOutcome(this.info, outcome, reason);
+    if (this.info.outcome !== outcome || reason) this.info = await this.store.setOutcome(this.info, outcome, reason);
+    else return this.info; // stored as deployed already (no wait)
+    await this.settle();
+    return this.info;
+  }
+
+  /** The revision it replaces becomes `superseded` (when this one is deployed); the history is trimmed to `keep`. */
+  private async settle(): Promise<void> {
+    if (!this.info) return;
     const history = [this.info, ...(this.history ?? [])];
-    if (outcome === 'deployed') {
+    const writes: Promise<unknown>[] = [];
+    if (this.info.outcome === 'deployed') {
       for (const old of history.slice(1).filter((r) => r.outcome === 'deployed')) {
-        const i = history.indexOf(old);
-        history[i] = await this.store.setOutcome(old, 'superseded');
+        writes.push(this.store.setOutcome(old, 'superseded').then((next) => (history[history.indexOf(old)] = next)));
       }
     }
-    for (const old of revisionsToTrim(history, this.opts.keep)) await this.store.delete(old.revision);
-    return this.info;
+    await Promise.all(writes);
+    await Promise.all(revisionsToTrim(history, this.opts.keep).map((old) => this.store.delete(old.revision)));
   }
 }
 

@@ -4,7 +4,7 @@ import type { KubeObject } from '@bitpin/kube-client';
 import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { stringify } from 'yaml';
-import { withMembership } from './inventory.js';
+import { withMembership, withPart } from './inventory.js';
 import { objectRef, sortForApply } from './manifest.js';
 import { buildPlatform } from './platform.js';
 
@@ -44,7 +44,7 @@ export function synthesize(envName: string, options: SynthOptions = {}): SynthRe
   for (const part of parts) {
     // Every object carries the inventory label, so the YAML is exactly what is applied (and
     // kubectl's ApplySet prune recognises the set too).
-    const objects = sortForApply((part.chart.toJson() as KubeObject[]).map((o) => withMembership(o, env.name)));
+    const objects = sortForApply((part.chart.toJson() as KubeObject[]).map((o) => withMembership(withPart(o, part.file), env.name)));
     for (const o of objects) {
       const ref = objectRef(o);
       const other = seen.get(ref);

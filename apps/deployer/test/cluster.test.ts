@@ -5,6 +5,7 @@
  */
 import { loadEnvConfig } from '@bitpin/config';
 import { waitFor, type KubeObject, type ObjectClient as AdminClient } from '@bitpin/kube-client';
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, connect, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -245,6 +246,23 @@ describe.sequential('apply', () => {
     expect(forced.code).toBe(0);
     const svc = await admin.get('v1', 'Service', 'bitpin-app-svc', 'bitpin-task');
     expect((svc as any).spec.ports[0].nodePort).toBe(30505);
+  });
+
+  it('diff that ends in a conflict exits by itself, at once (the bundled CLI as a process)', async () => {
+    // GIVEN a field of ours taken by another manager
+    await admin.apply(
+      { apiVersion: 'v1', kind: 'Service', metadata: { name: 'bitpin-app-svc', namespace: 'bitpin-task' }, spec: { ports: [{ name: 'http', port: 80, protocol: 'TCP', nodePort: 30998 }] } },
+      { fieldManager: 'kubectl-edit', force: true },
+    );
+    // WHEN diff runs as a user runs it (a process; it once kept sending requests for ~90 s after
+    // the error, while its connection was closing)
+    const bundle = join(import.meta.dirname, '..', 'dist-cli', 'deployer.mjs');
+    const r = spawnSync(process.execPath, [bundle, 'diff', '--env=prod', '--kubeconfig', kubeconfig], { encoding: 'utf8', timeout: 30_000 });
+    // THEN it exited by itself (not killed at the bound) with exit 1 and the conflict named
+    expect(r.signal).toBeNull();
+    expect(r.status).toBe(1);
+    expect(r.stderr).toMatch(/error: Service\/bitpin-task\/bitpin-app-svc: field .*nodePort.* is owned by "kubectl-edit"/);
+    expect((await deployer('apply', '--env=prod', '--no-wait', '--force-conflicts')).code).toBe(0);
   });
 
   it('fails a misspelled field before writing anything (fieldValidation=Strict)', async () => {

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
-import { synthesize } from '../src/index.js';
+import { run, synthesize } from '../src/index.js';
 import { connectTestCluster, runDeployer, wipeEnvs } from './support/cluster.js';
 
 let kubeconfig: string;
@@ -280,5 +280,96 @@ describe.sequential('adoption is explicit', () => {
     await ok('apply', '--env=local', '--from', dir, '--timeout=90s');
     await ok('destroy', '--env=local', '--confirm=local', '--include-data', '--timeout=90s');
     expect(await admin.tryGet('v1', 'ConfigMap', 'extra-settings', 'bitpin-task')).toBeUndefined();
+  });
+});
+
+describe.sequential('confirmation (staging and prod ask)', () => {
+  const stagingImage = (image: string) => `app=${image}`;
+
+  it('refuses without a terminal unless --yes; on a terminal shows the plan and asks, and "n" changes nothing', async () => {
+    // WHEN staging is applied with no terminal and no --yes
+    const err: string[] = [];
+    const code = await run(['apply', '--env=staging', '--no-wait', '--image', stagingImage(IMAGE_A), '--kubeconfig', kubeconfig], {
+      stdout: () => undefined,
+      stderr: (l) => err.push(l),
+      tty: false,
+    });
+    // THEN exit 2 with one line, and nothing was written
+    expect(code).toBe(2);
+    expect(err.filter((l) => l.startsWith('error:'))).toEqual([
+      expect.stringMatching(/^error: env staging asks for confirmation before it changes the cluster \(\d+ to add, 0 to update, 0 to delete\) and there is no terminal to ask on; review with deployer diff --env=staging, then re-run with --yes$/),
+    ]);
+    expect(await admin.tryGet('deploy.bitpin.io/v1alpha1', 'Release', 'bitpin-staging')).toBeUndefined();
+
+    // WHEN an operator at a terminal answers "n"
+    const asked: string[] = [];
+    const no = await runDeployer(kubeconfig, ['apply', '--env=staging', '--no-wait', '--image', stagingImage(IMAGE_A)], { answer: 'n', asked });
+    expect(asked).toEqual(['Continue? [y/N] ']);
+    expect(no.out.find((l) => l.startsWith('env staging'))).toMatch(/^env staging → bitpin-staging: \d+ to add, 0 to update, 0 to delete$/);
+    expect(no.out).toContain('  + Deployment/bitpin-task/bitpin-app');
+    expect(no.code).toBe(2);
+    expect(no.err).toEqual(['error: not confirmed: nothing was changed']);
+    expect(await admin.tryGet('v1', 'Namespace', 'bitpin-task')).toBeUndefined();
+
+    // WHEN "y": applied; then a change shows the changed field and asks again
+    expect((await runDeployer(kubeconfig, ['apply', '--env=staging', '--no-wait', '--image', stagingImage(IMAGE_A)], { answer: 'y' })).code).toBe(0);
+    const change = await runDeployer(kubeconfig, ['apply', '--env=staging', '--no-wait', '--image', stagingImage(IMAGE_B)], { answer: 'y' });
+    expect(change.code).toBe(0);
+    expect(change.out.find((l) => l.startsWith('env staging'))).toBe('env staging → bitpin-staging: 0 to add, 1 to update, 0 to delete');
+    expect(change.out).toContain('  ~ Deployment/bitpin-task/bitpin-app');
+    expect(change.out).toContainEqual(expect.stringMatching(/^ {6}\.spec\.template\.spec\.containers\[django\]\.image: "docker\.io\/yasaman664\/bitpin-task@sha256:a+" → "docker\.io\/yasaman664\/bitpin-task@sha256:b+/));
+    expect(await appImage()).toBe(IMAGE_B);
+    // AND a no-op asks nothing
+    const asked2: string[] = [];
+    expect((await runDeployer(kubeconfig, ['apply', '--env=staging', '--no-wait', '--image', stagingImage(IMAGE_B)], { answer: 'n', asked: asked2 })).code).toBe(0);
+    expect(asked2).toEqual([]);
+  });
+});
+
+describe.sequential('team-scoped applies (--only)', () => {
+  /** resourceVersion of every live member, by part. */
+  async function versionsByPart(): Promise<Record<string, Record<string, string>>> {
+    const out: Record<string, Record<string, string>> = {};
+    for (const o of synthesize('local').objects) {
+      const live: any = await admin.tryGet(o.apiVersion, o.kind, o.metadata.name, o.metadata.namespace);
+      const part = o.metadata.annotations?.['deploy.bitpin.io/part'] ?? '?';
+      (out[part] ??= {})[`${o.kind}/${o.metadata.namespace ?? ''}/${o.metadata.name}`] = live?.metadata.resourceVersion ?? 'absent';
+    }
+    return out;
+  }
+
+  it('--only=monitoring changes and prunes nothing outside monitoring; the revision records the part and the whole set', async () => {
+    // GIVEN env local applied
+    await ok('apply', '--env=local', '--from', synthTo(IMAGE_A), '--timeout=90s');
+    const before = await versionsByPart();
+    // WHEN monitoring drops its rules ConfigMap and changes its Grafana, while the app's image
+    // also changed in the input and a logging object is missing from it
+    const dir = synthTo(IMAGE_B, (objects) =>
+      objects
+        .filter((o) => !(o.kind === 'ConfigMap' && o.metadata.name === 'prometheus-rules'))
+        .filter((o) => !(o.kind === 'Service' && o.metadata.namespace === 'logging' && o.metadata.name === 'loki'))
+        .map((o) => (o.kind === 'Deployment' && o.metadata.namespace === 'monitoring' && o.metadata.name === 'grafana' ? { ...o, metadata: { ...o.metadata, labels: { ...o.metadata.labels, team: 'observability' } } } : o)),
+    );
+    const r = await ok('apply', '--env=local', '--from', dir, '--only=monitoring', '--prune', '--timeout=90s');
+    // THEN only monitoring moved: the ConfigMap pruned, Grafana updated
+    expect(r.pruned).toEqual(['ConfigMap/monitoring/prometheus-rules']);
+    expect(r.changes.filter((c: any) => c.kind !== 'noop').map((c: any) => c.ref)).toEqual(['Deployment/monitoring/grafana']);
+    const after = await versionsByPart();
+    for (const part of ['app', 'database', 'backup', 'logging']) expect(after[part], part).toEqual(before[part]);
+    expect(await appImage()).toBe(IMAGE_A);
+    expect(await admin.tryGet('v1', 'Service', 'loki', 'logging')).toBeDefined();
+    // AND the revision says which part it covered, and stores the other parts as they were
+    expect(r.revision).toMatchObject({ revision: 2, parts: ['monitoring'], images: expect.arrayContaining([IMAGE_A]) });
+    expect(r.revision.images).not.toContain(IMAGE_B);
+    // AND a status of the whole env still finds every member of the other parts
+    const status = await deployer('status', '--env=local', '--from', synthTo(IMAGE_A), '--output', 'json');
+    expect(status.code).toBe(1); // one object missing
+    expect(JSON.parse(status.out.at(-1)!).missing).toEqual(['ConfigMap/monitoring/prometheus-rules']);
+  });
+
+  it('fails an unknown part in one line', async () => {
+    const r = await deployer('apply', '--env=local', '--only=monitoring,web');
+    expect(r.code).toBe(2);
+    expect(r.err).toEqual(['error: --only "monitoring,web": unknown part "web"; parts: app, database, backup, monitoring, logging']);
   });
 });

@@ -51,9 +51,13 @@ describe.sequential('a single object to write', () => {
     expect(report.changes.filter((c: any) => c.kind !== 'noop')).toEqual([{ ref: 'Deployment/bitpin-task/bitpin-app', kind: 'update' }]);
     const live: any = await admin.get('apps/v1', 'Deployment', 'bitpin-app', 'bitpin-task');
     expect(live.metadata.annotations['test/single']).toBe('one');
-    // The same run again: reads only.
+    // The same run again: reads only. The change was its one write, plus its revision in the
+    // release history: the history's LIST (sent while the write travels), the revision's Secret
+    // (stored as deployed: --no-wait) and the previous revision marked superseded.
     const again = JSON.parse((await deployer('apply', '--env=dev', '--no-wait', '--from', dir, '--output', 'json')).out.at(-1)!);
-    expect(report.requests).toBe(again.requests + 1);
+    expect(again.revision).toBeUndefined();
+    expect(report.revision).toMatchObject({ outcome: 'deployed' });
+    expect(report.requests).toBe(again.requests + 1 + 3);
   });
 
   it('refused, it changes nothing and says it was the only one', async () => {

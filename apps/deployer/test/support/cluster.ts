@@ -32,11 +32,32 @@ export async function connectTestCluster(work: string, contexts: readonly string
   return { kubeconfig, admin: new ObjectClient(info.kubeconfigPath) };
 }
 
-/** Runs the deployer CLI in-process with `--kubeconfig`. */
-export async function runDeployer(kubeconfig: string, argv: readonly string[]): Promise<DeployerRun> {
+/**
+ * Runs the deployer CLI in-process with `--kubeconfig`. apply and rollback get `--yes` (staging and
+ * prod ask for confirmation, and a test has no terminal) unless `terminal` answers the prompt the
+ * way an operator at a terminal would (the CLI's `ask`; progress stays plain lines).
+ */
+export async function runDeployer(
+  kubeconfig: string,
+  argv: readonly string[],
+  terminal?: { readonly answer: string; readonly asked?: string[] },
+): Promise<DeployerRun> {
   const out: string[] = [];
   const err: string[] = [];
-  const code = await run([...argv, '--kubeconfig', kubeconfig], { stdout: (l) => out.push(l), stderr: (l) => err.push(l), tty: false });
+  const yes = !terminal && (argv[0] === 'apply' || argv[0] === 'rollback') ? ['--yes'] : [];
+  const code = await run([...argv, ...yes, '--kubeconfig', kubeconfig], {
+    stdout: (l) => out.push(l),
+    stderr: (l) => err.push(l),
+    tty: false,
+    ...(terminal
+      ? {
+          ask: async (q: string) => {
+            terminal.asked?.push(q);
+            return terminal.answer;
+          },
+        }
+      : {}),
+  });
   return { code, out, err: err.filter((l) => l.startsWith('error:')) };
 }
 
