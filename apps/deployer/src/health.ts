@@ -9,7 +9,8 @@ import type {
 
 /**
  * Readiness of live objects, by kind, following the rules `kubectl rollout status` and Argo CD
- * use (see research: deployer-anchors.md). Each check returns whether waiting is over, whether
+ * use (kubectl's `rollout status` in k8s.io/kubectl pkg/polymorphichelpers/rollout_status.go; Argo CD's
+ * gitops-engine pkg/health). Each check returns whether waiting is over, whether
  * it succeeded, and a human message such as "2/3 replicas updated".
  */
 export interface Health {

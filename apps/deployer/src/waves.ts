@@ -4,7 +4,8 @@ import type { KubeObject } from '@bitpin/kube-client';
  * The one apply order: every known kind's wave and, inside the table, its rank. Waves go one
  * after another (a wave starts when the previous one is stored; inside a wave objects go in
  * parallel); the rank orders synth output and deletion (the reverse). It follows Helm's
- * InstallOrder and kapp's change groups (research: deployer-anchors.md), condensed:
+ * InstallOrder (helm pkg/releaseutil/kind_sorter.go) and kapp's change groups (carvel-dev/kapp
+ * pkg/kapp/diffgraph), condensed:
  *
  * 0. Cluster-scoped infrastructure that others are created in or name: namespaces, CRDs (which
  *    must be Established before their objects), PriorityClass, and the classes — StorageClass
