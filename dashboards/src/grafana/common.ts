@@ -8,6 +8,7 @@ import * as prometheus from '@grafana/grafana-foundation-sdk/prometheus';
 import * as stat from '@grafana/grafana-foundation-sdk/stat';
 import * as table from '@grafana/grafana-foundation-sdk/table';
 import * as timeseries from '@grafana/grafana-foundation-sdk/timeseries';
+import { runbookUrl } from '../prometheus/builder.js';
 import { DASHBOARDS, PLATFORM_TAG, type DashboardKey } from './catalog.js';
 
 /*
@@ -248,6 +249,16 @@ function withTargets<B extends { withTarget(t: never): B }>(b: B, targets: Reado
     out = out.withTarget(t as never);
   });
   return out;
+}
+
+// ---------------------------------------------------------------- links
+
+/**
+ * A panel link to an alert's runbook (`docs/runbooks/<alert>.md`, the alert's `runbook_url`),
+ * opened in a new tab. Panels an alert watches carry one per alert (src/grafana/runbooks.ts).
+ */
+export function runbookLink(alertName: string): dashboard.DashboardLinkBuilder {
+  return new dashboard.DashboardLinkBuilder(`Runbook: ${alertName}`).type(dashboard.DashboardLinkType.Link).url(runbookUrl(alertName)).targetBlank(true);
 }
 
 // ---------------------------------------------------------------- dashboard shell

@@ -7,6 +7,7 @@ import { dashboardFileName, DASHBOARDS, type DashboardKey } from './catalog.js';
 import { logsDashboard } from './logs/index.js';
 import { nodesDashboard } from './nodes/index.js';
 import { postgresDashboard } from './postgres/index.js';
+import { addRunbookLinks } from './runbooks.js';
 import { workloadsDashboard } from './workloads/index.js';
 
 /** One generated dashboard: what Grafana's file provisioning loads, and where. */
@@ -41,6 +42,8 @@ export function buildDashboards(env: EnvConfig): GrafanaDashboard[] {
     const json = FACTORIES[key](env).build() as unknown as Record<string, unknown>;
     // Stable panel ids in layout order (links to a panel, `viewPanel=<id>`, survive regeneration).
     (json['panels'] as Array<Record<string, unknown>>).forEach((p, i) => (p['id'] = i + 1));
+    // Panel links to the runbooks of the alerts that watch each panel.
+    addRunbookLinks(key, json, env);
     return { uid: DASHBOARDS[key].uid, title: DASHBOARDS[key].title, fileName: dashboardFileName(key), json };
   });
 }

@@ -2,7 +2,7 @@ import { SEED, type EnvConfig } from '@bitpin/config';
 import { DashboardLinkBuilder, DashboardLinkType } from '@grafana/grafana-foundation-sdk/dashboard';
 import * as units from '@grafana/grafana-foundation-sdk/units';
 import { JOBS, sel, type Matcher } from '../../promql.js';
-import { RUNBOOK_BASE_URL, SEVERITIES, runbookUrl } from '../../prometheus/builder.js';
+import { RUNBOOK_BASE_URL, SEVERITIES } from '../../prometheus/builder.js';
 import {
   addRow,
   customVariable,
@@ -12,6 +12,7 @@ import {
   promQuery,
   promTable,
   queryVariable,
+  runbookLink,
   statPanel,
   tablePanel,
   thresholds,
@@ -47,11 +48,6 @@ function summaryPanels() {
   ];
 }
 
-/** A link to an alert's runbook (panel links of the panels an alert watches). */
-function runbookLink(alertName: string): DashboardLinkBuilder {
-  return new DashboardLinkBuilder(`Runbook: ${alertName}`).type(DashboardLinkType.Link).url(runbookUrl(alertName)).targetBlank(true);
-}
-
 /** Per-row link of the alert tables: the runbook of the row's alert. */
 const rowRunbook = () =>
   new DashboardLinkBuilder('Runbook: ${__data.fields.alertname}')
@@ -81,7 +77,7 @@ function pipelinePanels() {
     timeseriesPanel(
       { title: 'Rule group duration', description: 'Time the last evaluation of each rule group took; it must stay well below the evaluation interval.', unit: units.Seconds, min: 0 },
       promQuery(`max by (rule_group) (${prom('prometheus_rule_group_last_duration_seconds')})`, '{{rule_group}}'),
-    ).links([runbookLink('PrometheusMissingRuleEvaluations')]),
+    ),
     timeseriesPanel(
       { title: 'Alerts sent to Alertmanager', description: 'Alerts Prometheus sent and failed to send per second (alert PrometheusErrorSendingAlerts).', unit: units.OpsPerSecond, min: 0 },
       promQuery(`sum(rate(${prom('prometheus_notifications_sent_total')}[$__rate_interval]))`, 'sent'),
@@ -92,6 +88,46 @@ function pipelinePanels() {
       promQuery(`sum by (integration) (rate(${am('alertmanager_notifications_total')}[$__rate_interval]))`, 'sent {{integration}}'),
       promQuery(`sum by (integration) (rate(${am('alertmanager_notifications_failed_total')}[$__rate_interval]))`, 'failed {{integration}}'),
     ).links([runbookLink('AlertmanagerFailedToSendAlerts')]),
+  ];
+}
+
+/**
+ * Whether every scrape job has targets up, and the health signals of Prometheus and Alertmanager
+ * that their alerts watch (a tile per signal; the runbook links are in src/grafana/runbooks.ts).
+ */
+function healthPanels() {
+  const prom = (m: string) => sel(m, { job: JOBS.prometheus });
+  const am = (m: string) => sel(m, { job: JOBS.alertmanager });
+  // Counters that only exist once their mechanism is used (SD refresh, Kubernetes SD): 0 until then.
+  const failures1h = (m: string) => `sum(increase(${prom(m)}[1h])) or vector(0)`;
+  return [
+    statPanel(
+      {
+        title: 'Scrape jobs: targets up',
+        description: 'Targets up per scrape job. A job missing here has no target at all; its whole-job alert (scrape.rules.yaml) fires when none is up.',
+        unit: units.Short,
+        showName: true,
+        thresholds: thresholds([null, 'red'], [1, 'green']),
+      },
+      promInstant(`sum by (job) (${sel('up')})`, '{{job}}'),
+    ),
+    statPanel(
+      { title: 'Prometheus health', description: 'Config reload, discovery, rule evaluation, notification queue and TSDB signals of each Prometheus (the Prometheus* alerts).', unit: units.Short, showName: true },
+      promInstant(`min(${prom('prometheus_config_last_reload_successful')})`, 'config reloaded (1 = ok)'),
+      promInstant(failures1h('prometheus_sd_refresh_failures_total'), 'SD refresh failures (1h)'),
+      promInstant(failures1h('prometheus_sd_kubernetes_failures_total'), 'Kubernetes SD failures (1h)'),
+      promInstant(`min(${prom('prometheus_notifications_alertmanagers_discovered')})`, 'Alertmanagers discovered'),
+      promInstant(`max(${prom('prometheus_notifications_queue_length')} / ${prom('prometheus_notifications_queue_capacity')})`, 'notification queue used'),
+      promInstant(failures1h('prometheus_rule_group_iterations_missed_total'), 'missed rule evaluations (1h)'),
+      promInstant(failures1h('prometheus_tsdb_compactions_failed_total'), 'failed compactions (1h)'),
+      promInstant(failures1h('prometheus_tsdb_reloads_failures_total'), 'failed TSDB reloads (1h)'),
+    ),
+    statPanel(
+      { title: 'Alertmanager health', description: 'Config reload, configuration agreement and cluster size of the Alertmanagers (the Alertmanager* alerts).', unit: units.Short, showName: true },
+      promInstant(`min(${am('alertmanager_config_last_reload_successful')})`, 'config reloaded (1 = ok)'),
+      promInstant(`count(count by (config_hash) (${am('alertmanager_config_hash')}))`, 'distinct configs'),
+      promInstant(`min(${am('alertmanager_cluster_members')}) or vector(0)`, 'cluster members (0 = clustering off)'),
+    ),
   ];
 }
 
@@ -122,5 +158,6 @@ export function alertsDashboard(env: EnvConfig) {
   addRow(b, 'Now', summaryPanels(), 6, 4);
   addRow(b, 'Alerts', listPanels(), 24, 9);
   addRow(b, 'Alerting pipeline', pipelinePanels(), 12);
+  addRow(b, 'Scrape jobs, Prometheus and Alertmanager', healthPanels(), 8, 6);
   return b;
 }

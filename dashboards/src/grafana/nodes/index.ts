@@ -1,7 +1,7 @@
 import type { EnvConfig } from '@bitpin/config';
 import * as units from '@grafana/grafana-foundation-sdk/units';
 import { JOBS, notRe, sel, type Matcher } from '../../promql.js';
-import { addRow, platformDashboard, prometheusDatasourceVariable, promQuery, queryVariable, timeseriesPanel, upperThresholds, varMatch } from '../common.js';
+import { addRow, platformDashboard, prometheusDatasourceVariable, promQuery, queryVariable, thresholds, timeseriesPanel, upperThresholds, varMatch } from '../common.js';
 
 const scope = { job: JOBS.nodeExporter, instance: varMatch('instance') };
 const n = (metric: string, extra: Record<string, Matcher> = {}) => sel(metric, { ...scope, ...extra });
@@ -74,6 +74,24 @@ function networkPanels() {
   ];
 }
 
+/** Node conditions the node alerts watch beyond USE: Ready (kube-state-metrics), inodes, clock sync. */
+function statusPanels() {
+  return [
+    timeseriesPanel(
+      { title: 'Node Ready', description: 'Ready condition of each Kubernetes node (kube-state-metrics; 0 = NotReady or Unknown, alert KubeNodeNotReady). Not filtered by the node variable.', unit: units.Short, min: 0, max: 1, thresholds: thresholds([null, 'red'], [1, 'green']) },
+      promQuery(`max by (node) (${sel('kube_node_status_condition', { job: JOBS.kubeStateMetrics, condition: 'Ready', status: 'true' })})`, '{{node}}'),
+    ),
+    timeseriesPanel(
+      { title: 'Filesystem inodes used', description: 'Used share of the inodes of each real filesystem (alerts NodeFilesystemFilesFillingUp, NodeFilesystemAlmostOutOfFiles).', unit: units.PercentUnit, min: 0, max: 1, thresholds: upperThresholds(0.95, 0.97) },
+      promQuery(`1 - max by (instance, mountpoint) (${n('node_filesystem_files_free', fs)}) / max by (instance, mountpoint) (${n('node_filesystem_files', fs)})`, '{{instance}} {{mountpoint}}'),
+    ),
+    timeseriesPanel(
+      { title: 'Clock synchronised', description: 'NTP sync status reported by the kernel (1 = synchronised, alert NodeClockNotSynchronising).', unit: units.Short, min: 0, max: 1, thresholds: thresholds([null, 'red'], [1, 'green']) },
+      promQuery(`min by (instance) (${n('node_timex_sync_status')})`, '{{instance}}'),
+    ),
+  ];
+}
+
 /** Nodes with the USE method (node-exporter): utilisation, saturation and errors per resource. */
 export function nodesDashboard(env: EnvConfig) {
   const b = platformDashboard({
@@ -85,5 +103,6 @@ export function nodesDashboard(env: EnvConfig) {
   addRow(b, 'CPU and memory', cpuMemoryPanels(), 12);
   addRow(b, 'Disks and filesystems', diskPanels(), 12);
   addRow(b, 'Network and clock', networkPanels(), 8);
+  addRow(b, 'Node status', statusPanels(), 8);
   return b;
 }

@@ -77,7 +77,9 @@ function workloadPanels() {
       promQuery(`max by (namespace, ${by}) (${ksm(actual, {}, false)})`, `ready {{${by}}}`),
     );
   return [
-    pair('Deployments', 'Desired vs available replicas.', 'kube_deployment_spec_replicas', 'kube_deployment_status_replicas_available', 'deployment'),
+    pair('Deployments', 'Desired vs available replicas; "rollout stuck" is 1 while a rollout is not progressing (alert KubeDeploymentRolloutStuck).', 'kube_deployment_spec_replicas', 'kube_deployment_status_replicas_available', 'deployment').withTarget(
+      promQuery(`max by (namespace, deployment) (${ksm('kube_deployment_status_condition', { condition: 'Progressing', status: 'false' }, false)}) > 0`, 'rollout stuck {{deployment}}').refId('C'),
+    ),
     pair('StatefulSets', 'Desired vs ready replicas (Prometheus, Alertmanager, Grafana, Loki).', 'kube_statefulset_replicas', 'kube_statefulset_status_replicas_ready', 'statefulset'),
     pair('DaemonSets', 'Desired vs ready pods (node-exporter, log agent).', 'kube_daemonset_status_desired_number_scheduled', 'kube_daemonset_status_number_ready', 'daemonset'),
     timeseriesPanel(
@@ -106,6 +108,31 @@ function storageNetworkPanels() {
   ];
 }
 
+/** Limits the platform can hit: ResourceQuota use, PodDisruptionBudget headroom, volume inodes. */
+function limitPanels() {
+  const quota = (type: string) => `max by (namespace, resourcequota, resource) (${ksm('kube_resourcequota', { type }, false)})`;
+  const pdb = (m: string) => `max by (namespace, poddisruptionbudget) (${ksm(`kube_poddisruptionbudget_status_${m}`, {}, false)})`;
+  return [
+    timeseriesPanel(
+      { title: 'ResourceQuota usage', description: 'Used share of each ResourceQuota hard limit; at 100% the next pod is refused (alerts KubeQuotaAlmostFull, KubeQuotaFullyUsed, KubeQuotaExceeded).', unit: units.PercentUnit, min: 0, thresholds: upperThresholds(0.9, 1) },
+      promQuery(`${quota('used')}\n/ on (namespace, resourcequota, resource)\n(${quota('hard')} > 0)`, '{{namespace}} {{resourcequota}} {{resource}}'),
+    ),
+    timeseriesPanel(
+      { title: 'PodDisruptionBudgets', description: 'Healthy vs desired-healthy pods and the disruptions allowed now; 0 allowed means a drain blocks (alerts KubePdbNotEnoughHealthyPods, KubePdbAtLimit).', unit: units.Short, min: 0 },
+      promQuery(pdb('current_healthy'), 'healthy {{poddisruptionbudget}}'),
+      promQuery(pdb('desired_healthy'), 'desired {{poddisruptionbudget}}'),
+      promQuery(pdb('pod_disruptions_allowed'), 'allowed {{poddisruptionbudget}}'),
+    ),
+    timeseriesPanel(
+      { title: 'Volume inodes used', description: 'Used share of the inodes of each PersistentVolumeClaim; a volume out of inodes refuses new files with space left (alert KubePersistentVolumeInodesFillingUp).', unit: units.PercentUnit, min: 0, max: 1, thresholds: upperThresholds(0.85, 0.97) },
+      promQuery(
+        `max by (namespace, persistentvolumeclaim) (${pvc('kubelet_volume_stats_inodes_used')})\n/\nmax by (namespace, persistentvolumeclaim) (${pvc('kubelet_volume_stats_inodes')})`,
+        '{{namespace}}/{{persistentvolumeclaim}}',
+      ),
+    ),
+  ];
+}
+
 /** Pods and workloads of the platform namespaces (kube-state-metrics, cAdvisor, kubelet). */
 export function workloadsDashboard(env: EnvConfig) {
   const platform = anyOf(PLATFORM_NAMESPACES).re;
@@ -125,5 +152,6 @@ export function workloadsDashboard(env: EnvConfig) {
   addRow(b, 'Pods', podPanels(), 12);
   addRow(b, 'Workloads', workloadPanels(), 12);
   addRow(b, 'Volumes and network', storageNetworkPanels(), 12);
+  addRow(b, 'Quotas, disruption budgets and inodes', limitPanels(), 8);
   return b;
 }
