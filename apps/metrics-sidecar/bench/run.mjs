@@ -719,7 +719,11 @@ ${profileRows.join('\n')}
 
 The floor row (${fl ? `${fmt(fl.cpu, 1)} µs, ${fmt(fl.cpu / n.cpu, 2)} × nginx` : '–'}) is node:http + undici with nothing else (\`bench/floor-proxy.mjs\`): the sidecar
 adds ${fl ? `${fmt(sc.cpu - fl.cpu, 1)} µs (${fmt((sc.cpu - fl.cpu) / sc.cpu * 100, 0)} % of its CPU)` : '–'} on top of it for request ids, X-Forwarded-*, hop-by-hop filtering, client-gone
-detection, the RED metrics, the process metrics and the probes.
+detection, the RED metrics, the process metrics and the probes.${fl ? ` node:http + undici alone use ${fmt(fl.cpu / n.cpu, 2)} × nginx's CPU
+per request here, so ${3 * n.cpu - fl.cpu > 0 ? `a 3 × goal leaves ${fmt(3 * n.cpu - fl.cpu, 1)} µs for everything the sidecar adds` : 'a 3 × goal is out of reach before the sidecar adds anything'}: the time is in node:http's
+and undici's socket, stream and parser work, not in the metrics (see the profile). undici 7 also defers every request on a reused keep-alive
+connection by one \`setImmediate\` (its idle-socket check, GHSA-35p6-xmwp-9g52), in the floor as in the sidecar; going well
+under 3 × means replacing undici on the upstream side with a purpose-built HTTP/1.1 client, not trimming the sidecar's own work.` : ''}
 
 ### Paced (~1,000 req/s: wrk -c10 with a random 0–20 ms think time, ${PACED} s)
 
