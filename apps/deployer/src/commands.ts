@@ -361,11 +361,15 @@ export async function applyCommand(
   if (revision) report.line(`revision ${revision.revision} (${RELEASE_NAMESPACE}/${releaseSecretName(env.name, revision.revision)}): ${revision.description}`);
 
   let wait: WaitResult[] = [];
+  const waitStarted = Date.now();
   if (opts.wait) {
     wait = await waitForReady(engine, desired, {
       timeoutMs: opts.timeoutMs,
       onProgress: (ready, total, pending) =>
-        report.progress('wait', `${ready}/${total} ready${pending[0] ? ` — waiting for ${pending[0].ref}: ${pending[0].health.message}` : ''}`),
+        report.progress(
+          'wait',
+          `${ready}/${total} ready after ${Math.round((Date.now() - waitStarted) / 1000)}s${pending[0] ? ` — waiting for ${pending[0].ref}: ${pending[0].health.message}${pending.length > 1 ? ` (+${pending.length - 1} more)` : ''}` : ''}`,
+        ),
     });
     reportWait(wait, report);
   }

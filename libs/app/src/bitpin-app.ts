@@ -1,4 +1,4 @@
-import { SEED, cnpgNames } from '@bitpin/config';
+import { SEED, cnpgNames, parseDuration } from '@bitpin/config';
 import {
   PlatformNamespace,
   httpProbe,
@@ -178,6 +178,7 @@ export class BitpinApp extends Construct {
     // The sidecar is a native sidecar (restartPolicy: Always init container): it is ready before
     // Django receives traffic and stops after Django has drained, so proxied requests never hit a
     // missing proxy. Its behaviour lives in apps/metrics-sidecar.
+    const lastScrape = parseDuration(env.monitoring.prometheus.scrapeInterval) ?? 15;
     const sidecar: k8s.Container | undefined = cfg.sidecar.enabled
       ? {
           name: SEED.sidecar.name,
@@ -195,6 +196,9 @@ export class BitpinApp extends Construct {
             { name: 'SIDECAR_UPSTREAM_URL', value: `http://127.0.0.1:${APP_PORTS.app.port}` },
             { name: 'SIDECAR_HEALTH_PATH', value: SEED.app.healthPath },
             { name: 'SIDECAR_ROUTE_CARDINALITY_CAP', value: String(cfg.sidecar.routeCardinalityCap) },
+            // After its drain the sidecar keeps /metrics up until one scrape has seen the drained
+            // requests: one scrape interval at most (the pod's grace period leaves room for it).
+            { name: 'SIDECAR_DRAIN_LAST_SCRAPE_SECONDS', value: String(lastScrape) },
             ...dbEnv,
           ],
           livenessProbe: httpProbe({ path: '/healthz', port: APP_PORTS.metrics.name, periodSeconds: 10 }),
@@ -226,7 +230,8 @@ export class BitpinApp extends Construct {
             serviceAccountName: this.name,
             automountServiceAccountToken: false,
             enableServiceLinks: false,
-            terminationGracePeriodSeconds: 30 + preStop,
+            // preStop, Django's 30 s to finish its requests, then the sidecar's last scrape.
+            terminationGracePeriodSeconds: 30 + preStop + (sidecar ? lastScrape : 0),
             securityContext: restrictedPodSecurity({ runAsUser: this.runAsUser, fsGroup: this.runAsUser }),
             ...(sidecar ? { initContainers: [sidecar] } : {}),
             containers: [django],
