@@ -1,6 +1,5 @@
 import { describe, expect, it } from 'vitest';
 import {
-  ConfigError,
   ENV_NAMES,
   cronProblem,
   isMutableImageRef,
@@ -11,16 +10,8 @@ import {
   SEED,
   validateEnvConfig,
 } from '../src/index.js';
+import { errorOf } from './support/errors.js';
 
-function errorOf(fn: () => unknown): ConfigError {
-  try {
-    fn();
-  } catch (e) {
-    if (e instanceof ConfigError) return e;
-    throw e;
-  }
-  throw new Error('expected a ConfigError, got none');
-}
 
 describe('environments', () => {
   it('knows local, dev, staging and prod, and every one validates', () => {

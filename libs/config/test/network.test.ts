@@ -1,6 +1,5 @@
 import { describe, expect, it } from 'vitest';
 import {
-  ConfigError,
   cidrContains,
   cidrStrictlyContains,
   exceptWithin,
@@ -9,16 +8,8 @@ import {
   loadEnvConfig,
   nthAddress,
 } from '../src/index.js';
+import { errorOf } from './support/errors.js';
 
-function errorOf(fn: () => unknown): ConfigError {
-  try {
-    fn();
-  } catch (e) {
-    if (e instanceof ConfigError) return e;
-    throw e;
-  }
-  throw new Error('expected a ConfigError, got none');
-}
 
 describe('CIDR arithmetic', () => {
   it('contains, strictly contains, addresses', () => {
