@@ -13,18 +13,17 @@
 import { loadEnvConfig, SEED } from '@bitpin/config';
 import { SIDECAR_PATHS } from '@bitpin/metrics-contract';
 import { freePort, requireServer, startProcess, waitFor, type Proc } from '@bitpin/test-support';
-import { existsSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import http from 'node:http';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildRuleFiles, durationSeconds, isAlertingRule, type PromDuration, type PrometheusRuleFile, type Rule, type RuleGroup } from '../src/index.js';
 import { toYaml, type YamlValue } from '../src/yaml.js';
 import { deployedRelease } from './support/releases.js';
+import { startSidecar, statusOf } from './support/sidecar.js';
 import { startUpstream, type Upstream } from './support/upstream.js';
 
-const SIDECAR_MAIN = resolve(import.meta.dirname, '../../apps/metrics-sidecar/dist/main.js');
 const JOB = SEED.monitoring.jobs.app;
 const ALERT = 'BitpinAppMetricsAbsent';
 /** A whole-job alert of a job this test never scrapes: it fires early and proves the short `for:` is in effect. */
@@ -78,17 +77,6 @@ function getJson<T>(url: string): Promise<T> {
   });
 }
 
-/** The HTTP status of a GET (rejects when nothing answers). */
-function statusOf(url: string): Promise<number> {
-  return new Promise((resolveReq, reject) => {
-    const req = http.get(url, { agent: false }, (res) => {
-      res.resume();
-      res.on('end', () => resolveReq(res.statusCode ?? 0));
-    });
-    req.on('error', reject);
-    req.setTimeout(10_000, () => req.destroy(new Error('timeout')));
-  });
-}
 
 let dir: string | undefined;
 let upstream: Upstream | undefined;
@@ -114,33 +102,13 @@ describe('the test-only copy of the rule files', () => {
 
 beforeAll(async () => {
   if (describeWithPrometheus.decision.action !== 'run' || !RELEASE) return;
-  if (!existsSync(SIDECAR_MAIN)) throw new Error(`${SIDECAR_MAIN} is missing: build the sidecar first (npx nx run metrics-sidecar:build)`);
   dir = await mkdtemp(join(tmpdir(), 'dashboards-absent-'));
   upstream = await startUpstream({ slowMs: 100 });
 
   const [proxyPort, metricsPort, promPort] = [await freePort(), await freePort(), await freePort()];
   const pathOnly = { PATH: process.env['PATH'] ?? '/usr/bin:/bin' };
   metricsUrl = `http://127.0.0.1:${metricsPort}`;
-  sidecar = startProcess(process.execPath, [SIDECAR_MAIN], {
-    name: 'metrics-sidecar',
-    cleanEnv: true,
-    env: {
-      ...pathOnly,
-      SIDECAR_MODE: 'proxy',
-      SIDECAR_LISTEN_HOST: '127.0.0.1',
-      SIDECAR_LISTEN_PORT: String(proxyPort),
-      SIDECAR_METRICS_PORT: String(metricsPort),
-      SIDECAR_UPSTREAM_URL: upstream.origin,
-      SIDECAR_HEALTH_PATH: '/healthz/',
-      SIDECAR_PROBE_INTERVAL_SECONDS: '1',
-      SIDECAR_LOG_LEVEL: 'warn',
-    },
-  });
-  const s = sidecar;
-  await waitFor('the sidecar to be ready', async () => {
-    if (s.child.exitCode !== null) throw new Error(`the sidecar exited ${s.child.exitCode}: ${s.output()}`);
-    return (await statusOf(`${metricsUrl}${SIDECAR_PATHS.ready}`)) === 200 ? true : undefined;
-  });
+  sidecar = await startSidecar({ upstream: upstream.origin, proxyPort, metricsPort });
   // The sidecar labelled as libs/monitoring's pod discovery labels it; the only target of its job.
   // Prometheus starts without rules and gets them by a reload once it scrapes the sidecar: the
   // first scrape waits for target discovery, and an absent() alert evaluated before it would be

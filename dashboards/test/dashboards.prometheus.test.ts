@@ -16,17 +16,17 @@ import { existsSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import http from 'node:http';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildDashboards, buildRuleFiles, type GrafanaDashboard } from '../src/index.js';
 import { toYaml, type YamlValue } from '../src/yaml.js';
 import { queriesOf, substituteVariables, type DashboardQuery } from './dashboard-queries.js';
 import { startPostgres, type Postgres } from './support/postgres.js';
 import { releases, type PrometheusRelease } from './support/releases.js';
+import { startSidecar } from './support/sidecar.js';
 import { startUpstream, type Upstream } from './support/upstream.js';
 
 const ALERTMANAGER = process.env['ALERTMANAGER_BIN'] ?? '/usr/bin/prometheus-alertmanager';
-const SIDECAR_MAIN = resolve(import.meta.dirname, '../../apps/metrics-sidecar/dist/main.js');
 const NAMESPACE = SEED.namespaces.app;
 const POD = 'bitpin-app-e2e';
 /** The sidecar's route-template cap in this test: low, so the overflow route is exercised. */
@@ -141,9 +141,6 @@ async function generateTraffic(): Promise<number> {
 
 beforeAll(async () => {
   if (describeWithServers.decision.action !== 'run') return;
-  if (!existsSync(SIDECAR_MAIN)) {
-    throw new Error(`${SIDECAR_MAIN} is missing: build the sidecar first (npx nx run metrics-sidecar:build)`);
-  }
 
   dir = await mkdtemp(join(tmpdir(), 'dashboards-prom-'));
   upstream = await startUpstream({ slowMs: UPSTREAM_TIMEOUT_MS * 3 });
@@ -163,21 +160,14 @@ beforeAll(async () => {
   const [proxyPort, metricsPort, amPort] = [await freePort(), await freePort(), await freePort()];
   proxyUrl = `http://127.0.0.1:${proxyPort}`;
   const pathOnly = { PATH: process.env['PATH'] ?? '/usr/bin:/bin' };
-  sidecar = startProcess(process.execPath, [SIDECAR_MAIN], {
-    name: 'metrics-sidecar',
-    cleanEnv: true,
+  sidecar = await startSidecar({
+    upstream: upstream.origin,
+    proxyPort,
+    metricsPort,
     env: {
-      ...pathOnly,
-      SIDECAR_MODE: 'proxy',
-      SIDECAR_LISTEN_HOST: '127.0.0.1',
-      SIDECAR_LISTEN_PORT: String(proxyPort),
-      SIDECAR_METRICS_PORT: String(metricsPort),
-      SIDECAR_UPSTREAM_URL: upstream.origin,
       SIDECAR_UPSTREAM_TIMEOUT_MS: String(UPSTREAM_TIMEOUT_MS),
-      SIDECAR_HEALTH_PATH: '/healthz/',
       SIDECAR_ROUTE_CARDINALITY_CAP: String(ROUTE_CAP),
       SIDECAR_ROUTES_FILE: join(dir, 'routes.yaml'),
-      SIDECAR_PROBE_INTERVAL_SECONDS: '1',
       DB_HOST: '127.0.0.1',
       DB_PORT: String(pg.port),
       DB_NAME: pg.database,
@@ -187,12 +177,7 @@ beforeAll(async () => {
       PGSSLMODE: 'disable',
       SIDECAR_QUERIES_FILE: join(dir, 'queries.yaml'),
       SIDECAR_QUERY_INTERVAL_SECONDS: '1',
-      SIDECAR_LOG_LEVEL: 'warn',
     },
-  });
-  await waitFor('the sidecar to be ready', async () => {
-    if (sidecar.child.exitCode !== null) throw new Error(`the sidecar exited ${sidecar.child.exitCode}: ${sidecar.output()}`);
-    return (await get(`http://127.0.0.1:${metricsPort}${SIDECAR_PATHS.ready}`)).status === 200 ? true : undefined;
   });
 
   // A real Alertmanager (one receiver that drops everything), so the notification panels have data.
