@@ -283,10 +283,14 @@ export async function applyCommand(
     if (unowned.length) throw new RefusedError(adoptionLines(unowned, env.name));
   }
 
+  // What the apply will send (hashes every object once): the confirmation, the history's read
+  // and the apply itself use the same answer.
+  const pending = pendingChanges(desired, p.live);
+  const { toSend, toGenerate } = pending;
+
   // An env that asks for confirmation (deploy.confirm) is asked before its first write — the
   // inventory parent's included — and only when something would change.
   if (opts.confirm) {
-    const { toSend, toGenerate } = pendingChanges(desired, p.live);
     const prune = opts.prune ? p.prune.map((m) => m.ref) : [];
     if (toSend.length || toGenerate.length || prune.length) {
       report.done();
@@ -309,13 +313,10 @@ export async function applyCommand(
   parentWrite?.catch(() => undefined); // awaited by applyAll; this only keeps an early failure from counting as unhandled
   const recorder = opts.record ? new RevisionRecorder(engine.client, env.name, pre.context, opts.record) : undefined;
   // Something will change: the history is read while the writes travel.
-  if (recorder) {
-    const { toSend, toGenerate } = pendingChanges(desired, p.live);
-    if (toSend.length || toGenerate.length || (opts.prune && p.prune.length)) recorder.prefetch();
-  }
+  if (recorder && (toSend.length || toGenerate.length || (opts.prune && p.prune.length))) recorder.prefetch();
   let changes: Change[];
   try {
-    changes = await engine.applyAll(desired, p.live, parentWrite);
+    changes = await engine.applyAll(desired, p.live, parentWrite, pending);
   } catch (e) {
     // An install that was undone leaves the inventory as it found it, too.
     if (e instanceof ApplyError && e.rolledBack && parentWrite) await restoreParent(engine, pre.context, p.parent, p.previous);

@@ -296,8 +296,14 @@ export class Engine {
    *   error names every object already changed.
    * `beforeWrite` (the inventory parent's write) is awaited before the first write.
    */
-  async applyAll(given: readonly KubeObject[], live: ReadonlyMap<string, LiveMember>, beforeWrite?: Promise<void>): Promise<Change[]> {
-    const { objects, changes, toSend, toGenerate } = pendingChanges(given, live);
+  async applyAll(
+    given: readonly KubeObject[],
+    live: ReadonlyMap<string, LiveMember>,
+    beforeWrite?: Promise<void>,
+    /** {@link pendingChanges} of `given` over `live`, when the caller has it already. */
+    pending: PendingChanges = pendingChanges(given, live),
+  ): Promise<Change[]> {
+    const { objects, changes, toSend, toGenerate } = pending;
     const kindOf = (o: KubeObject): ChangeKind => (live.has(objectRef(o)) ? 'update' : 'add');
     const handoffs = toSend.filter((o) => needsReplicasHandoff(o, live.get(objectRef(o))?.object));
     const install = toSend.every((o) => !live.has(objectRef(o)));
@@ -620,10 +626,16 @@ export class Engine {
  * content hash, every field we send present with our value), and generated Secrets not there yet.
  * No request: it compares with the live members already read.
  */
-export function pendingChanges(
-  given: readonly KubeObject[],
-  live: ReadonlyMap<string, LiveMember>,
-): { objects: KubeObject[]; changes: Map<string, Change>; toSend: KubeObject[]; toGenerate: KubeObject[] } {
+export interface PendingChanges {
+  /** `given`, each stamped with its content hash. */
+  readonly objects: KubeObject[];
+  /** The noops so far; {@link Engine.applyAll} adds what it writes. */
+  readonly changes: Map<string, Change>;
+  readonly toSend: KubeObject[];
+  readonly toGenerate: KubeObject[];
+}
+
+export function pendingChanges(given: readonly KubeObject[], live: ReadonlyMap<string, LiveMember>): PendingChanges {
   const objects = given.map(stampHash);
   const changes = new Map<string, Change>();
   const toSend: KubeObject[] = [];
