@@ -313,7 +313,7 @@ export async function applyCommand(
   parentWrite?.catch(() => undefined); // awaited by applyAll; this only keeps an early failure from counting as unhandled
   const recorder = opts.record ? new RevisionRecorder(engine.client, env.name, pre.context, opts.record) : undefined;
   // Something will change: the history is read while the writes travel.
-  if (recorder && (toSend.length || toGenerate.length || (opts.prune && p.prune.length))) recorder.prefetch();
+  if (recorder && (toSend.length || toGenerate.length || (opts.prune && p.prune.length))) recorder.prefetch(only ? undefined : desired);
   let changes: Change[];
   try {
     changes = await engine.applyAll(desired, p.live, parentWrite, pending);

@@ -2,6 +2,7 @@ import type { KubeObject } from '@bitpin/kube-client';
 import { PreflightError } from '@bitpin/kube-client';
 import {
   defaultRollbackTarget,
+  encodeSetAsync,
   gitState,
   imagesOf,
   RELEASE_NAMESPACE,
@@ -48,10 +49,21 @@ export class RevisionRecorder {
 
   private reading: Promise<ReleaseInfo[]> | undefined;
 
-  /** Starts reading the history now (it overlaps the writes); {@link before} awaits it. */
-  prefetch(): void {
+  private prepared: { set: readonly KubeObject[]; data: Promise<string> } | undefined;
+  private git: Promise<{ commit: string; dirty: boolean } | undefined> | undefined;
+
+  /**
+   * Starts what a revision needs while the apply's writes travel: the history read, the workspace's
+   * git state and, given the set to record, its encoding. {@link before} and {@link begin} await them.
+   */
+  prefetch(set?: readonly KubeObject[]): void {
     this.reading ??= this.store.history();
     this.reading.catch(() => undefined); // awaited by before(); this only keeps an early failure from counting as unhandled
+    this.git ??= 'git' in this.opts ? Promise.resolve(this.opts.git) : gitState();
+    if (set && !this.prepared) {
+      this.prepared = { set, data: encodeSetAsync(set) };
+      this.prepared.data.catch(() => undefined);
+    }
   }
 
   /** The history as it was before this apply (read once). */
@@ -71,7 +83,7 @@ export class RevisionRecorder {
    */
   async begin(set: readonly KubeObject[], outcome: 'pending' | 'deployed' = 'pending'): Promise<ReleaseInfo> {
     const history = await this.before();
-    const git = 'git' in this.opts ? this.opts.git : gitState();
+    const git = await this.git;
     const info: ReleaseInfo = {
       env: this.env,
       revision: (history[0]?.revision ?? 0) + 1,
@@ -85,7 +97,7 @@ export class RevisionRecorder {
       ...(this.opts.parts ? { parts: [...this.opts.parts] } : {}),
       description: this.opts.description,
     };
-    await this.store.create({ ...info, set });
+    await this.store.create({ ...info, set }, this.prepared?.set === set ? await this.prepared.data : undefined);
     this.info = info;
     if (outcome === 'deployed') await this.settle();
     return info;

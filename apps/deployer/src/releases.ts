@@ -1,5 +1,6 @@
-import { execFileSync } from 'node:child_process';
-import { gunzipSync, gzipSync } from 'node:zlib';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { gunzipSync, gzip, gzipSync } from 'node:zlib';
 import { METADATA_ONLY, METADATA_ONLY_LIST, type HttpMethod, type KubeObject, type RequestOptions } from '@bitpin/kube-client';
 import type { V1PodSpec } from '@kubernetes/client-node';
 import { FIELD_MANAGER } from './inventory.js';
@@ -86,13 +87,18 @@ export function imagesOf(set: readonly KubeObject[]): string[] {
   return [...out].sort();
 }
 
+const execFileAsync = promisify(execFile);
+const gzipAsync = promisify(gzip);
+
 /** The workspace's commit and whether it is dirty; undefined outside a git checkout. */
-export function gitState(cwd = process.cwd()): { commit: string; dirty: boolean } | undefined {
+export async function gitState(cwd = process.cwd()): Promise<{ commit: string; dirty: boolean } | undefined> {
   try {
-    const opts = { cwd, encoding: 'utf8' as const, stdio: ['ignore', 'pipe', 'ignore'] as ['ignore', 'pipe', 'ignore'], timeout: 5_000 };
-    const commit = execFileSync('git', ['rev-parse', 'HEAD'], opts).trim();
-    const dirty = execFileSync('git', ['status', '--porcelain', '--untracked-files=no'], opts).trim() !== '';
-    return { commit, dirty };
+    const opts = { cwd, encoding: 'utf8' as const, timeout: 5_000 };
+    const [head, status] = await Promise.all([
+      execFileAsync('git', ['rev-parse', 'HEAD'], opts),
+      execFileAsync('git', ['status', '--porcelain', '--untracked-files=no'], opts),
+    ]);
+    return { commit: head.stdout.trim(), dirty: status.stdout.trim() !== '' };
   } catch {
     return undefined;
   }
@@ -100,6 +106,15 @@ export function gitState(cwd = process.cwd()): { commit: string; dirty: boolean 
 
 export function encodeSet(set: readonly KubeObject[]): string {
   return gzipSync(JSON.stringify(set), { level: 6 }).toString('base64');
+}
+
+/**
+ * {@link encodeSet} off the hot path: it starts after the current I/O turn, and the compression
+ * runs on libuv's thread pool while the apply's requests travel.
+ */
+export async function encodeSetAsync(set: readonly KubeObject[]): Promise<string> {
+  await new Promise((r) => setImmediate(r));
+  return (await gzipAsync(JSON.stringify(set), { level: 6 })).toString('base64');
 }
 
 export function decodeSet(data: string, name: string): KubeObject[] {
@@ -110,8 +125,8 @@ export function decodeSet(data: string, name: string): KubeObject[] {
   }
 }
 
-/** The Secret that stores one revision. */
-export function releaseSecret(release: Release): KubeObject {
+/** The Secret that stores one revision (`encoded`: the set already encoded by {@link encodeSetAsync}). */
+export function releaseSecret(release: Release, encoded?: string): KubeObject {
   const { set, ...info } = release;
   return {
     apiVersion: 'v1',
@@ -129,7 +144,7 @@ export function releaseSecret(release: Release): KubeObject {
       annotations: { [ANN_RELEASE]: JSON.stringify(info) },
     },
     immutable: false,
-    data: { release: encodeSet(set) },
+    data: { release: encoded ?? encodeSet(set) },
   } as KubeObject;
 }
 
@@ -219,8 +234,8 @@ export class ReleaseStore {
   }
 
   /** Stores a new revision (creating the history namespace the first time). Never overwrites one. */
-  async create(release: Release): Promise<void> {
-    const body = releaseSecret(release);
+  async create(release: Release, encoded?: string): Promise<void> {
+    const body = releaseSecret(release, encoded);
     const post = () =>
       this.client.request('POST', this.base, { body, query: { fieldManager: FIELD_MANAGER }, accept: METADATA_ONLY });
     try {
