@@ -23,6 +23,7 @@ PACKAGES=(
   git
   python3-venv             # python3 + venv/ensurepip: the backup scripts' Python, ruff from PyPI (libs/backup/scripts/dev/install-ruff.sh)
   shellcheck               # workspace-checks:lint-shell, and actionlint's check of the workflow's run: scripts
+  rclone                   # libs/backup's encrypted off-site copy (crypt over s3) and its tests against SeaweedFS
 )
 
 missing=()
