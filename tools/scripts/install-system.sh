@@ -24,6 +24,8 @@ PACKAGES=(
   python3-venv             # python3 + venv/ensurepip: the backup scripts' Python, ruff from PyPI (libs/backup/scripts/dev/install-ruff.sh)
   shellcheck               # workspace-checks:lint-shell, and actionlint's check of the workflow's run: scripts
   rclone                   # libs/backup's encrypted off-site copy (crypt over s3) and its tests against SeaweedFS
+  pgbouncer                # libs/database: PgBouncer (what a CloudNativePG Pooler runs) in front of real PostgreSQL 15, its test and bench
+  redis-server             # libs/cache: the generated redis.conf on a real Redis (auth, eviction at maxmemory), redis_exporter's target
 )
 
 missing=()
