@@ -330,9 +330,81 @@ spec:
       startTime: {{ $now | Quote }}`;
 
 /**
+ * The annotation `up` puts on the CRDs whose objects' status this control plane simulates (value
+ * `k8s-testenv`): the deployer waits for such objects although no operator runs, and says that their
+ * readiness is simulated. Real clusters never carry it.
+ */
+export const STATUS_SIMULATED_ANNOTATION = 'bitpin.io/status-simulated-by';
+
+/** The CloudNativePG kinds whose status kwok simulates (see {@link CNPG_CLUSTER_STAGE}). */
+export const SIMULATED_CRDS = ['clusters.postgresql.cnpg.io'] as const;
+
+/**
+ * A kwok stage standing in for the CloudNativePG operator: a `postgresql.cnpg.io/v1` `Cluster` whose
+ * `status.readyInstances` differs from `spec.instances` (new, or scaled) gets the status the operator
+ * writes for a healthy cluster — phase `Cluster in healthy state`, `instances`/`readyInstances` =
+ * `spec.instances`, instance names `<name>-1..n`, `currentPrimary`/`targetPrimary` `<name>-1`, the
+ * `-rw`/`-r` service names and condition `Ready` (reason `ClusterIsReady`) — as a merge patch of the
+ * status subresource. No PostgreSQL, pods, PVCs or Services are made; `phaseReason` says so.
+ */
+export const CNPG_CLUSTER_STAGE = `apiVersion: kwok.x-k8s.io/v1alpha1
+kind: Stage
+metadata:
+  name: cnpg-cluster-healthy
+spec:
+  resourceRef:
+    apiGroup: postgresql.cnpg.io/v1
+    kind: Cluster
+  selector:
+    matchExpressions:
+    - key: '.metadata.deletionTimestamp'
+      operator: 'DoesNotExist'
+    - key: '.status.readyInstances == .spec.instances and .status.phase == "Cluster in healthy state"'
+      operator: 'In'
+      values:
+      - 'false'
+  next:
+    patches:
+    - subresource: status
+      root: status
+      type: merge
+      template: |
+        {{ $now := Now }}
+        {{ $name := .metadata.name }}
+        {{ $n := int .spec.instances }}
+        phase: "Cluster in healthy state"
+        phaseReason: "simulated by k8s-testenv (kwok stage cnpg-cluster-healthy): no PostgreSQL runs"
+        instances: {{ $n }}
+        readyInstances: {{ $n }}
+        latestGeneratedNode: {{ $n }}
+        instanceNames:
+        {{ range $i := until $n }}
+        - {{ printf "%s-%d" $name (add1 $i) | Quote }}
+        {{ end }}
+        instancesStatus:
+          healthy:
+          {{ range $i := until $n }}
+          - {{ printf "%s-%d" $name (add1 $i) | Quote }}
+          {{ end }}
+        currentPrimary: {{ printf "%s-1" $name | Quote }}
+        targetPrimary: {{ printf "%s-1" $name | Quote }}
+        currentPrimaryTimestamp: {{ $now | Quote }}
+        targetPrimaryTimestamp: {{ $now | Quote }}
+        writeService: {{ printf "%s-rw" $name | Quote }}
+        readService: {{ printf "%s-r" $name | Quote }}
+        image: {{ or .spec.imageName "" | Quote }}
+        conditions:
+        - type: Ready
+          status: "True"
+          reason: ClusterIsReady
+          message: "Cluster is Ready (simulated by k8s-testenv)"
+          lastTransitionTime: {{ $now | Quote }}`;
+
+/**
  * kwok's default "fast" stage set (what kwokctl uses): node-initialize, node-heartbeat-with-lease,
  * pod-ready, pod-complete (Job pods → Succeeded), pod-delete — read from the pinned kwok module —
- * plus pod-never-ready ({@link NEVER_READY_LABEL}), which pod-ready leaves alone.
+ * plus pod-never-ready ({@link NEVER_READY_LABEL}), which pod-ready leaves alone, and
+ * cnpg-cluster-healthy ({@link CNPG_CLUSTER_STAGE}).
  */
 export function kwokStagesYaml(): string {
   const root = join(goModuleDir('sigs.k8s.io/kwok', KWOK_VERSION), 'kustomize', 'stage');
@@ -355,7 +427,7 @@ export function kwokStagesYaml(): string {
     stage.spec.selector.matchExpressions.push({ key: `.metadata.labels["${NEVER_READY_LABEL}"]`, operator: 'DoesNotExist' });
     return stringifyYaml(stage).trim();
   });
-  return [...stages, NEVER_READY_STAGE].join('\n---\n') + '\n';
+  return [...stages, NEVER_READY_STAGE, CNPG_CLUSTER_STAGE].join('\n---\n') + '\n';
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -755,10 +827,9 @@ async function start(dir: string, opts: UpOptions, env: NodeJS.ProcessEnv, log: 
     const readyzMs = Date.now() - t0;
     log(`kube-apiserver ready in ${Date.now() - tApi} ms (${readyzMs} ms since up)`);
 
-    log('starting kube-controller-manager, kube-scheduler and kwok');
+    log('starting kube-controller-manager and kube-scheduler');
     launch('kube-controller-manager');
     launch('kube-scheduler');
-    launch('kwok');
     writeState(partial);
 
     for (const [i, name] of FAKE_NODES.entries()) {
@@ -790,6 +861,14 @@ async function start(dir: string, opts: UpOptions, env: NodeJS.ProcessEnv, log: 
     log('installing CloudNativePG CRDs ' + VERSIONS.cloudnativePg);
     const crds = await installCrds(client, cnpgCrdPaths(), remaining());
     log(`installed ${crds.length} CRDs (${Date.now() - t0} ms since up)`);
+    // kwok starts a stage's controller once, at start, and exits when the stage's kind is not served
+    // or its OpenAPI schema (which kwok reads to build patches) is not published yet: it starts
+    // after the CRDs it simulates are Established and in /openapi/v3.
+    await waitUp('kube-apiserver', 'CloudNativePG Cluster schema in /openapi/v3', () => openApiServes(client, 'postgresql.cnpg.io/v1', 'clusters'));
+    await markSimulated(client);
+    log('starting kwok');
+    launch('kwok');
+    writeState(partial);
     await ensureStorageClass(client);
     log(`default StorageClass ${STORAGE_CLASS} (kubernetes.io/host-path, volumes under ${HOSTPATH_PV_DIR})`);
 
@@ -816,6 +895,26 @@ async function start(dir: string, opts: UpOptions, env: NodeJS.ProcessEnv, log: 
     throw err;
   } finally {
     await Promise.all([client.close(), readyz.close()]);
+  }
+}
+
+/** Whether the API server's OpenAPI v3 document for `groupVersion` has the paths of `resource`. */
+async function openApiServes(client: ObjectClient, groupVersion: string, resource: string): Promise<boolean> {
+  try {
+    const doc = await client.request<{ paths?: Record<string, unknown> }>('GET', `/openapi/v3/apis/${groupVersion}`);
+    return Object.keys(doc.paths ?? {}).some((p) => p.endsWith(`/${resource}/{name}`));
+  } catch {
+    return false;
+  }
+}
+
+/** Annotates the CRDs whose objects' status kwok simulates ({@link STATUS_SIMULATED_ANNOTATION}). */
+async function markSimulated(client: ObjectClient): Promise<void> {
+  for (const name of SIMULATED_CRDS) {
+    await client.apply(
+      { apiVersion: 'apiextensions.k8s.io/v1', kind: 'CustomResourceDefinition', metadata: { name, annotations: { [STATUS_SIMULATED_ANNOTATION]: 'k8s-testenv' } } },
+      { fieldManager: 'k8s-testenv-simulation' },
+    );
   }
 }
 

@@ -1,6 +1,7 @@
 export {
   acquireTestEnv,
   assertBinaries,
+  CNPG_CLUSTER_STAGE,
   CONTEXT_NAME,
   down,
   FAKE_NODES,
@@ -11,7 +12,9 @@ export {
   NEVER_READY_LABEL,
   missingBinaries,
   releaseTestEnv,
+  SIMULATED_CRDS,
   status,
+  STATUS_SIMULATED_ANNOTATION,
   STORAGE_CLASS,
   storageClass,
   up,
