@@ -21,6 +21,21 @@ export const IMAGE_CATALOG: EnvConfig['images'] = {
   loki: 'docker.io/grafana/loki:3.5.3',
   promtail: 'docker.io/grafana/promtail:3.5.3',
   alloy: 'docker.io/grafana/alloy:v1.10.2',
+  // The Django cache (libs/cache): Redis 7.2, the last BSD-licensed line (7.4 is RSAL/SSPL). Its
+  // tests run the generated redis.conf on Debian bookworm's redis-server 7.0.15: every directive
+  // it writes exists since 7.0.
+  redis: 'docker.io/library/redis:7.2.7',
+  // Built from its Go module at this version for the tests (libs/cache/scripts/build-redis-exporter.sh).
+  redisExporter: 'docker.io/oliver006/redis_exporter:v1.74.0',
+  // The versions libs/logging's tests run (built from github.com/VictoriaMetrics/VictoriaLogs v1.52.2).
+  victorialogs: 'docker.io/victoriametrics/victoria-logs:v1.52.2',
+  vlagent: 'docker.io/victoriametrics/vlagent:v1.52.2',
+  // Carries /plugins/victoriametrics-logs-datasource, copied into Grafana's plugin dir by an init
+  // container, so Grafana needs no internet at start (built from libs/logging/grafana-plugin/Dockerfile).
+  grafanaVictoriaLogsPlugin: 'ghcr.io/bitpin/grafana-victorialogs-plugin:0.14.3',
+  // PgBouncer of the CloudNativePG Poolers: the operator's default for v1.28.2
+  // (pkg/versions DefaultPgbouncerImage), pinned here so an operator upgrade does not swap it.
+  pgbouncer: 'ghcr.io/cloudnative-pg/pgbouncer:1.25.1',
 };
 
 const small = (cpu: string, memory: string, limitMemory = memory): EnvConfig['app']['resources'] => ({
@@ -62,6 +77,36 @@ export const SEED_DEFAULTS: Omit<EnvConfig, 'name' | 'description' | 'kube'> = {
     // At most half of the volume holding pg_wal (checked by the schema).
     maxSlotWalKeepSize: '2GB',
     podAntiAffinity: 'preferred',
+    // The seed's "read replicas" and "connection pooling" recommendations: off unless an env turns
+    // them on (staging and prod do). Pooling costs two PgBouncer pods per pooler, which a one-replica
+    // dev app with a handful of connections does not need.
+    readReplicas: { enabled: false },
+    pooler: {
+      enabled: false,
+      instances: 2,
+      // Session: any Django settings work (server-side cursors, session SET, advisory locks), and
+      // with CONN_MAX_AGE=0 a request's connection is short, so PgBouncer still saves PostgreSQL a
+      // backend start and authentication per request (libs/database/README.md, docs/benchmarks.md).
+      poolMode: 'session',
+      defaultPoolSize: 20,
+      minPoolSize: 0,
+      reservePoolSize: 5,
+      maxClientConn: 1000,
+      // PgBouncer's default is 120 s; no request waits that long for a connection usefully.
+      queryWaitTimeoutSeconds: 30,
+      resources: small('50m', '64Mi', '128Mi'),
+    },
+  },
+  // The seed has no cache: off unless an env turns it on (dev, staging, prod do). 192Mi of data
+  // under a 256Mi limit (the schema asks for 25 % headroom); allkeys-lru because every key is a
+  // cache entry (Django sets no TTL on timeout=None entries, which volatile-* would never evict).
+  cache: {
+    enabled: false,
+    maxmemory: '192Mi',
+    maxmemoryPolicy: 'allkeys-lru',
+    persistence: { enabled: false, storageSize: '1Gi', storageClass: undefined },
+    resources: small('50m', '256Mi'),
+    exporterResources: small('10m', '32Mi', '64Mi'),
   },
   backup: {
     timeZone: 'Etc/UTC',
@@ -89,12 +134,21 @@ export const SEED_DEFAULTS: Omit<EnvConfig, 'name' | 'description' | 'kube'> = {
     kubeStateMetrics: { resources: small('25m', '64Mi', '256Mi') },
   },
   logging: {
+    backend: 'loki',
     agent: 'promtail',
     loki: {
       port: 3100,
       storageSize: '10Gi',
       storageClass: undefined,
       retentionPeriod: '744h',
+      resources: small('100m', '256Mi', '1Gi'),
+    },
+    victorialogs: {
+      port: 9428,
+      storageSize: '10Gi',
+      storageClass: undefined,
+      retentionPeriod: '31d',
+      maxDiskSpaceUsage: '8GiB',
       resources: small('100m', '256Mi', '1Gi'),
     },
     agentResources: small('50m', '64Mi', '256Mi'),

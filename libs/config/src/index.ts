@@ -2,12 +2,12 @@ export { ConfigError, ENVIRONMENTS, ENV_NAMES, loadAllEnvConfigs, loadEnvConfig,
 export type { ConfigErrorCode, LoadOptions } from './load.js';
 export { defineEnv, deepMerge } from './define.js';
 export type { DeepPartial, EnvDefinition, EnvOverrides } from './define.js';
-export { envConfigSchema, resourcesSchema, IMAGE_KEYS } from './schema.js';
+export { envConfigSchema, resourcesSchema, IMAGE_KEYS, REDIS_EVICTION_POLICIES } from './schema.js';
 export type { EnvConfig, EnvConfigInput, ImageKey, Resources } from './schema.js';
 export { IMAGE_CATALOG, SEED_DEFAULTS } from './defaults.js';
 export { isMutableImageRef, parseImageRef, IMAGE_REF_PATTERN } from './images.js';
 export type { ImageRef } from './images.js';
-export { parseDuration, parsePrometheusByteSize, parseQuantity } from './quantity.js';
+export { parseDuration, parsePrometheusByteSize, parseQuantity, parseVictoriaLogsBytes, parseVictoriaLogsRetention } from './quantity.js';
 export { cronProblem } from './cron.js';
 export { DEPLOY_ANNOTATIONS, SEED, cnpgNames } from './topology.js';
 export type { CnpgNames } from './topology.js';

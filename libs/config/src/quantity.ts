@@ -53,3 +53,26 @@ export function parsePrometheusByteSize(s: string): number | undefined {
   if (!m) return undefined;
   return Number(m[1]) * (BYTE_UNIT[m[2] as string] ?? 0);
 }
+
+/**
+ * VictoriaLogs `-retentionPeriod` as this platform writes it: a whole number of hours, days,
+ * weeks or years (VictoriaLogs also reads `M` for months and bare numbers as months; not used here).
+ */
+export const VICTORIALOGS_RETENTION_PATTERN = /^\d+(h|d|w|y)$/;
+const VL_RETENTION_UNIT: Record<string, number> = { h: 3600, d: 86400, w: 604800, y: 31536000 };
+
+/** Seconds of a {@link VICTORIALOGS_RETENTION_PATTERN} value, or `undefined`. */
+export function parseVictoriaLogsRetention(s: string): number | undefined {
+  const m = VICTORIALOGS_RETENTION_PATTERN.exec(s);
+  return m ? Number(s.slice(0, -1)) * (VL_RETENTION_UNIT[m[1] as string] ?? 0) : undefined;
+}
+
+/** VictoriaMetrics' flag byte sizes: KB, MB, GB, TB are powers of 10; KiB, MiB, GiB, TiB powers of 2. */
+export const VICTORIALOGS_BYTES_PATTERN = /^(\d+(?:\.\d+)?)(KB|MB|GB|TB|KiB|MiB|GiB|TiB)$/;
+const VL_BYTE_UNIT: Record<string, number> = { KB: 1e3, MB: 1e6, GB: 1e9, TB: 1e12, KiB: 2 ** 10, MiB: 2 ** 20, GiB: 2 ** 30, TiB: 2 ** 40 };
+
+/** Bytes of a {@link VICTORIALOGS_BYTES_PATTERN} value, or `undefined`. */
+export function parseVictoriaLogsBytes(s: string): number | undefined {
+  const m = VICTORIALOGS_BYTES_PATTERN.exec(s);
+  return m ? Number(m[1]) * (VL_BYTE_UNIT[m[2] as string] ?? 0) : undefined;
+}

@@ -2,7 +2,18 @@ import { z } from 'zod';
 import { cidrContains, cidrsOverlap, isIpv4Cidr, isWideCidr, WIDE_PREFIX_BELOW } from './cidr.js';
 import { cronProblem } from './cron.js';
 import { IMAGE_REF_PATTERN, isMutableImageRef } from './images.js';
-import { BYTE_SIZE_PATTERN, DURATION_PATTERN, QUANTITY_PATTERN, parseDuration, parsePrometheusByteSize, parseQuantity } from './quantity.js';
+import {
+  BYTE_SIZE_PATTERN,
+  DURATION_PATTERN,
+  QUANTITY_PATTERN,
+  VICTORIALOGS_BYTES_PATTERN,
+  VICTORIALOGS_RETENTION_PATTERN,
+  parseDuration,
+  parsePrometheusByteSize,
+  parseQuantity,
+  parseVictoriaLogsBytes,
+  parseVictoriaLogsRetention,
+} from './quantity.js';
 
 /*
  * The schema of one environment. Every field the libraries read is here, typed and bounded;
@@ -83,12 +94,30 @@ export const IMAGE_KEYS = [
   'loki',
   'promtail',
   'alloy',
+  'redis',
+  'redisExporter',
+  'victorialogs',
+  'vlagent',
+  'grafanaVictoriaLogsPlugin',
+  'pgbouncer',
 ] as const;
 export type ImageKey = (typeof IMAGE_KEYS)[number];
 
 const imageCatalog = z.strictObject(
   Object.fromEntries(IMAGE_KEYS.map((k) => [k, imageRef])) as Record<ImageKey, typeof imageRef>,
 );
+
+/** Redis's `maxmemory-policy` values (redis.conf); `noeviction` is refused for a cache by the schema. */
+export const REDIS_EVICTION_POLICIES = [
+  'allkeys-lru',
+  'allkeys-lfu',
+  'allkeys-random',
+  'volatile-lru',
+  'volatile-lfu',
+  'volatile-random',
+  'volatile-ttl',
+  'noeviction',
+] as const;
 
 /** The address blocks an env may leave wide when it says why (`features.networkPolicies.allowWide`). */
 export const WIDE_ALLOWABLE = ['apiServer', 'nodeCidrs'] as const;
@@ -171,6 +200,54 @@ export const envConfigSchema = z
       maxSlotWalKeepSize: z.string().regex(/^\d+(MB|GB|TB)$/, { error: 'must be a size such as "10GB"' }),
       /** `required` refuses to put two instances on one node (prod); `preferred` allows it (one-node dev). */
       podAntiAffinity: z.enum(['preferred', 'required']),
+      /**
+       * Read replicas for read-heavy work: the app gets `DB_READ_HOST` (the `-ro` Service, or the
+       * `-ro` pooler when pooling is on). The replicas are the standbys: `instances` - 1.
+       */
+      readReplicas: z.strictObject({ enabled: z.boolean() }),
+      /**
+       * Connection pooling: a CloudNativePG `Pooler` (PgBouncer) `bitpin-cluster-pooler-rw` in front
+       * of `-rw`, and `bitpin-cluster-pooler-ro` in front of `-ro` when read replicas are on; the
+       * app reaches the database only through them. Sizes are PgBouncer's, per PgBouncer pod.
+       */
+      pooler: z.strictObject({
+        enabled: z.boolean(),
+        /** PgBouncer pods behind each pooler Service (stateless; two survive a node drain). */
+        instances: z.number().int().min(1).max(10),
+        /**
+         * `session`: a server connection per client connection (any Django settings work);
+         * `transaction`: per transaction (needs `DISABLE_SERVER_SIDE_CURSORS: True` and no
+         * session state). See libs/database/README.md.
+         */
+        poolMode: z.enum(['session', 'transaction']),
+        /** `default_pool_size`: server connections per database/user pair, per PgBouncer pod. */
+        defaultPoolSize: z.number().int().min(1).max(1000),
+        /** `min_pool_size`: server connections kept open even when idle. */
+        minPoolSize: z.number().int().min(0).max(1000),
+        /** `reserve_pool_size`: extra server connections when a client waited `reserve_pool_timeout`. */
+        reservePoolSize: z.number().int().min(0).max(1000),
+        /** `max_client_conn`: client connections one PgBouncer pod accepts. */
+        maxClientConn: z.number().int().min(10).max(100_000),
+        /** `query_wait_timeout` in seconds: a client waiting longer for a server connection is disconnected. */
+        queryWaitTimeoutSeconds: z.number().int().min(1).max(3600),
+        resources: resourcesSchema,
+      }),
+    }),
+
+    /**
+     * The Redis cache of the Django app (libs/cache): Deployment `bitpin-redis` with the
+     * redis_exporter sidecar; the app gets `REDIS_URL` when it is on.
+     */
+    cache: z.strictObject({
+      enabled: z.boolean(),
+      /** Redis `maxmemory` as a memory quantity (`192Mi`): above it Redis evicts by `maxmemoryPolicy`. */
+      maxmemory: memory,
+      /** What Redis evicts at `maxmemory`; `noeviction` refuses writes instead (never for a cache). */
+      maxmemoryPolicy: z.enum(REDIS_EVICTION_POLICIES),
+      /** RDB snapshots on a PersistentVolumeClaim, so a restarted cache starts warm; off: nothing is written to disk. */
+      persistence: z.strictObject({ enabled: z.boolean(), storageSize: storage, storageClass }),
+      resources: resourcesSchema,
+      exporterResources: resourcesSchema,
     }),
 
     backup: z.strictObject({
@@ -215,12 +292,29 @@ export const envConfigSchema = z
     }),
 
     logging: z.strictObject({
-      agent: z.enum(['promtail', 'alloy']),
+      /**
+       * The log store: `loki` (the seed's; rendered only, AGPL) or `victorialogs` (Apache-2.0,
+       * accepts Loki's push API at /insert/loki/api/v1/push, queried with LogsQL).
+       */
+      backend: z.enum(['loki', 'victorialogs']),
+      /** The DaemonSet tailing /var/log/pods: Promtail and Alloy push to either store; vlagent only to VictoriaLogs. */
+      agent: z.enum(['promtail', 'alloy', 'vlagent']),
       loki: z.strictObject({
         port,
         storageSize: storage,
         storageClass,
         retentionPeriod: duration,
+        resources: resourcesSchema,
+      }),
+      /** Used when `backend` is `victorialogs`: StatefulSet `victorialogs` on :9428 with a PVC. */
+      victorialogs: z.strictObject({
+        port,
+        storageSize: storage,
+        storageClass,
+        /** `-retentionPeriod`: whole hours, days, weeks or years (`31d`, `4w`, `1y`); at least 1d. */
+        retentionPeriod: z.string().regex(VICTORIALOGS_RETENTION_PATTERN, { error: 'must be a VictoriaLogs retention such as "31d", "4w", "1y" or "744h"' }),
+        /** `-retention.maxDiskSpaceUsageBytes`: oldest days are dropped above it (`40GiB`, `45GB`); at most 90% of storageSize. */
+        maxDiskSpaceUsage: z.string().regex(VICTORIALOGS_BYTES_PATTERN, { error: 'must be a size such as "40GiB" or "45GB" (KB, MB, GB, TB, KiB, MiB, GiB, TiB)' }),
         resources: resourcesSchema,
       }),
       agentResources: resourcesSchema,
@@ -359,6 +453,57 @@ export const envConfigSchema = z
 
     const retention = parseDuration(env.logging.loki.retentionPeriod) ?? 0;
     if (retention < 24 * 3600) issue(['logging', 'loki', 'retentionPeriod'], 'must be at least 24h (Loki compactor minimum)');
+
+    // vlagent speaks VictoriaLogs' native protocol only; Promtail and Alloy push Loki's API, which both stores accept.
+    if (env.logging.agent === 'vlagent' && env.logging.backend !== 'victorialogs') {
+      issue(['logging', 'agent'], `vlagent sends only to VictoriaLogs, but logging.backend is ${env.logging.backend}; set logging.backend: victorialogs or logging.agent: promtail | alloy`);
+    }
+    if (env.logging.backend === 'victorialogs' && !env.logging.grafana.separate) {
+      issue(['logging', 'grafana', 'separate'], 'must be true with logging.backend: victorialogs (only the logging Grafana carries the VictoriaLogs data source plugin); set logging.grafana.separate: true or logging.backend: loki');
+    }
+    const vl = env.logging.victorialogs;
+    const vlRetention = parseVictoriaLogsRetention(vl.retentionPeriod);
+    if (vlRetention !== undefined && vlRetention < 24 * 3600) issue(['logging', 'victorialogs', 'retentionPeriod'], `${vl.retentionPeriod} is below 1d (VictoriaLogs keeps whole days)`);
+    const vlBytes = parseVictoriaLogsBytes(vl.maxDiskSpaceUsage);
+    const vlVolume = parseQuantity(vl.storageSize);
+    if (vlBytes !== undefined && vlVolume !== undefined && vlBytes > 0.9 * vlVolume) {
+      issue(['logging', 'victorialogs', 'maxDiskSpaceUsage'], `${vl.maxDiskSpaceUsage} leaves no headroom on the ${vl.storageSize} volume; use at most 90% of logging.victorialogs.storageSize`);
+    }
+
+    // Redis needs room above maxmemory (allocator fragmentation, client buffers, replication of
+    // nothing but still the output buffers), and an RDB snapshot forks: copy-on-write can touch up
+    // to the whole dataset again while the child writes it.
+    const cache = env.cache;
+    const maxmemory = parseQuantity(cache.maxmemory);
+    const cacheLimit = parseQuantity(cache.resources.limits.memory);
+    const share = cache.persistence.enabled ? 0.5 : 0.75;
+    if (maxmemory !== undefined && cacheLimit !== undefined && maxmemory > share * cacheLimit) {
+      issue(
+        ['cache', 'maxmemory'],
+        `${cache.maxmemory} leaves Redis no headroom under its ${cache.resources.limits.memory} memory limit; use at most ${share * 100}% of cache.resources.limits.memory${cache.persistence.enabled ? ' (persistence on: the snapshot fork may copy the whole dataset)' : ''}`,
+      );
+    }
+    if (cache.maxmemoryPolicy === 'noeviction') {
+      issue(['cache', 'maxmemoryPolicy'], 'noeviction makes a full cache refuse writes (Django would see errors); use allkeys-lru (the default) or another evicting policy');
+    }
+
+    // The poolers' server connections must fit under max_connections with room for what connects
+    // directly (the backup jobs' replication, the operator, an operator's psql): at most 80 %.
+    const dbc = env.database;
+    const pool = dbc.pooler;
+    if (pool.minPoolSize > pool.defaultPoolSize) {
+      issue(['database', 'pooler', 'minPoolSize'], `${pool.minPoolSize} is above database.pooler.defaultPoolSize (${pool.defaultPoolSize}); lower it`);
+    }
+    const poolerServerConns = pool.instances * (pool.defaultPoolSize + pool.reservePoolSize);
+    if (pool.enabled && poolerServerConns > 0.8 * dbc.maxConnections) {
+      issue(
+        ['database', 'pooler', 'defaultPoolSize'],
+        `the rw pooler may open ${poolerServerConns} server connections (instances ${pool.instances} × (defaultPoolSize ${pool.defaultPoolSize} + reservePoolSize ${pool.reservePoolSize})), over 80% of database.maxConnections (${dbc.maxConnections}); lower them or raise database.maxConnections`,
+      );
+    }
+    if (dbc.readReplicas.enabled && dbc.instances < 2) {
+      issue(['database', 'readReplicas', 'enabled'], `needs a replica to read from, but database.instances is ${dbc.instances}; set database.instances to 2 or more, or turn read replicas off`);
+    }
 
     // Slots may hold back at most max_slot_wal_keep_size of WAL, on the volume that holds pg_wal:
     // above half of it, a lagging slot (the backup's, a standby's) fills the disk before it is cut.

@@ -18,7 +18,18 @@ export const SEED = {
     readiness: { initialDelaySeconds: 5, periodSeconds: 10 },
   },
   sidecar: { name: 'metrics-sidecar', proxyPort: 8080, metricsPort: 9102 },
-  database: { clusterName: 'bitpin-cluster', port: 5432, metricsPort: 9187 },
+  database: {
+    clusterName: 'bitpin-cluster',
+    port: 5432,
+    metricsPort: 9187,
+    /** PgBouncer of a CloudNativePG Pooler: clients on 5432 (port `pgbouncer`), metrics on 9127 (port `metrics`). */
+    pooler: { port: 5432, metricsPort: 9127 },
+  },
+  /**
+   * The Redis cache (libs/cache, `cache.enabled`): Deployment and Service `bitpin-redis`, its
+   * password in Secret `bitpin-redis-auth` (key `password`), redis_exporter on 9121.
+   */
+  cache: { name: 'bitpin-redis', port: 6379, metricsPort: 9121, authSecret: 'bitpin-redis-auth', passwordKey: 'password' },
   backup: {
     fullCronJob: 'bitpin-full-backup',
     incrementalCronJob: 'bitpin-incremental-backup',
@@ -52,7 +63,12 @@ export const SEED = {
       kubeStateMetrics: 'kube-state-metrics',
       app: 'bitpin-app',
       database: 'cnpg',
+      /** The PgBouncer pods of the CloudNativePG Poolers (`cnpg.io/podRole=pooler`). */
+      pooler: 'pgbouncer',
+      cache: 'redis',
       loki: 'loki',
+      /** The VictoriaLogs store (`logging.backend: victorialogs`). */
+      victorialogs: 'victorialogs',
       logAgent: 'log-agent',
       alertmanager: 'alertmanager',
       grafana: 'grafana',
@@ -86,6 +102,10 @@ export interface CnpgNames {
   readonly caSecret: string;
   /** Client certificate of `streaming_replica`. */
   readonly replicationSecret: string;
+  /** The Pooler (PgBouncer) in front of `rw`, and its Service (same name). */
+  readonly poolerRw: string;
+  /** The Pooler (PgBouncer) in front of `ro`, and its Service (same name). */
+  readonly poolerRo: string;
 }
 
 /** The names CloudNativePG generates for a Cluster (cluster_types.go). */
@@ -98,6 +118,8 @@ export function cnpgNames(cluster: string = SEED.database.clusterName): CnpgName
     appSecret: `${cluster}-app`,
     caSecret: `${cluster}-ca`,
     replicationSecret: `${cluster}-replication`,
+    poolerRw: `${cluster}-pooler-rw`,
+    poolerRo: `${cluster}-pooler-ro`,
   };
 }
 

@@ -206,6 +206,31 @@ describe('config errors: one line each, naming env, path and fix', () => {
     expect(e.message).toMatch(/features\.ingress\.tlsSecretName: is required/);
   });
 
+  it('logging: Promtail and Alloy push to either store; vlagent only to VictoriaLogs', () => {
+    for (const backend of ['loki', 'victorialogs'] as const) {
+      for (const agent of ['promtail', 'alloy'] as const) {
+        expect(loadEnvConfig('dev', { overrides: { logging: { backend, agent } } }).logging).toMatchObject({ backend, agent });
+      }
+    }
+    expect(loadEnvConfig('dev', { overrides: { logging: { backend: 'victorialogs', agent: 'vlagent' } } }).logging.agent).toBe('vlagent');
+    expect(loadEnvConfig('dev').logging).toMatchObject({ backend: 'loki', agent: 'promtail', victorialogs: { port: 9428 } });
+  });
+
+  it('fails on vlagent with Loki, in one line saying what to set', () => {
+    const e = errorOf(() => loadEnvConfig('dev', { overrides: { logging: { agent: 'vlagent' } } }));
+    expect(e.lines).toHaveLength(1);
+    expect(e.message).toMatch(/logging\.agent: vlagent sends only to VictoriaLogs, but logging\.backend is loki; set logging\.backend: victorialogs or logging\.agent: promtail \| alloy/);
+  });
+
+  it('fails on a VictoriaLogs retention below a day, in months, or a disk cap beyond 90% of the volume', () => {
+    const at = (victorialogs: object) => errorOf(() => loadEnvConfig('dev', { overrides: { logging: { backend: 'victorialogs', victorialogs } } })).message;
+    expect(at({ retentionPeriod: '12h' })).toMatch(/logging\.victorialogs\.retentionPeriod: 12h is below 1d/);
+    expect(at({ retentionPeriod: '30m' })).toMatch(/logging\.victorialogs\.retentionPeriod: must be a VictoriaLogs retention/);
+    expect(at({ maxDiskSpaceUsage: '40Gi' })).toMatch(/logging\.victorialogs\.maxDiskSpaceUsage: must be a size such as "40GiB"/);
+    expect(at({ storageSize: '10Gi', maxDiskSpaceUsage: '9.5GiB' })).toMatch(/9\.5GiB leaves no headroom on the 10Gi volume/);
+    expect(loadEnvConfig('dev', { overrides: { logging: { victorialogs: { storageSize: '10Gi', maxDiskSpaceUsage: '9GiB' } } } }).logging.victorialogs.maxDiskSpaceUsage).toBe('9GiB');
+  });
+
   it('validateEnvConfig names the source to fix', () => {
     const e = errorOf(() => validateEnvConfig({}, { env: 'x', fixHint: 'somewhere.ts' }));
     expect(e.lines[0]).toMatch(/^config error: env "x" at name: .*; fix somewhere\.ts$/);

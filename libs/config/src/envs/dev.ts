@@ -13,4 +13,6 @@ export const dev = defineEnv({
   },
   logging: { loki: { storageSize: '5Gi', retentionPeriod: '72h' } },
   backup: { full: { keep: 2 }, retentionDays: 2, storageSize: '10Gi' },
+  // The Redis cache (libs/cache) at the defaults: 192Mi, allkeys-lru, no persistence.
+  cache: { enabled: true },
 });

@@ -30,8 +30,21 @@ export const prod = defineEnv({
     maxConnections: 300,
     maxSlotWalKeepSize: '4GB',
     podAntiAffinity: 'required',
+    // Reads that tolerate replication lag go to the standby (DB_READ_HOST); instances 2 = one replica.
+    readReplicas: { enabled: true },
+    // Every app connection through PgBouncer (two pods per pooler, one per node): up to 10 app pods
+    // opening a connection per request share 2 × (25 + 5) server connections per pooler, far under
+    // max_connections 300 (the rest: backups, the operator, the -ro pooler on the standby).
+    pooler: { enabled: true, defaultPoolSize: 25 },
   },
   backup: { full: { keep: 14 }, retentionDays: 14, storageSize: '100Gi' },
+  // The Redis cache (libs/cache): 768Mi of entries under a 1Gi limit, allkeys-lru; no persistence
+  // (a restarted cache refills from the database).
+  cache: {
+    enabled: true,
+    maxmemory: '768Mi',
+    resources: { requests: { cpu: '100m', memory: '1Gi' }, limits: { memory: '1Gi' } },
+  },
   monitoring: {
     prometheus: {
       retentionTime: '30d',

@@ -15,8 +15,11 @@ export const staging = defineEnv({
     autoscaling: { enabled: true, minReplicas: 2, maxReplicas: 4 },
     resources: { requests: { cpu: '250m', memory: '384Mi' }, limits: { memory: '768Mi' } },
   },
-  database: { storageSize: '10Gi', podAntiAffinity: 'required' },
+  // Prod's pooling and read replicas, at prod's pool sizes (so prod's settings are proven here first).
+  database: { storageSize: '10Gi', podAntiAffinity: 'required', readReplicas: { enabled: true }, pooler: { enabled: true } },
   backup: { full: { keep: 7 }, retentionDays: 7 },
+  // The Redis cache (libs/cache) at the defaults: 192Mi, allkeys-lru, no persistence.
+  cache: { enabled: true },
   monitoring: { alertmanager: { replicas: 2 } },
   features: {
     networkPolicies: {
