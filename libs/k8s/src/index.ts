@@ -14,7 +14,9 @@ export type { GeneratedSecretProps, SecretValueSpec } from './generated-secret.j
 export { EXCEPTION_RULE, MIN_REASON_LENGTH, POLICY_EXCEPTIONS_ANNOTATION, POLICY_RULES, checkPolicies, policyExceptions } from './policy.js';
 export type { PolicyOptions, PolicyRuleId, PolicyViolation } from './policy.js';
 export {
+  CACHE_CLIENT_LABEL,
   DATABASE_CLIENT_LABEL,
+  DATABASE_POOLER_CLIENT_LABEL,
   NamespaceNetworkBaseline,
   PodNetworkPolicy,
   apiServerEgress,

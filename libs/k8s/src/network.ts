@@ -12,6 +12,10 @@ import { selectorLabels, standardLabels } from './labels.js';
  * rules never widen another's. Flows across libraries meet on contracts that live here:
  * - pods labelled {@link DATABASE_CLIENT_LABEL} may talk to the database (the app, the backup
  *   jobs that connect, a restore Job); the database library allows them, nobody else;
+ * - pods labelled {@link DATABASE_POOLER_CLIENT_LABEL} (the app, when `database.pooler` is on) may
+ *   talk to the PgBouncer pods of the CloudNativePG Poolers, and only the poolers reach the database
+ *   for them;
+ * - pods labelled {@link CACHE_CLIENT_LABEL} (the app) may talk to the Redis cache (libs/cache);
  * - Prometheus (namespace `monitoring`) may scrape each library's metrics port, which that
  *   library opens to {@link prometheusPeer};
  * - peers outside the platform (API server, nodes, DNS, the CloudNativePG operator, alert
@@ -25,6 +29,18 @@ import { selectorLabels, standardLabels } from './labels.js';
 
 /** A pod carrying this label (value `"true"`) may open connections to the database's port 5432. */
 export const DATABASE_CLIENT_LABEL = 'bitpin.io/database-client';
+
+/**
+ * A pod carrying this label (value `"true"`) may open connections to the database's poolers
+ * (PgBouncer, port 5432) — not to the database itself (libs/database allows them).
+ */
+export const DATABASE_POOLER_CLIENT_LABEL = 'bitpin.io/database-pooler-client';
+
+/**
+ * A pod carrying this label (value `"true"`) may open connections to the Redis cache's port 6379
+ * (libs/cache allows them, nobody else; only the app's pods carry it).
+ */
+export const CACHE_CLIENT_LABEL = 'bitpin.io/cache-client';
 
 const NAMESPACE_NAME_LABEL = 'kubernetes.io/metadata.name';
 
@@ -101,6 +117,11 @@ export interface PodNetworkPolicyProps {
   readonly appName: string;
   /** The pods the policy is about. */
   readonly podSelector: Readonly<Record<string, string>>;
+  /**
+   * Further conditions on those pods (`matchExpressions`), e.g. a label a set of pods must not have.
+   * @default - none: every pod with the `podSelector` labels
+   */
+  readonly podSelectorExpressions?: readonly k8s.LabelSelectorRequirement[];
   /** Connections these pods accept. Omit to leave ingress to other policies. */
   readonly ingress?: readonly FlowRule[];
   /** Connections these pods open. Omit to leave egress to other policies. */
@@ -126,7 +147,10 @@ export class PodNetworkPolicy extends Construct {
         annotations: { 'bitpin.io/flows': props.description },
       },
       spec: {
-        podSelector: { matchLabels: { ...props.podSelector } },
+        podSelector: {
+          matchLabels: { ...props.podSelector },
+          ...(props.podSelectorExpressions?.length ? { matchExpressions: props.podSelectorExpressions.map((e) => ({ ...e, ...(e.values ? { values: [...e.values] } : {}) })) } : {}),
+        },
         policyTypes: types,
         ...(props.ingress ? { ingress: props.ingress.map((r) => ({ ...(r.peers ? { from: [...r.peers] } : {}), ...(r.ports ? { ports: [...r.ports] } : {}) })) } : {}),
         ...(props.egress ? { egress: props.egress.map((r) => ({ ...(r.peers ? { to: [...r.peers] } : {}), ...(r.ports ? { ports: [...r.ports] } : {}) })) } : {}),
