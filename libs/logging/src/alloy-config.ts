@@ -1,5 +1,5 @@
 import type { EnvConfig } from '@bitpin/config';
-import { lokiPushUrl } from './loki-config.js';
+import { logPushUrl } from './victorialogs-config.js';
 import { POD_LOGS_DIR, podLogRelabelRules, type RelabelRule } from './pod-logs.js';
 
 /** Alloy's HTTP port (`/-/ready`, `/metrics`, the UI): Alloy's default. */
@@ -12,7 +12,7 @@ export const ALLOY_CONFIG_FILE = 'config.alloy';
 export interface AlloyConfigOptions {
   /**
    * The push URL.
-   * @default - Loki's in-cluster Service (`http://loki.logging.svc:3100/loki/api/v1/push`)
+   * @default - the store's Loki push API: Loki's (`http://loki.logging.svc:3100/loki/api/v1/push`) or VictoriaLogs' (`http://victorialogs.logging.svc:9428/insert/loki/api/v1/push`)
    */
   readonly lokiPushUrl?: string;
   /** @default '/var/log/pods' */
@@ -86,7 +86,7 @@ loki.process "pod_logs" {
 
 loki.write "default" {
   endpoint {
-    url = ${alloyString(options.lokiPushUrl ?? lokiPushUrl(env))}
+    url = ${alloyString(options.lokiPushUrl ?? logPushUrl(env))}
   }
 }
 `;

@@ -2,6 +2,29 @@ export { LoggingChart, LOGGING_POD_SECURITY_REASON, loggingScrapeTargets } from 
 export type { LoggingChartProps, ScrapeTarget } from './logging-chart.js';
 export { Loki, LOKI_UID, SCRAPE_JOB_LABEL } from './loki.js';
 export type { LokiProps } from './loki.js';
+export { VictoriaLogs, VICTORIALOGS_UID } from './victorialogs.js';
+export type { VictoriaLogsProps } from './victorialogs.js';
+export {
+  VICTORIALOGS_DATA_DIR,
+  VICTORIALOGS_LOKI_PUSH_PATH,
+  VICTORIALOGS_NAME,
+  VICTORIALOGS_NATIVE_PATH,
+  VICTORIALOGS_QUERY_PATH,
+  logPushUrl,
+  victoriaLogsArgs,
+  victoriaLogsUrl,
+} from './victorialogs-config.js';
+export type { VictoriaLogsArgsOptions } from './victorialogs-config.js';
+export { CONTAINER_LOGS_DIR, VLAGENT_FIELDS, VLAGENT_HOST_LOG_DIRS, VLAGENT_PORT, VLAGENT_STATE_DIR, vlagentArgs } from './vlagent-config.js';
+export type { VlagentArgsOptions } from './vlagent-config.js';
+export {
+  GRAFANA_PLUGINS_DIR,
+  VICTORIALOGS_DATASOURCE_UID,
+  VICTORIALOGS_PLUGIN_ID,
+  VICTORIALOGS_PLUGIN_IMAGE_DIR,
+  victoriaLogsDatasource,
+} from './grafana-victorialogs.js';
+export type { VictoriaLogsDatasourceOptions } from './grafana-victorialogs.js';
 export { LogAgent } from './log-agent.js';
 export type { LogAgentKind, LogAgentProps } from './log-agent.js';
 export { LoggingGrafana, GRAFANA_CONTAINER_PORT } from './logging-grafana.js';

@@ -13,8 +13,9 @@ import {
   promtailConfig,
 } from './promtail-config.js';
 import { contentHash, scrapeAnnotations } from './render.js';
+import { CONTAINER_LOGS_DIR, VLAGENT_PORT, VLAGENT_STATE_DIR, vlagentArgs } from './vlagent-config.js';
 
-export type LogAgentKind = 'promtail' | 'alloy';
+export type LogAgentKind = 'promtail' | 'alloy' | 'vlagent';
 
 export interface LogAgentProps {
   /**
@@ -36,8 +37,9 @@ interface AgentSpec {
   readonly image: string;
   readonly port: number;
   readonly readyPath: string;
-  readonly configDir: string;
-  readonly configFile: string;
+  /** Where the ConfigMap is mounted; absent for vlagent, whose flags are its whole config. */
+  readonly configDir?: string;
+  readonly configFile?: string;
   readonly configText: string;
   readonly args: string[];
   /** Host directory the agent keeps its read positions in (a hostPath). */
@@ -46,14 +48,16 @@ interface AgentSpec {
 
 /**
  * The log agent: a DaemonSet in namespace `logging` that tails every pod's logs on its node
- * from `/var/log/pods` (read-only hostPath) and pushes them to Loki. `logging.agent` picks the
- * binary: `promtail` (the seed's; EOL 2026-03-02, no more fixes) or `alloy` (its successor),
+ * from `/var/log/pods` (read-only hostPath) and pushes them to the store. `logging.agent` picks
+ * the binary: `promtail` (the seed's; EOL 2026-03-02, no more fixes) or `alloy` (its successor),
  * both configured from one relabel table (labels namespace, pod, container, app, node_name) with
- * CRI parsing. The read positions live on a hostPath so a restarted agent neither re-sends nor
- * skips lines.
+ * CRI parsing and pushing Loki's API (to Loki or VictoriaLogs); or `vlagent` (VictoriaLogs only),
+ * configured by flags ({@link vlagentArgs}), which also mounts /var/log/containers (the kubelet's
+ * symlinks it opens). The read positions live on a hostPath so a restarted agent neither re-sends
+ * nor skips lines.
  *
  * RBAC: a ClusterRole that may only get/list/watch pods (the discovery is filtered to the agent's
- * own node). The agent runs as root with every capability dropped and a read-only root
+ * own node); vlagent also namespaces and nodes (the metadata it adds, its own node's name). The agent runs as root with every capability dropped and a read-only root
  * filesystem: kubelet writes pod logs as root with mode 0640, and the namespace is `privileged`
  * because Pod Security's baseline level forbids hostPath volumes.
  */
@@ -74,7 +78,16 @@ export class LogAgent extends Construct {
     this.clusterRoleName = `${this.namespace}-${this.name}`;
 
     const spec: AgentSpec =
-      this.kind === 'promtail'
+      this.kind === 'vlagent'
+        ? {
+            image: env.images.vlagent,
+            port: VLAGENT_PORT,
+            readyPath: '/health',
+            configText: vlagentArgs(env).join('\n'),
+            args: vlagentArgs(env),
+            stateDir: VLAGENT_STATE_DIR,
+          }
+        : this.kind === 'promtail'
         ? {
             image: env.images.promtail,
             port: PROMTAIL_PORT,
@@ -110,29 +123,36 @@ export class LogAgent extends Construct {
     const meta = (name: string) => ({ name, namespace: this.namespace, labels });
 
     new k8s.KubeServiceAccount(this, 'ServiceAccount', { metadata: meta(this.name) });
+    // vlagent also reads its own node (labels) and the namespaces (metadata of every line).
+    const resources = this.kind === 'vlagent' ? ['pods', 'namespaces', 'nodes'] : ['pods'];
     new k8s.KubeClusterRole(this, 'ClusterRole', {
       metadata: { name: this.clusterRoleName, labels },
-      rules: [{ apiGroups: [''], resources: ['pods'], verbs: ['get', 'list', 'watch'] }],
+      rules: [{ apiGroups: [''], resources, verbs: ['get', 'list', 'watch'] }],
     });
     new k8s.KubeClusterRoleBinding(this, 'ClusterRoleBinding', {
       metadata: { name: this.clusterRoleName, labels },
       roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: this.clusterRoleName },
       subjects: [{ kind: 'ServiceAccount', name: this.name, namespace: this.namespace }],
     });
-    new k8s.KubeConfigMap(this, 'Config', { metadata: meta(this.name), data: { [spec.configFile]: spec.configText } });
-
-    const mounts: k8s.VolumeMount[] = [
-      { name: 'config', mountPath: spec.configDir, readOnly: true },
-      { name: 'pods', mountPath: POD_LOGS_DIR, readOnly: true },
-      { name: 'state', mountPath: spec.stateDir },
-      { name: 'tmp', mountPath: '/tmp' },
-    ];
-    const volumes: k8s.Volume[] = [
-      { name: 'config', configMap: { name: this.name } },
-      { name: 'pods', hostPath: { path: POD_LOGS_DIR, type: 'Directory' } },
+    const mounts: k8s.VolumeMount[] = [];
+    const volumes: k8s.Volume[] = [];
+    if (spec.configDir && spec.configFile) {
+      new k8s.KubeConfigMap(this, 'Config', { metadata: meta(this.name), data: { [spec.configFile]: spec.configText } });
+      mounts.push({ name: 'config', mountPath: spec.configDir, readOnly: true });
+      volumes.push({ name: 'config', configMap: { name: this.name } });
+    }
+    mounts.push({ name: 'pods', mountPath: POD_LOGS_DIR, readOnly: true });
+    volumes.push({ name: 'pods', hostPath: { path: POD_LOGS_DIR, type: 'Directory' } });
+    if (this.kind === 'vlagent') {
+      // vlagent opens the kubelet's symlinks here; they point into /var/log/pods.
+      mounts.push({ name: 'containers', mountPath: CONTAINER_LOGS_DIR, readOnly: true });
+      volumes.push({ name: 'containers', hostPath: { path: CONTAINER_LOGS_DIR, type: 'Directory' } });
+    }
+    mounts.push({ name: 'state', mountPath: spec.stateDir }, { name: 'tmp', mountPath: '/tmp' });
+    volumes.push(
       { name: 'state', hostPath: { path: spec.stateDir, type: 'DirectoryOrCreate' } },
       { name: 'tmp', emptyDir: { sizeLimit: k8s.Quantity.fromString('64Mi') } },
-    ];
+    );
     if (props.mountDockerContainers ?? false) {
       mounts.push({ name: 'docker', mountPath: '/var/lib/docker/containers', readOnly: true });
       volumes.push({ name: 'docker', hostPath: { path: '/var/lib/docker/containers', type: 'Directory' } });
@@ -143,7 +163,8 @@ export class LogAgent extends Construct {
       image: spec.image,
       imagePullPolicy: 'IfNotPresent',
       args: spec.args,
-      env: [{ name: 'HOSTNAME', valueFrom: { fieldRef: { fieldPath: 'spec.nodeName' } } }],
+      // Promtail expands ${HOSTNAME} in its node field selector; vlagent finds its node from its own pod (the hostname).
+      ...(this.kind === 'vlagent' ? {} : { env: [{ name: 'HOSTNAME', valueFrom: { fieldRef: { fieldPath: 'spec.nodeName' } } }] }),
       ports: [{ name: 'http-metrics', containerPort: spec.port, protocol: 'TCP' }],
       readinessProbe: httpProbe({ path: spec.readyPath, port: 'http-metrics', initialDelaySeconds: 5, periodSeconds: 10 }),
       livenessProbe: httpProbe({ path: spec.readyPath, port: 'http-metrics', initialDelaySeconds: 30, periodSeconds: 30, failureThreshold: 5 }),

@@ -1,4 +1,4 @@
-import { SEED } from '@bitpin/config';
+import { SEED, type EnvConfig } from '@bitpin/config';
 import {
   PlatformChart,
   PlatformNamespace,
@@ -15,6 +15,7 @@ import type { Construct } from 'constructs';
 import { LogAgent, type LogAgentProps } from './log-agent.js';
 import { LoggingGrafana, type LoggingGrafanaProps } from './logging-grafana.js';
 import { Loki, SCRAPE_JOB_LABEL, type LokiProps } from './loki.js';
+import { VictoriaLogs, type VictoriaLogsProps } from './victorialogs.js';
 
 export interface LoggingChartProps extends PlatformChartProps {
   /**
@@ -22,8 +23,10 @@ export interface LoggingChartProps extends PlatformChartProps {
    * @default true
    */
   readonly createNamespace?: boolean;
-  /** @default - the env's Loki */
+  /** Used only when `logging.backend` is `loki`. @default - the env's Loki */
   readonly loki?: LokiProps;
+  /** Used only when `logging.backend` is `victorialogs`. @default - the env's VictoriaLogs */
+  readonly victoriaLogs?: VictoriaLogsProps;
   /** @default - the env's agent (`logging.agent`) on every node */
   readonly agent?: LogAgentProps;
   /**
@@ -44,7 +47,12 @@ export const LOGGING_POD_SECURITY_REASON =
  * monitoring Grafana provisions {@link lokiDatasource} instead.
  */
 export class LoggingChart extends PlatformChart {
-  readonly loki: Loki;
+  /** Present when `logging.backend` is `loki`. */
+  readonly loki?: Loki;
+  /** Present when `logging.backend` is `victorialogs`. */
+  readonly victoriaLogs?: VictoriaLogs;
+  /** The store the agent sends to and Grafana reads (Loki or VictoriaLogs). */
+  readonly store: { readonly name: string; readonly port: number };
   readonly agent: LogAgent;
   readonly grafana?: LoggingGrafana;
   readonly platformNamespace?: PlatformNamespace;
@@ -58,7 +66,14 @@ export class LoggingChart extends PlatformChart {
         podSecurityReason: LOGGING_POD_SECURITY_REASON,
       });
     }
-    this.loki = new Loki(this, 'Loki', props.loki);
+    // Construct ids 'Loki' and 'VictoriaLogs' are stable: the env's backend picks one.
+    if (this.env.logging.backend === 'victorialogs') {
+      this.victoriaLogs = new VictoriaLogs(this, 'VictoriaLogs', props.victoriaLogs);
+      this.store = this.victoriaLogs;
+    } else {
+      this.loki = new Loki(this, 'Loki', props.loki);
+      this.store = this.loki;
+    }
     this.agent = new LogAgent(this, 'Agent', props.agent);
     if (this.env.logging.grafana.separate) {
       this.grafana = new LoggingGrafana(this, 'Grafana', props.grafana);
@@ -74,14 +89,15 @@ export class LoggingChart extends PlatformChart {
   private addNetworkPolicies(): void {
     const env = this.env;
     const ns = SEED.namespaces.logging;
-    const lokiPort = this.loki.port;
+    const lokiPort = this.store.port;
     const agentPort = this.agent.port;
     const common = { namespace: ns };
+    // The id stays 'LokiNetworkPolicy' for either store: ids are part of the contract.
     new PodNetworkPolicy(this, 'LokiNetworkPolicy', {
       ...common,
-      name: this.loki.name,
-      appName: this.loki.name,
-      podSelector: selectorLabels({ name: this.loki.name }),
+      name: this.store.name,
+      appName: this.store.name,
+      podSelector: selectorLabels({ name: this.store.name }),
       description: `log agent, Grafana (both) and Prometheus → :${lokiPort}; nothing out but DNS`,
       ingress: [
         {
@@ -101,9 +117,9 @@ export class LoggingChart extends PlatformChart {
       name: this.agent.name,
       appName: this.agent.name,
       podSelector: selectorLabels({ name: this.agent.name }),
-      description: `Prometheus → :${agentPort}; it → Loki :${lokiPort}, API server (pod discovery)`,
+      description: `Prometheus → :${agentPort}; it → ${this.victoriaLogs ? 'VictoriaLogs' : 'Loki'} :${lokiPort}, API server (pod discovery)`,
       ingress: [{ peers: [prometheusPeer()], ports: tcpPorts(agentPort) }],
-      egress: [{ peers: [podsPeer(selectorLabels({ name: this.loki.name }))], ports: tcpPorts(lokiPort) }, apiServerEgress(env)],
+      egress: [{ peers: [podsPeer(selectorLabels({ name: this.store.name }))], ports: tcpPorts(lokiPort) }, apiServerEgress(env)],
     });
     if (this.grafana) {
       new PodNetworkPolicy(this, 'GrafanaNetworkPolicy', {
@@ -111,9 +127,9 @@ export class LoggingChart extends PlatformChart {
         name: this.grafana.name,
         appName: this.grafana.name,
         podSelector: selectorLabels({ name: this.grafana.name }),
-        description: `people (NodePort ${env.logging.grafana.nodePort}) and Prometheus → :${this.grafana.containerPort}; it → Loki :${lokiPort}`,
+        description: `people (NodePort ${env.logging.grafana.nodePort}) and Prometheus → :${this.grafana.containerPort}; it → ${this.victoriaLogs ? 'VictoriaLogs' : 'Loki'} :${lokiPort}`,
         ingress: [{ ports: tcpPorts(this.grafana.containerPort) }],
-        egress: [{ peers: [podsPeer(selectorLabels({ name: this.loki.name }))], ports: tcpPorts(lokiPort) }],
+        egress: [{ peers: [podsPeer(selectorLabels({ name: this.store.name }))], ports: tcpPorts(lokiPort) }],
       });
     }
   }
@@ -135,8 +151,9 @@ export interface ScrapeTarget {
  * label `bitpin.io/scrape-job=<job>` and the usual `prometheus.io/{scrape,port,path}` annotations;
  * the deployer can hand this list to the monitoring library.
  */
-export function loggingScrapeTargets(): ScrapeTarget[] {
+export function loggingScrapeTargets(env?: Pick<EnvConfig, 'logging'>): ScrapeTarget[] {
   const ns = SEED.namespaces.logging;
   const t = (job: string): ScrapeTarget => ({ job, namespace: ns, podLabel: { name: SCRAPE_JOB_LABEL, value: job }, port: 'http-metrics', path: '/metrics' });
-  return [t(SEED.monitoring.jobs.loki), t(SEED.monitoring.jobs.logAgent)];
+  const store = env?.logging.backend === 'victorialogs' ? SEED.monitoring.jobs.victorialogs : SEED.monitoring.jobs.loki;
+  return [t(store), t(SEED.monitoring.jobs.logAgent)];
 }

@@ -1,5 +1,5 @@
 import type { EnvConfig } from '@bitpin/config';
-import { lokiPushUrl } from './loki-config.js';
+import { logPushUrl } from './victorialogs-config.js';
 import { POD_LOGS_DIR, podLogRelabelRules, toPromtailRelabel } from './pod-logs.js';
 
 /** Promtail's HTTP port (`/ready`, `/metrics`): the port of grafana/helm-charts' promtail chart. */
@@ -14,7 +14,7 @@ export const PROMTAIL_POD_JOB = 'kubernetes-pods';
 export interface PromtailConfigOptions {
   /**
    * The push URL.
-   * @default - Loki's in-cluster Service (`http://loki.logging.svc:3100/loki/api/v1/push`)
+   * @default - the store's Loki push API: Loki's (`http://loki.logging.svc:3100/loki/api/v1/push`) or VictoriaLogs' (`http://victorialogs.logging.svc:9428/insert/loki/api/v1/push`)
    */
   readonly lokiPushUrl?: string;
   /**
@@ -46,7 +46,7 @@ export function promtailConfig(env: EnvConfig, options: PromtailConfigOptions = 
     positions: { filename: options.positionsFile ?? `${PROMTAIL_POSITIONS_DIR}/positions.yaml` },
     clients: [
       {
-        url: options.lokiPushUrl ?? lokiPushUrl(env),
+        url: options.lokiPushUrl ?? logPushUrl(env),
         // Retry for ~5 minutes (Loki restarting, or answering 429) before a batch is dropped.
         backoff_config: { min_period: '500ms', max_period: '5m', max_retries: 10 },
         batchwait: '1s',
