@@ -36,6 +36,10 @@ export const IMAGE_CATALOG: EnvConfig['images'] = {
   // PgBouncer of the CloudNativePG Poolers: the operator's default for v1.28.2
   // (pkg/versions DefaultPgbouncerImage), pinned here so an operator upgrade does not swap it.
   pgbouncer: 'ghcr.io/cloudnative-pg/pgbouncer:1.25.1',
+  // libs/backup's off-site copy: an init container copies this image's static rclone binary
+  // into the backup Pods (the PostgreSQL image has none); the tests run Debian bookworm's 1.60.1
+  // with the same options.
+  rclone: 'docker.io/rclone/rclone:1.68.2',
 };
 
 const small = (cpu: string, memory: string, limitMemory = memory): EnvConfig['app']['resources'] => ({
@@ -117,6 +121,20 @@ export const SEED_DEFAULTS: Omit<EnvConfig, 'name' | 'description' | 'kube'> = {
     incremental: { schedule: '*/15 * * * *' },
     retentionDays: 7,
     volumeWarnRatio: 0.8,
+    // Off unless an env names its store (endpoint, bucket, egress).
+    offsite: {
+      enabled: false,
+      endpoint: undefined,
+      bucket: undefined,
+      prefix: 'bitpin',
+      region: 'us-east-1',
+      provider: 'Other',
+      // 10 minutes after each incremental run (*/15), so it usually finds that run published.
+      schedule: '10,25,40,55 * * * *',
+      keepFull: 14,
+      secretName: 'bitpin-backup-offsite',
+      egress: { cidrs: [], ports: [443] },
+    },
   },
   monitoring: {
     prometheus: {

@@ -100,6 +100,7 @@ export const IMAGE_KEYS = [
   'vlagent',
   'grafanaVictoriaLogsPlugin',
   'pgbouncer',
+  'rclone',
 ] as const;
 export type ImageKey = (typeof IMAGE_KEYS)[number];
 
@@ -261,6 +262,36 @@ export const envConfigSchema = z
       retentionDays: z.number().int().min(1).max(400),
       /** Share of the backup volume in use above which a run warns. */
       volumeWarnRatio: z.number().min(0.5).max(0.99),
+      /**
+       * The encrypted off-site copy (libs/backup offsite.sh): every published full backup and WAL
+       * file copied to S3-compatible object storage by CronJob `bitpin-offsite-backup`, encrypted
+       * before upload (rclone crypt). Keys (`access-key-id`, `secret-access-key`, `password`,
+       * `salt`) come from Secret `secretName` (an ExternalSecret where externalSecrets is on).
+       */
+      offsite: z.strictObject({
+        enabled: z.boolean(),
+        /** `https://host[:port]` of the store. */
+        endpoint: z
+          .string()
+          .regex(/^https?:\/\/[A-Za-z0-9.-]+(:\d{1,5})?\/?$/, { error: 'must be an http(s) URL of the S3 endpoint such as "https://s3.eu-central-1.example.com" (no path)' })
+          .optional(),
+        bucket: z
+          .string()
+          .regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, { error: 'must be an S3 bucket name (3-63 characters: a-z, 0-9, ".", "-")' })
+          .optional(),
+        /** Path inside the bucket, so several envs can share one. */
+        prefix: z.string().regex(/^[a-z0-9][a-z0-9._/-]{0,200}$/, { error: 'must be a path such as "bitpin/prod" (a-z, 0-9, ".", "_", "-", "/")' }),
+        region: z.string().min(1),
+        /** rclone's s3 provider (`Other` speaks plain S3; `AWS`, `Ceph`, `SeaweedFS`, ...). */
+        provider: z.string().regex(/^[A-Za-z0-9]+$/),
+        schedule: cron,
+        /** Full backups kept off-site (with the WAL from the oldest one's start). */
+        keepFull: z.number().int().min(1).max(400),
+        /** Secret with access-key-id, secret-access-key, password, salt. */
+        secretName: dnsLabel,
+        /** The store's addresses and ports: the only egress the off-site Pods get (NetworkPolicy). */
+        egress: z.strictObject({ cidrs: z.array(cidr), ports: z.array(port).min(1) }),
+      }),
     }),
 
     monitoring: z.strictObject({
@@ -438,6 +469,7 @@ export const envConfigSchema = z
     }
 
     checkNetworkAddresses(env.features.networkPolicies, issue);
+    checkBackupOffsite(env, issue);
 
     // Prometheus deletes blocks past retentionSize, but the WAL and the compaction being written
     // sit on the same volume: keep a tenth of it free (Prometheus sizes are powers of 2, like Gi).
@@ -528,6 +560,25 @@ type NetworkConfig = EnvConfig['features']['networkPolicies'];
  * could not tell them apart); and with policies on, a wide API server or node block needs the
  * env's reason (`allowWide`), which is refused when nothing is wide.
  */
+/** The off-site copy, when on, names its store, and the NetworkPolicy can reach exactly it. */
+function checkBackupOffsite(env: EnvConfig, issue: (path: (string | number)[], message: string) => void): void {
+  const o = env.backup.offsite;
+  const at = (...p: string[]) => ['backup', 'offsite', ...p];
+  if (!o.enabled) return;
+  if (!o.endpoint) issue(at('endpoint'), 'is required when backup.offsite.enabled is true: the S3 endpoint, e.g. "https://s3.eu-central-1.example.com"');
+  if (!o.bucket) issue(at('bucket'), 'is required when backup.offsite.enabled is true: the bucket the encrypted copy goes to');
+  if (env.features.networkPolicies.enabled) {
+    if (o.egress.cidrs.length === 0) {
+      issue(at('egress', 'cidrs'), "is empty but network policies are on: give the object store's addresses (e.g. its /32s), the only egress the off-site Pods get");
+    }
+    const m = o.endpoint ? /^(https?):\/\/[^/:]+(?::(\d+))?/.exec(o.endpoint) : null;
+    const endpointPort = m ? Number(m[2] ?? (m[1] === 'https' ? 443 : 80)) : undefined;
+    if (endpointPort !== undefined && !o.egress.ports.includes(endpointPort)) {
+      issue(at('egress', 'ports'), `(${o.egress.ports.join(', ')}) must include the endpoint's port ${endpointPort} (${o.endpoint}), or the NetworkPolicy blocks every upload`);
+    }
+  }
+}
+
 function checkNetworkAddresses(net: NetworkConfig, issue: (path: (string | number)[], message: string) => void): void {
   const at = (...p: (string | number)[]) => ['features', 'networkPolicies', ...p];
   // Malformed blocks are reported by their own schema; nothing to compare them with.
