@@ -1,5 +1,5 @@
 import { METADATA_ONLY_LIST, resourcePath, type KubeObject, type ResourceInfo } from '@bitpin/kube-client';
-import type { Engine } from './engine.js';
+import type { Engine } from './engine/index.js';
 import { FIELD_MANAGER, LABEL_PART_OF, applysetId } from './inventory.js';
 import { objectRef } from './manifest.js';
 import { mapLimit } from './pool.js';

@@ -37,6 +37,9 @@ Options:
                             on a terminal and refuse without one)
   --only <part,...>         apply: only these parts' objects (app, database, backup, monitoring, logging) are
                             applied, waited for and pruned; the rest of the env is left as it is
+  --replace <ref>           apply/rollback: delete and re-create this object when the API server refuses its change as
+                            immutable, e.g. Deployment/ns/name (repeatable; never PVCs, namespaces, CRDs, or a
+                            StatefulSet whose volumeClaimTemplates change)
   --adopt                   apply: make objects that exist outside the env's inventory part of it (refused otherwise)
   --timeout <duration>      apply/rollback: how long to wait for readiness (default: 5m)
   --atomic, --no-atomic     apply: roll back to the previous deployed revision when the rollout is not ready
@@ -67,6 +70,7 @@ const OPTIONS = {
   adopt: { type: 'boolean' },
   yes: { type: 'boolean', short: 'y' },
   only: { type: 'string' },
+  replace: { type: 'string', multiple: true },
   timeout: { type: 'string', default: '5m' },
   wait: { type: 'boolean', default: true },
   'no-wait': { type: 'boolean' },
@@ -175,6 +179,10 @@ export async function run(argv: readonly string[], io: Io = processIo): Promise<
     if (only && command !== 'apply') throw new UsageError('--only goes with apply');
     const unknownPart = only && ([...only].find((x) => !(PARTS as readonly string[]).includes(x)) ?? (only.size ? undefined : '(empty)'));
     if (unknownPart) throw new UsageError(`--only "${values.only}": unknown part "${unknownPart}"; parts: ${PARTS.join(', ')}`);
+    const replace = values.replace?.length ? new Set(values.replace) : undefined;
+    if (replace && command !== 'apply' && command !== 'rollback') throw new UsageError('--replace goes with apply or rollback');
+    const badRef = [...(replace ?? [])].find((r) => !/^[A-Za-z][A-Za-z0-9]*\/[a-z0-9][a-z0-9.-]*(\/[a-z0-9][a-z0-9.-]*)?$/.test(r));
+    if (badRef) throw new UsageError(`--replace "${badRef}": name one object as Kind/namespace/name (Kind/name when cluster-scoped), e.g. Deployment/bitpin-task/bitpin-app`);
     if (fromHistory) {
       env = await envForCluster(values.env, images);
       desired = [];
@@ -233,6 +241,7 @@ export async function run(argv: readonly string[], io: Io = processIo): Promise<
             adopt: values.adopt ?? false,
             ...(confirm ? { confirm } : {}),
             ...(only ? { only } : {}),
+            ...(replace ? { replace } : {}),
             record: {
               description: values.from ? `apply --from ${values.from}` : `apply${values.image?.length ? ` --image ${values.image.join(' --image ')}` : ''}`,
               keep: env.deploy.history,
@@ -253,7 +262,7 @@ export async function run(argv: readonly string[], io: Io = processIo): Promise<
         return ExitCode.Ok;
       }
       case 'rollback': {
-        const r = await cmds.rollbackCommand(eng, env, to, { wait: !(values['no-wait'] ?? false) && (values.wait ?? true), timeoutMs: timeoutSec * 1000, ...(confirm ? { confirm } : {}) }, report);
+        const r = await cmds.rollbackCommand(eng, env, to, { wait: !(values['no-wait'] ?? false) && (values.wait ?? true), timeoutMs: timeoutSec * 1000, ...(confirm ? { confirm } : {}), ...(replace ? { replace } : {}) }, report);
         if (json) io.stdout(JSON.stringify({ command, ...r }));
         return r.ok ? ExitCode.Ok : ExitCode.Failure;
       }

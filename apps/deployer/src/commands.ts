@@ -3,7 +3,7 @@ import { mkdirSync, readFileSync, readdirSync, renameSync, rmSync, statSync, wri
 import { join } from 'node:path';
 import { loadAll } from 'js-yaml';
 import { diff, type DiffEntry } from './diff.js';
-import { ApplyError, Engine, pendingChanges, plan, type Change } from './engine.js';
+import { applyAll, ApplyError, deleteMembers, deleteParent, Engine, ownParent, pendingChanges, plan, readParent, waitNamespacesGone, writeParent, type Change } from './engine/index.js';
 import { healthCheckFor } from './health.js';
 import { parentName, partOf, PARTS, stateOf, unionState, withMembership, type ParentState } from './inventory.js';
 import { KubeClient, loadKubeAccess, PreflightError, type KubeObject } from '@bitpin/kube-client';
@@ -202,6 +202,8 @@ export interface ApplyReport {
   readonly serverVersion: string;
   readonly changes: readonly Change[];
   readonly pruned: readonly string[];
+  /** Why --prune deleted nothing although objects left the set (the rollout did not get ready). */
+  readonly pruneSkipped?: string;
   /** Left the set but kept (PVCs, namespaces): delete them by name with --prune-allow. */
   readonly kept: readonly string[];
   /** Would be pruned with --prune. */
@@ -236,10 +238,17 @@ export interface ApplyOptions {
    * the rest of the inventory is left untouched. @default - every part
    */
   readonly only?: ReadonlySet<string>;
+  /**
+   * `--replace`: objects (`Kind/namespace/name`) deleted and re-created when the API server
+   * refuses their change as immutable. Never PVCs, namespaces, CRDs, or a StatefulSet whose
+   * volumeClaimTemplates change. @default - none
+   */
+  readonly replace?: ReadonlySet<string>;
 }
 
 /**
- * plan → preflight → apply (waves, SSA) → prune (opt-in, last) → record inventory → wait.
+ * preflight → plan → validate and apply (waves, SSA; engine/apply.ts) → wait → prune (opt-in,
+ * once ready) → record (inventory parent, revision).
  * The inventory parent is written twice, as kubectl's ApplySet does: before applying with the
  * union of old and new kinds/namespaces, after pruning with exactly the new set, so an
  * interrupted run never loses track of an object.
@@ -261,6 +270,10 @@ export async function applyCommand(
     if (!desired.length) throw new PreflightError(`--only ${[...only].join(',')}: no object of the set belongs to ${only.size === 1 ? 'that part' : 'those parts'}; parts: ${PARTS.join(', ')}`);
   }
   if (!desired.length) throw new PreflightError('the desired set is empty; refusing to apply (it would prune everything)');
+  const unknownReplace = [...(opts.replace ?? [])].filter((r) => !desired.some((o) => objectRef(o) === r));
+  if (unknownReplace.length) {
+    throw new PreflightError(`--replace=${unknownReplace[0]}: no such object in the ${env.name} set; name it as Kind/namespace/name (Kind/name when cluster-scoped), as the refusal printed it`);
+  }
   report.progress('preflight', `checking ${engine.client.server}`);
   const pre = await preflight(engine, env, desired, reads);
   report.progress('plan', 'reading the inventory');
@@ -309,14 +322,14 @@ export async function applyCommand(
   // writes nothing). It goes out with the first validation and is stored before any member is.
   const same = (a: ParentState, b: ParentState) => a.groupKinds.join() === b.groupKinds.join() && a.namespaces.join() === b.namespaces.join();
   const before = unionState(p.previous, p.desired);
-  const parentWrite = !p.parent || !same(before, p.previous) ? engine.writeParent(pre.context, before, pre.parentServed) : undefined;
+  const parentWrite = !p.parent || !same(before, p.previous) ? writeParent(engine, pre.context, before, pre.parentServed) : undefined;
   parentWrite?.catch(() => undefined); // awaited by applyAll; this only keeps an early failure from counting as unhandled
   const recorder = opts.record ? new RevisionRecorder(engine.client, env.name, pre.context, opts.record) : undefined;
   // Something will change: the history is read while the writes travel.
   if (recorder && (toSend.length || toGenerate.length || (opts.prune && p.prune.length))) recorder.prefetch(only ? undefined : desired);
   let changes: Change[];
   try {
-    changes = await engine.applyAll(desired, p.live, parentWrite, pending);
+    changes = await applyAll(engine, desired, p.live, { beforeWrite: parentWrite, pending, ...(opts.replace ? { replace: opts.replace } : {}) });
   } catch (e) {
     // An install that was undone leaves the inventory as it found it, too.
     if (e instanceof ApplyError && e.rolledBack && parentWrite) await restoreParent(engine, pre.context, p.parent, p.previous);
@@ -330,31 +343,20 @@ export async function applyCommand(
     throw e;
   }
 
-  const pruned: string[] = [];
-  if (opts.prune && p.prune.length) {
-    report.progress('prune', `deleting ${p.prune.length} objects that left the set`);
-    await engine.deleteMembers(p.prune);
-    pruned.push(...p.prune.map((m) => m.ref));
-  }
-  // After pruning, the parent lists exactly what remains: the new set plus anything kept.
-  const others = untouched.map((m) => m.object);
-  const remaining = opts.prune ? [...desired, ...others, ...p.kept.map((m) => m.object)] : [...desired, ...others, ...p.kept.map((m) => m.object), ...p.prune.map((m) => m.object)];
-  const after = stateOf(remaining);
-  // The parent now says `before`; narrow it to exactly what remains.
-  if (!same(after, before)) await engine.writeParent(pre.context, after, true);
-
   // The API server's warnings, once per object (kubectl prints them too).
   const warnings = engine.warningList();
   for (const w of warnings) report.warn(`${w.ref}: ${w.text}`);
 
   const counts = { add: 0, update: 0, noop: 0 } as Record<string, number>;
   for (const c of changes) counts[c.kind] = (counts[c.kind] ?? 0) + 1;
-  report.line(`applied: ${counts['add']} added, ${counts['update']} updated, ${counts['noop']} unchanged${pruned.length ? `, ${pruned.length} pruned` : ''}`);
-  for (const c of changes.filter((x) => x.kind !== 'noop')) report.line(`  ${c.kind === 'add' ? 'added  ' : 'updated'} ${c.ref}`);
+  const replacedCount = changes.filter((c) => c.replaced).length;
+  report.line(`applied: ${counts['add']} added, ${counts['update']} updated${replacedCount ? ` (${replacedCount} replaced)` : ''}, ${counts['noop']} unchanged`);
+  for (const c of changes.filter((x) => x.kind !== 'noop')) report.line(`  ${c.kind === 'add' ? 'added   ' : c.replaced ? 'replaced' : 'updated '} ${c.ref}`);
 
-  // Every apply that changed something is a revision: stored (as pending) before the wait, so a
+  // Every apply that changes something is a revision: stored (as pending) before the wait, so a
   // deployer that dies while waiting still leaves the set it applied to roll back from.
-  const changed = changes.some((c) => c.kind !== 'noop') || pruned.length > 0;
+  const willPrune = opts.prune && p.prune.length > 0;
+  const changed = changes.some((c) => c.kind !== 'noop') || willPrune;
   // A revision holds the whole set, so a rollback restores every part: with --only, the other
   // parts come from the revision deployed before (when there is one).
   const revision =
@@ -374,8 +376,30 @@ export async function applyCommand(
     });
     reportWait(wait, report);
   }
-  report.done();
   const ok = wait.every((w) => w.health.ok && w.health.done);
+
+  // Prune last, once the new set is ready (Argo CD's PruneLast): what left the set keeps serving
+  // until what replaces it works, and a rollout that does not get ready prunes nothing.
+  const pruned: string[] = [];
+  let pruneSkipped: string | undefined;
+  if (willPrune && !ok) {
+    pruneSkipped = `not pruned: the rollout is not ready, so the ${p.prune.length} object${p.prune.length === 1 ? '' : 's'} that left the set stay until an apply gets ready`;
+    report.line(pruneSkipped);
+  } else if (willPrune) {
+    report.progress('prune', `deleting ${p.prune.length} objects that left the set`);
+    await deleteMembers(engine, p.prune);
+    pruned.push(...p.prune.map((m) => m.ref));
+    report.line(`pruned: ${pruned.length}`);
+    for (const r of pruned) report.line(`  deleted ${r}`);
+  }
+  // After pruning, the parent lists exactly what remains: the new set plus anything kept.
+  const others = untouched.map((m) => m.object);
+  const remaining = [...desired, ...others, ...p.kept.map((m) => m.object), ...(pruned.length ? [] : p.prune.map((m) => m.object))];
+  const after = stateOf(remaining);
+  // The parent now says `before`; narrow it to exactly what remains.
+  if (!same(after, before)) await writeParent(engine, pre.context, after, true);
+  report.done();
+
   let recorded: ReleaseInfo | undefined;
   let rolledBack: ApplyReport['rolledBack'];
   if (recorder && revision) {
@@ -395,6 +419,7 @@ export async function applyCommand(
     pruned,
     kept: p.kept.map((m) => m.ref),
     pruneCandidates: opts.prune ? [] : p.prune.map((m) => m.ref),
+    ...(pruneSkipped ? { pruneSkipped } : {}),
     wait,
     ok,
     warnings,
@@ -472,8 +497,8 @@ async function atomicRollback(
 /** Puts the inventory parent back as it was before an undone install: deleted when there was none. */
 async function restoreParent(engine: Engine, context: string, parent: KubeObject | undefined, previous: ParentState): Promise<void> {
   try {
-    if (parent) await engine.writeParent(context, previous, true);
-    else await engine.deleteParent();
+    if (parent) await writeParent(engine, context, previous, true);
+    else await deleteParent(engine);
   } catch {
     // It lists kinds with no members left: harmless, and the next apply rewrites it.
   }
@@ -525,7 +550,7 @@ export interface StatusReport {
 export async function statusCommand(engine: Engine, env: DeployEnv, desired: readonly KubeObject[], report: Reporter, reads?: ClusterReads): Promise<StatusReport> {
   const r = reads ?? startReads(engine, env.name);
   const [parents] = await Promise.all([r.parents, r.discovery]);
-  const parent = engine.ownParent(parents.items.find((x) => x.metadata.name === parentName(env.name)));
+  const parent = ownParent(engine, parents.items.find((x) => x.metadata.name === parentName(env.name)));
   const p = await plan(engine, desired, new Set(), { parent, live: r.members });
   const members = [...p.live.values()].map((m) => {
     const check = healthCheckFor(m.object.apiVersion, m.object.kind);
@@ -550,7 +575,7 @@ export async function destroyCommand(
   report: Reporter,
   timeoutMs = 300_000,
 ): Promise<{ deleted: string[]; kept: string[] }> {
-  const [parent] = await Promise.all([engine.readParent(), engine.discover()]);
+  const [parent] = await Promise.all([readParent(engine), engine.discover()]);
   if (!parent) {
     const { ReleaseStore } = await import('./releases.js');
     await new ReleaseStore(engine.client, env.name).deleteAll();
@@ -563,11 +588,11 @@ export async function destroyCommand(
   const del = all.filter((m) => !keep.includes(m));
   // Workloads first, namespaces last: the reverse of the apply order.
   const ordered = sortForApply(del.map((m) => m.object)).reverse().map((o) => del.find((m) => m.ref === objectRef(o))!);
-  await engine.deleteMembers(ordered.filter((m) => m.object.kind !== 'Namespace'));
+  await deleteMembers(engine, ordered.filter((m) => m.object.kind !== 'Namespace'));
   const namespaces = ordered.filter((m) => m.object.kind === 'Namespace');
-  await engine.deleteMembers(namespaces);
+  await deleteMembers(engine, namespaces);
   // A terminating namespace refuses new objects: finish here so a following apply works.
-  const [stuck] = await engine.waitNamespacesGone(
+  const [stuck] = await waitNamespacesGone(engine, 
     namespaces.map((m) => m.object.metadata.name),
     timeoutMs,
     (name) => report.progress('destroy', `waiting for namespace ${name} to terminate`),
@@ -577,9 +602,9 @@ export async function destroyCommand(
   const { ReleaseStore } = await import('./releases.js');
   await new ReleaseStore(engine.client, env.name).deleteAll();
   if (!keep.length) {
-    await engine.deleteParent();
+    await deleteParent(engine);
   } else {
-    await engine.writeParent(engine.client.contextName, stateOf(keep.map((m) => m.object)), true);
+    await writeParent(engine, engine.client.contextName, stateOf(keep.map((m) => m.object)), true);
   }
   report.line(`destroy ${env.name}: deleted ${del.length} objects${keep.length ? `, kept ${keep.length} (data: PVCs and namespaces; --include-data deletes them)` : ''}`);
   for (const m of keep) report.line(`  kept ${m.ref}`);
@@ -597,7 +622,7 @@ export async function rollbackCommand(
   engine: Engine,
   env: DeployEnv,
   to: number | undefined,
-  opts: { wait: boolean; timeoutMs: number; confirm?: Confirm },
+  opts: { wait: boolean; timeoutMs: number; confirm?: Confirm; replace?: ReadonlySet<string> },
   report: Reporter,
 ): Promise<ApplyReport & { readonly from: number | undefined; readonly to: number }> {
   const { ReleaseStore } = await import('./releases.js');
@@ -619,6 +644,7 @@ export async function rollbackCommand(
       timeoutMs: opts.timeoutMs,
       atomic: false,
       ...(opts.confirm ? { confirm: opts.confirm } : {}),
+      ...(opts.replace ? { replace: opts.replace } : {}),
       record: {
         description: `rollback to ${target.revision}`,
         keep: env.deploy.history,

@@ -1,4 +1,4 @@
-import { ApplyError, type ChangeKind, type Engine, type LiveMember } from './engine.js';
+import { ApplyError, type ChangeKind, type Engine, type LiveMember } from './engine/index.js';
 import { resourcePath, type KubeObject } from '@bitpin/kube-client';
 import { objectRef } from './manifest.js';
 import { mapLimit } from './pool.js';

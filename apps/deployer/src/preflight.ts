@@ -1,5 +1,5 @@
 import type { EnvConfig } from '@bitpin/config';
-import { CRD_INFO, type Engine, type LiveMember, type ServerVersion } from './engine.js';
+import { CRD_INFO, listMembers, listParents, ownParent, type Engine, type LiveMember, type ServerVersion } from './engine/index.js';
 import { PreflightError, resourcePath, type KubeObject } from '@bitpin/kube-client';
 import { parentName, readParentState } from './inventory.js';
 
@@ -57,13 +57,13 @@ export interface ClusterReads {
  * {@link preflight} checks the answers.
  */
 export function startReads(engine: Engine, envName: string): ClusterReads {
-  const parents = engine.listParents();
+  const parents = listParents(engine);
   const discovery = engine.discover();
   const version = engine.serverVersion();
   const members = Promise.all([parents, discovery]).then(([p]) => {
     const parent = p.items.find((x) => x.metadata.name === parentName(envName));
     const state = readParentState(parent);
-    return state.groupKinds.length ? engine.listMembers(state) : new Map<string, LiveMember>();
+    return state.groupKinds.length ? listMembers(engine, state) : new Map<string, LiveMember>();
   });
   // Awaited later (or never, when the input turns out bad): not unhandled meanwhile.
   for (const p of [version, parents, discovery, members]) p.catch(() => undefined);
@@ -117,7 +117,7 @@ export async function preflight(engine: Engine, env: DeployEnv, desired: readonl
       `the cluster behind context "${engine.client.contextName}" already holds env ${names}; refusing to deploy env ${env.name} over it (one env per cluster)`,
     );
   }
-  const parent = engine.ownParent(items.find((p) => p.metadata.name === parentName(env.name)));
+  const parent = ownParent(engine, items.find((p) => p.metadata.name === parentName(env.name)));
   return { serverVersion: gitVersion, context: engine.client.contextName, parent, parentServed: served, members: reads.members };
 }
 

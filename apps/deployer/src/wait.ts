@@ -1,5 +1,5 @@
 import type { CoreV1Event, V1LabelSelector, V1Pod } from '@kubernetes/client-node';
-import type { Engine } from './engine.js';
+import type { Engine } from './engine/index.js';
 import { healthCheckFor, type Health } from './health.js';
 import { resourcePath, type KubeObject } from '@bitpin/kube-client';
 import { objectRef } from './manifest.js';

@@ -373,3 +373,109 @@ describe.sequential('team-scoped applies (--only)', () => {
     expect(r.err).toEqual(['error: --only "monitoring,web": unknown part "web"; parts: app, database, backup, monitoring, logging']);
   });
 });
+
+describe.sequential('immutable fields (--replace)', () => {
+  /** env local with bitpin-app selecting on one more label (a selector is immutable). */
+  const newSelector = () =>
+    synthTo(IMAGE_A, (objects) =>
+      objects.map((o) => {
+        if (o.kind !== 'Deployment' || o.metadata.name !== 'bitpin-app') return o;
+        const d: any = structuredClone(o);
+        d.spec.selector.matchLabels.track = 'stable';
+        d.spec.template.metadata.labels.track = 'stable';
+        return d;
+      }),
+    );
+  const app = async (): Promise<any> => admin.get('apps/v1', 'Deployment', 'bitpin-app', 'bitpin-task');
+
+  it('names the immutable field and --replace; with it, deletes and re-creates only that object, and rollback takes --replace too', async () => {
+    // GIVEN env local applied (revision 1)
+    await ok('apply', '--env=local', '--from', synthTo(IMAGE_A), '--timeout=90s');
+    const before = await app();
+    // WHEN bitpin-app's selector changes together with a ConfigMap change
+    const dir = newSelector();
+    const refused = await deployer('apply', '--env=local', '--from', dir, '--timeout=90s');
+    // THEN refused in one line naming the field and the flag, nothing written
+    expect(refused.code).toBe(1);
+    expect(refused.err.at(-1)).toMatch(/^error: nothing was changed/);
+    expect(refused.err[0]).toBe(
+      'error: Deployment/bitpin-task/bitpin-app: field spec.selector is immutable; to delete and re-create it (what it runs restarts) re-run with --replace=Deployment/bitpin-task/bitpin-app',
+    );
+    expect((await app()).metadata.resourceVersion).toBe(before.metadata.resourceVersion);
+
+    // WHEN applied with --replace
+    const r = await ok('apply', '--env=local', '--from', dir, '--replace=Deployment/bitpin-task/bitpin-app', '--timeout=90s');
+    // THEN only that object was replaced: a new uid with the new selector, the rest updated in place or untouched
+    expect(r.changes.filter((c: any) => c.kind !== 'noop')).toEqual([{ ref: 'Deployment/bitpin-task/bitpin-app', kind: 'update', replaced: true }]);
+    const after = await app();
+    expect(after.metadata.uid).not.toBe(before.metadata.uid);
+    expect(after.spec.selector.matchLabels).toEqual({ app: 'bitpin-app', track: 'stable' });
+    expect(r.revision).toMatchObject({ revision: 2, outcome: 'deployed' });
+
+    // AND going back needs the same consent: refused without it, done with it
+    const back = await deployer('rollback', '--env=local', '--timeout=90s');
+    expect(back.code).toBe(1);
+    expect(back.err[0]).toMatch(/spec\.selector is immutable; .* re-run with --replace=Deployment\/bitpin-task\/bitpin-app$/);
+    const rb = await ok('rollback', '--env=local', '--replace=Deployment/bitpin-task/bitpin-app', '--timeout=90s');
+    expect(rb).toMatchObject({ ok: true, to: 1 });
+    expect((await app()).spec.selector.matchLabels).toEqual({ app: 'bitpin-app' });
+  });
+
+  it('never replaces a StatefulSet whose volumeClaimTemplates change, and refuses a --replace that names nothing in the set', async () => {
+    await ok('apply', '--env=local', '--from', synthTo(IMAGE_A), '--timeout=90s');
+    const sts: any = await admin.get('apps/v1', 'StatefulSet', 'alertmanager', 'monitoring');
+    // WHEN Alertmanager's volume claim template asks for more storage
+    const dir = synthTo(IMAGE_A, (objects) =>
+      objects.map((o) => {
+        if (o.kind !== 'StatefulSet' || o.metadata.name !== 'alertmanager') return o;
+        const s: any = structuredClone(o);
+        s.spec.volumeClaimTemplates[0].spec.resources.requests.storage = '5Gi';
+        return s;
+      }),
+    );
+    const plain = await deployer('apply', '--env=local', '--from', dir, '--timeout=90s');
+    expect(plain.code).toBe(1);
+    expect(plain.err[0]).toMatch(/^error: StatefulSet\/monitoring\/alertmanager: a StatefulSet field other than .* changed, and those are immutable; .*--replace=StatefulSet\/monitoring\/alertmanager \(refused when its volumeClaimTemplates change/);
+    // THEN --replace is refused for it, before anything is written
+    const r = await deployer('apply', '--env=local', '--from', dir, '--replace=StatefulSet/monitoring/alertmanager', '--timeout=90s');
+    expect(r.code).toBe(1);
+    expect(r.err.at(-1)).toMatch(/^error: nothing was changed/);
+    expect(r.err[0]).toMatch(/^error: --replace=StatefulSet\/monitoring\/alertmanager: its volumeClaimTemplates change, and re-creating the StatefulSet would not change its PVCs/);
+    const still: any = await admin.get('apps/v1', 'StatefulSet', 'alertmanager', 'monitoring');
+    expect([still.metadata.uid, still.metadata.resourceVersion]).toEqual([sts.metadata.uid, sts.metadata.resourceVersion]);
+    // AND a --replace naming an object outside the set is refused in one line
+    const unknown = await deployer('apply', '--env=local', '--from', synthTo(IMAGE_A), '--replace=Deployment/bitpin-task/nope');
+    expect(unknown.code).toBe(2);
+    expect(unknown.err).toEqual([
+      'error: --replace=Deployment/bitpin-task/nope: no such object in the local set; name it as Kind/namespace/name (Kind/name when cluster-scoped), as the refusal printed it',
+    ]);
+  });
+});
+
+describe.sequential('prune last', () => {
+  it('prunes nothing while the rollout is not ready, and says so', async () => {
+    // GIVEN env local applied with the Prometheus rules ConfigMap
+    await ok('apply', '--env=local', '--from', synthTo(IMAGE_A), '--timeout=90s');
+    const { NEVER_READY_LABEL } = await import('@bitpin/k8s-testenv');
+    // WHEN the next set drops that ConfigMap and its app pods never get ready (no --atomic in env local)
+    const dir = synthTo(IMAGE_B, (objects) =>
+      objects
+        .filter((o) => !(o.kind === 'ConfigMap' && o.metadata.namespace === 'monitoring' && o.metadata.name === 'prometheus-rules'))
+        .map((o) => {
+          if (o.kind !== 'Deployment' || o.metadata.name !== 'bitpin-app') return o;
+          const d: any = structuredClone(o);
+          d.spec.template.metadata.labels[NEVER_READY_LABEL] = 'true';
+          return d;
+        }),
+    );
+    const r = await deployer('apply', '--env=local', '--from', dir, '--prune', '--timeout=20s', '--output', 'json');
+    // THEN it fails without pruning: the ConfigMap still serves, and the report says why
+    expect(r.code).toBe(1);
+    const report = JSON.parse(r.out.at(-1)!);
+    expect(report).toMatchObject({ ok: false, pruned: [], pruneSkipped: expect.stringMatching(/^not pruned: the rollout is not ready/) });
+    expect(await admin.tryGet('v1', 'ConfigMap', 'prometheus-rules', 'monitoring')).toBeDefined();
+    // AND a status of the old set still finds it tracked (the inventory kept it)
+    const status = await deployer('status', '--env=local', '--from', synthTo(IMAGE_A), '--output', 'json');
+    expect(JSON.parse(status.out.at(-1)!).missing).toEqual([]);
+  });
+});
