@@ -60,10 +60,19 @@ export class BitpinCluster extends Construct {
   readonly names = cnpgNames(SEED.database.clusterName);
   /** The PostgreSQL parameters sent to the cluster (computed + `props.parameters`). */
   readonly parameters: Readonly<Record<string, string>>;
+  private readonly env: PlatformChart['env'];
+
+  /** The Poolers the env runs: `-pooler-rw` with `database.pooler`, `-pooler-ro` with read replicas too. */
+  poolerNames(): string[] {
+    const db = this.env.database;
+    if (!db.pooler.enabled) return [];
+    return db.readReplicas.enabled ? [this.names.poolerRw, this.names.poolerRo] : [this.names.poolerRw];
+  }
 
   constructor(scope: PlatformChart, id: string, props: BitpinClusterProps = {}) {
     super(scope, id);
     const env = scope.env;
+    this.env = env;
     const cfg = env.database;
 
     const memLimit = parseQuantity(cfg.resources.limits.memory) ?? 0;
@@ -149,19 +158,24 @@ export class BitpinCluster extends Construct {
         // Plain Prometheus scrapes port `metrics` (9187) by pod discovery; no PodMonitor CRD needed.
         monitoring: { enablePodMonitor: false },
         logLevel: ClusterSpecLogLevel.INFO,
+        // PgBouncer presents the cluster's server certificate to its clients: it must name the
+        // poolers' Services too, or the app's verify-full fails.
+        ...(cfg.pooler.enabled ? { certificates: { serverAltDnsNames: this.poolerNames().flatMap(serviceDnsNames) } } : {}),
       },
     });
 
     if (env.features.networkPolicies.enabled) {
       const net = env.features.networkPolicies;
       const instances = { 'cnpg.io/cluster': this.name };
-      // Every pod CloudNativePG runs for the cluster (instances, initdb/join Jobs) carries it.
+      // Every pod CloudNativePG runs for the cluster (instances, initdb/join Jobs) carries it; so do
+      // the PgBouncer pods of its Poolers, which have their own policy (libs/database bitpin-pooler.ts).
       new PodNetworkPolicy(this, 'NetworkPolicy', {
         name: this.name,
         namespace: this.namespace,
         appName: this.name,
         podSelector: instances,
-        description: `database clients (${DATABASE_CLIENT_LABEL}) and the other instances → :${SEED.database.port}; operator (${net.cnpgOperatorNamespace}) → :${CNPG_STATUS_PORT}, :${SEED.database.port}; Prometheus → :${SEED.database.metricsPort}; instances → API server, other instances :${SEED.database.port}`,
+        podSelectorExpressions: [{ key: 'cnpg.io/podRole', operator: 'NotIn', values: ['pooler'] }],
+        description: `database clients (${DATABASE_CLIENT_LABEL}), the other instances and the poolers → :${SEED.database.port}; operator (${net.cnpgOperatorNamespace}) → :${CNPG_STATUS_PORT}, :${SEED.database.port}; Prometheus → :${SEED.database.metricsPort}; instances → API server, other instances :${SEED.database.port}`,
         ingress: [
           { peers: [podsPeer({ [DATABASE_CLIENT_LABEL]: 'true' }), podsPeer(instances)], ports: tcpPorts(SEED.database.port) },
           { peers: [namespacePeer(net.cnpgOperatorNamespace)], ports: tcpPorts(CNPG_STATUS_PORT, SEED.database.port) },
@@ -184,6 +198,12 @@ export class BitpinCluster extends Construct {
       });
     }
   }
+}
+
+/** A Service's names as clients may write them (what CloudNativePG puts in its server certificate). */
+function serviceDnsNames(service: string): string[] {
+  const ns = SEED.namespaces.app;
+  return [service, `${service}.${ns}`, `${service}.${ns}.svc`, `${service}.${ns}.svc.cluster.local`];
 }
 
 /** The instance manager's status port, which the CloudNativePG operator calls. */

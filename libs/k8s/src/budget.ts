@@ -62,6 +62,9 @@ function surge(d: any, replicas: number): number {
   return typeof s === 'number' ? s : Math.ceil((replicas * parseInt(String(s), 10)) / 100);
 }
 
+/** What the LimitRange of {@link NamespaceBudget} gives a container that states no resources. */
+const LIMIT_RANGE_DEFAULTS = { requests: { cpu: '50m', memory: '64Mi' }, limits: { memory: '256Mi' } } as const;
+
 /** The peak needs of the workloads in `namespace` among `objects` (every chart of the env). */
 export function namespacePeak(objects: readonly unknown[], namespace: string, options: PeakOptions): NamespacePeak {
   const objs = (objects as any[]).filter((o) => o.metadata?.namespace === namespace);
@@ -116,6 +119,16 @@ export function namespacePeak(objects: readonly unknown[], namespace: string, op
           addPods(o.spec.instances + 1, shape);
           addClaims(o.spec.instances, q(o.spec.storage?.size));
           if (o.spec.walStorage) addClaims(o.spec.instances, q(o.spec.walStorage.size));
+        }
+        break;
+      case 'Pooler':
+        if (String(o.apiVersion).startsWith('postgresql.cnpg.io/')) {
+          // CloudNativePG: a Deployment of `instances` PgBouncer pods (rolling update with the
+          // Pooler's strategy). Its init container (bootstrap-controller) gets the pod-level
+          // resources, or else this namespace's LimitRange defaults.
+          const replicas = o.spec.instances ?? 1;
+          const init = { resources: o.spec.template?.spec?.resources ?? LIMIT_RANGE_DEFAULTS };
+          addPods(replicas + surge({ spec: { strategy: o.spec.deploymentStrategy } }, replicas), podShape({ containers: o.spec.template?.spec?.containers ?? [], initContainers: [init] }));
         }
         break;
     }
@@ -193,8 +206,8 @@ export class NamespaceBudget extends Construct {
         limits: [
           {
             type: 'Container',
-            defaultRequest: { cpu: k8s.Quantity.fromString('50m'), memory: k8s.Quantity.fromString('64Mi') },
-            default: { memory: k8s.Quantity.fromString('256Mi') },
+            defaultRequest: { cpu: k8s.Quantity.fromString(LIMIT_RANGE_DEFAULTS.requests.cpu), memory: k8s.Quantity.fromString(LIMIT_RANGE_DEFAULTS.requests.memory) },
+            default: { memory: k8s.Quantity.fromString(LIMIT_RANGE_DEFAULTS.limits.memory) },
             ...(p.largestContainerMemory > 0 ? { max: { memory: k8s.Quantity.fromString(memQ(Math.max(p.largestContainerMemory, 256 * MI))) } } : {}),
           },
           ...(p.largestClaim > 0 ? [{ type: 'PersistentVolumeClaim', max: { storage: k8s.Quantity.fromString(storageQ(p.largestClaim)) } }] : []),

@@ -48,6 +48,25 @@ describe('namespace budgets', () => {
     expect(p.largestClaim).toBe(100 * GI);
   });
 
+  it('counts a CloudNativePG Pooler as its PgBouncer Deployment: instances + surge, the init container at the LimitRange defaults', () => {
+    // GIVEN a Pooler of 2 PgBouncer pods (50m/64Mi, limit 128Mi), maxSurge 1
+    const pooler = {
+      apiVersion: 'postgresql.cnpg.io/v1',
+      kind: 'Pooler',
+      metadata: { name: 'db-pooler-rw', namespace: 'pool' },
+      spec: {
+        instances: 2,
+        deploymentStrategy: { type: 'RollingUpdate', rollingUpdate: { maxSurge: 1, maxUnavailable: 0 } },
+        template: { spec: { containers: [{ name: 'pgbouncer', resources: { requests: { cpu: '50m', memory: '64Mi' }, limits: { memory: '128Mi' } } }] } },
+      },
+    };
+    // THEN 3 pods; the bootstrap-controller init container has no resources of its own, so the
+    // LimitRange's default limit (256Mi) is what each pod may hold while it runs.
+    const p = namespacePeak([pooler], 'pool', { maxNodes: 5 });
+    expect(p).toMatchObject({ pods: 3, requestsMemory: 3 * 64 * MI, limitsMemory: 3 * 256 * MI, largestContainerMemory: 256 * MI });
+    expect(p.requestsCpu).toBeCloseTo(3 * 0.05, 6);
+  });
+
   it('counts one DaemonSet pod per node', () => {
     expect(namespacePeak(objects, 'other', { maxNodes: 5 })).toMatchObject({ pods: 5, requestsCpu: 5 });
   });
