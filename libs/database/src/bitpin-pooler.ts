@@ -96,7 +96,7 @@ export class BitpinPooler extends Construct {
         template: {
           // CloudNativePG sets app.kubernetes.io/{name,instance,component,managed-by} on the pods
           // itself (cloudnative-pg, the cluster, pooler); ours would be overwritten, so only the rest.
-          metadata: { labels: withoutKeys(standardLabels(env, { name: this.name }), CNPG_SET_POD_LABELS) },
+          metadata: { labels: withoutKeys(standardLabels(env, { name: this.name, component: 'database-pooler' }), CNPG_SET_POD_LABELS) },
           spec: {
             // The operator fills in command, ports, probes, volumes and the restricted security
             // context; we pin the image and size the container.
