@@ -4,7 +4,7 @@ import nx from '@nx/eslint-plugin';
  * Module boundaries are the architecture of this workspace, so they are enforced, not decorative:
  *
  * - type:app        (deployer, metrics-sidecar) may use every library; nothing may import an app.
- * - type:manifests  (libs/app, database, backup, monitoring, logging) import only config, the shared
+ * - type:manifests  (libs/app, database, cache, backup, monitoring, logging) import only config, the shared
  *                   constructs and the metric contract — never each other, never dashboards. The
  *                   deployer composes them (for example it hands the dashboards' JSON to monitoring).
  * - type:dashboards imports only the metric contract and config.
@@ -33,6 +33,7 @@ const depConstraints = [
   { sourceTag: 'scope:shared', onlyDependOnLibsWithTags: ['scope:shared'] },
   { sourceTag: 'scope:app', onlyDependOnLibsWithTags: ['scope:app', 'scope:shared'] },
   { sourceTag: 'scope:database', onlyDependOnLibsWithTags: ['scope:database', 'scope:shared'] },
+  { sourceTag: 'scope:cache', onlyDependOnLibsWithTags: ['scope:cache', 'scope:shared'] },
   { sourceTag: 'scope:backup', onlyDependOnLibsWithTags: ['scope:backup', 'scope:shared'] },
   { sourceTag: 'scope:monitoring', onlyDependOnLibsWithTags: ['scope:monitoring', 'scope:shared'] },
   { sourceTag: 'scope:logging', onlyDependOnLibsWithTags: ['scope:logging', 'scope:shared'] },
