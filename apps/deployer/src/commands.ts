@@ -11,7 +11,7 @@ import { deployerCacheDir } from './kube/cache.js';
 import { objectRef, sortForApply } from './manifest.js';
 import { contextFor, preflight, startReads, type ClusterReads, type DeployEnv } from './preflight.js';
 import type { Reporter } from './reporter.js';
-import { waitForReady, type WaitResult } from './wait.js';
+import { cnpgStatusSimulatedBy, waitForReady, type WaitResult } from './wait.js';
 import { RevisionRecorder, type RecordOptions } from './release-commands.js';
 import { adoptionLines, findUnowned } from './adoption.js';
 import type { Confirm } from './confirm.js';
@@ -508,7 +508,9 @@ function reportWait(wait: readonly WaitResult[], report: Reporter): void {
   const bad = wait.filter((w) => !(w.health.ok && w.health.done));
   for (const w of wait.filter((x) => x.skipped)) report.warn(`${w.ref} not waited for: ${w.skipped}`);
   if (!bad.length) {
-    report.line(`ready: ${wait.filter((w) => !w.skipped).length} objects`);
+    // Readiness that no operator reported (the local control plane's simulation) is named as such.
+    const simulated = wait.filter((w) => w.simulatedBy).map((w) => `${w.ref} ${w.health.message}, simulated by ${w.simulatedBy}`);
+    report.line(`ready: ${wait.filter((w) => !w.skipped).length} objects${simulated.length ? ` (${simulated.join('; ')})` : ''}`);
     return;
   }
   report.line(`not ready: ${bad.length} of ${wait.length}`);
@@ -552,13 +554,16 @@ export async function statusCommand(engine: Engine, env: DeployEnv, desired: rea
   const [parents] = await Promise.all([r.parents, r.discovery]);
   const parent = ownParent(engine, parents.items.find((x) => x.metadata.name === parentName(env.name)));
   const p = await plan(engine, desired, new Set(), { parent, live: r.members });
+  // The local control plane simulates Clusters' status (tools/k8s-testenv): said on their line.
+  const simulatedBy = [...p.live.values()].some((m) => m.object.kind === 'Cluster') ? await cnpgStatusSimulatedBy(engine) : undefined;
   const members = [...p.live.values()].map((m) => {
     const check = healthCheckFor(m.object.apiVersion, m.object.kind);
     if (!check) return { ref: m.ref, ready: null, message: 'stored' };
     const h = check(m.object as never);
     // A Cluster nobody reports on (no CloudNativePG operator, e.g. the local control plane) is unknown, not failed.
     if (m.object.kind === 'Cluster' && !(m.object as { status?: unknown }).status) return { ref: m.ref, ready: null, message: h.message };
-    return { ref: m.ref, ready: h.done && h.ok, message: h.message };
+    const message = m.object.kind === 'Cluster' && simulatedBy ? `${h.message} (simulated by ${simulatedBy})` : h.message;
+    return { ref: m.ref, ready: h.done && h.ok, message };
   });
   const missing = desired.map(objectRef).filter((r) => !p.live.has(r));
   report.line(`status ${env.name} (${engine.client.contextName}): ${members.length} objects, ${missing.length} missing`);

@@ -11,6 +11,8 @@ export interface WaitResult {
   /** Recent warnings (events, pod waiting reasons) for objects that did not get ready. */
   readonly evidence?: readonly string[];
   readonly skipped?: string;
+  /** Who writes this object's status instead of its operator (e.g. `k8s-testenv`): its readiness is simulated. */
+  readonly simulatedBy?: string;
 }
 
 export interface WaitOptions {
@@ -20,15 +22,27 @@ export interface WaitOptions {
 }
 
 /**
+ * The annotation a CRD carries when the cluster simulates its objects' status instead of running
+ * the operator (value: who simulates). Only the local control plane sets it: tools/k8s-testenv's
+ * kwok stage for CloudNativePG Clusters (its STATUS_SIMULATED_ANNOTATION; a test checks they agree).
+ */
+export const STATUS_SIMULATED_ANNOTATION = 'bitpin.io/status-simulated-by';
+
+/**
  * Waits until every object with a readiness rule is ready, one fails for good, or the timeout
  * passes. Kinds that need an operator this cluster does not run (a CloudNativePG Cluster without
- * the operator) are reported as skipped, not waited for forever.
+ * the operator) are reported as skipped, not waited for forever — unless the cluster simulates
+ * their status ({@link STATUS_SIMULATED_ANNOTATION}): then they are waited for and marked `simulatedBy`.
  */
 export async function waitForReady(engine: Engine, objects: readonly KubeObject[], opts: WaitOptions): Promise<WaitResult[]> {
   const interval = opts.intervalMs ?? 1000;
   const skipped: WaitResult[] = [];
   let watched = objects.filter((o) => healthCheckFor(o.apiVersion, o.kind));
-  if (watched.some((o) => o.kind === 'Cluster') && !(await hasCnpgOperator(engine))) {
+  const clusters = watched.some((o) => o.kind === 'Cluster');
+  const operator = clusters && (await hasCnpgOperator(engine));
+  const simulatedBy = clusters && !operator ? await cnpgStatusSimulatedBy(engine) : undefined;
+  const simulated = (o: KubeObject): boolean => simulatedBy !== undefined && o.kind === 'Cluster';
+  if (clusters && !operator && !simulatedBy) {
     for (const o of watched.filter((x) => x.kind === 'Cluster')) {
       skipped.push({ ref: objectRef(o), health: { done: true, ok: true, message: 'not waited' }, skipped: 'no CloudNativePG operator runs in this cluster' });
     }
@@ -42,7 +56,7 @@ export async function waitForReady(engine: Engine, objects: readonly KubeObject[
       const info = await engine.info(o);
       const live = await engine.client.get(resourcePath(info, o.metadata.namespace, o.metadata.name), { allow404: true });
       const health: Health = live ? healthCheckFor(o.apiVersion, o.kind)!(live) : { done: false, ok: false, message: 'not found' };
-      return { o, result: { ref: objectRef(o), health } };
+      return { o, result: { ref: objectRef(o), health, ...(simulated(o) ? { simulatedBy } : {}) } };
     });
     for (const { result } of results) state.set(result.ref, result);
     pending = results.filter((r) => !r.result.health.done).map((r) => r.o);
@@ -58,6 +72,19 @@ export async function waitForReady(engine: Engine, objects: readonly KubeObject[
     state.set(r.ref, { ...r, evidence: await evidenceFor(engine, o) });
   });
   return [...skipped, ...watched.map((o) => state.get(objectRef(o))!)];
+}
+
+/**
+ * Who simulates CloudNativePG Clusters' status in this cluster (the Cluster CRD's
+ * {@link STATUS_SIMULATED_ANNOTATION}), or undefined: a real cluster, or the CRD is not readable.
+ */
+export async function cnpgStatusSimulatedBy(engine: Engine): Promise<string | undefined> {
+  try {
+    const crd = await engine.client.get<KubeObject | undefined>('/apis/apiextensions.k8s.io/v1/customresourcedefinitions/clusters.postgresql.cnpg.io', { allow404: true });
+    return crd?.metadata.annotations?.[STATUS_SIMULATED_ANNOTATION] || undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 async function hasCnpgOperator(engine: Engine): Promise<boolean> {
