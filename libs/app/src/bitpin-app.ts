@@ -7,6 +7,7 @@ import {
   standardLabels,
   toResourceRequirements,
   type PlatformChart,
+  CACHE_CLIENT_LABEL,
   DATABASE_CLIENT_LABEL,
   PodNetworkPolicy,
   namespacePeer,
@@ -137,6 +138,20 @@ export class BitpinApp extends Construct {
       { name: 'PGSSLROOTCERT', value: `${DB_CA_MOUNT}/ca.crt` },
     ];
 
+    // The Redis cache (libs/cache, `cache.enabled`): the password by secretKeyRef, and the URL the
+    // Django settings read, which the kubelet composes from it ($(REDIS_PASSWORD) is expanded in
+    // the container; the manifest holds only the reference). Declared before REDIS_URL, as the
+    // expansion requires.
+    const cache = SEED.cache;
+    const cacheEnv: k8s.EnvVar[] = env.cache.enabled
+      ? [
+          { name: 'REDIS_PASSWORD', valueFrom: { secretKeyRef: { name: cache.authSecret, key: cache.passwordKey } } },
+          { name: 'REDIS_HOST', value: cache.name },
+          { name: 'REDIS_PORT', value: String(cache.port) },
+          { name: 'REDIS_URL', value: `redis://:$(REDIS_PASSWORD)@${cache.name}:${cache.port}/0` },
+        ]
+      : [];
+
     const django: k8s.Container = {
       name: 'django',
       image: env.images.app,
@@ -147,6 +162,7 @@ export class BitpinApp extends Construct {
         { name: 'PYTHONDONTWRITEBYTECODE', value: '1' },
         { name: 'PYTHONUNBUFFERED', value: '1' },
         ...dbEnv,
+        ...cacheEnv,
       ],
       livenessProbe: httpProbe({ path: SEED.app.healthPath, port: APP_PORTS.app.name, ...SEED.app.liveness }),
       readinessProbe: httpProbe({ path: SEED.app.healthPath, port: APP_PORTS.app.name, ...SEED.app.readiness }),
@@ -224,8 +240,9 @@ export class BitpinApp extends Construct {
           rollingUpdate: { maxUnavailable: k8s.IntOrString.fromNumber(0), maxSurge: k8s.IntOrString.fromNumber(1) },
         },
         template: {
-          // The database's network policy admits pods that carry the client label.
-          metadata: { labels: { ...labels, [DATABASE_CLIENT_LABEL]: 'true' } },
+          // The database's network policy admits pods that carry its client label; the cache's
+          // (when the env runs one) those that carry the cache-client label.
+          metadata: { labels: { ...labels, [DATABASE_CLIENT_LABEL]: 'true', ...(env.cache.enabled ? { [CACHE_CLIENT_LABEL]: 'true' } : {}) } },
           spec: {
             serviceAccountName: this.name,
             automountServiceAccountToken: false,

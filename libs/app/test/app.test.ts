@@ -49,12 +49,34 @@ describe.each(ENV_NAMES)('app tier in env %s keeps every seed fact', (envName) =
       DB_NAME: { name: 'bitpin-cluster-app', key: 'dbname' },
       DB_USER: { name: 'bitpin-cluster-app', key: 'username' },
       DB_PASSWORD: { name: 'bitpin-cluster-app', key: 'password' },
+      // The cache's password, where the env runs the cache (libs/cache).
+      ...(loadEnvConfig(envName).cache.enabled ? { REDIS_PASSWORD: { name: 'bitpin-redis-auth', key: 'password' } } : {}),
     });
     expect(django.env).toContainEqual({ name: 'PGSSLMODE', value: 'verify-full' });
     expect(pod.volumes).toContainEqual({
       name: 'db-ca',
       secret: { secretName: 'bitpin-cluster-ca', items: [{ key: 'ca.crt', path: 'ca.crt' }] },
     });
+  });
+
+  it('reaches the Redis cache where the env runs it: REDIS_URL from the secret by reference, and the cache-client label', () => {
+    const labels = deploy.spec.template.metadata.labels;
+    const names = django.env.map((e: any) => e.name);
+    if (!loadEnvConfig(envName).cache.enabled) {
+      expect(names.filter((n: string) => n.startsWith('REDIS_'))).toEqual([]);
+      expect(labels['bitpin.io/cache-client']).toBeUndefined();
+      return;
+    }
+    expect(labels['bitpin.io/cache-client']).toBe('true');
+    const redis = django.env.filter((e: any) => e.name.startsWith('REDIS_'));
+    expect(redis).toEqual([
+      { name: 'REDIS_PASSWORD', valueFrom: { secretKeyRef: { name: 'bitpin-redis-auth', key: 'password' } } },
+      { name: 'REDIS_HOST', value: 'bitpin-redis' },
+      { name: 'REDIS_PORT', value: '6379' },
+      // $(VAR) is expanded by the kubelet only from variables defined before it.
+      { name: 'REDIS_URL', value: 'redis://:$(REDIS_PASSWORD)@bitpin-redis:6379/0' },
+    ]);
+    expect(names.indexOf('REDIS_PASSWORD')).toBeLessThan(names.indexOf('REDIS_URL'));
   });
 
   it('mounts static and media at the seed paths', () => {
