@@ -1,8 +1,8 @@
 /**
  * CLI behind scripts/up.sh, scripts/down.sh and the Nx targets:
- *   node tools/k8s-testenv/dist/cli.js up|down|status|crd-paths|versions
+ *   node tools/k8s-testenv/dist/cli.js up|down [--wipe]|status|crd-paths|versions
  */
-import { down, status, up } from './controlplane.js';
+import { down, status, up, wipe } from './controlplane.js';
 import { cnpgCrdPaths } from './crds.js';
 import { VERSIONS } from './versions.js';
 
@@ -17,7 +17,8 @@ async function main(cmd: string | undefined): Promise<number> {
       return 0;
     }
     case 'down':
-      await down({ log });
+      if (process.argv.includes('--wipe')) await wipe({ log });
+      else await down({ log });
       return 0;
     case 'status': {
       const env = await status();
@@ -35,7 +36,7 @@ async function main(cmd: string | undefined): Promise<number> {
       console.log(JSON.stringify(VERSIONS, null, 2));
       return 0;
     default:
-      console.error('usage: cli.js up|down|status|crd-paths|versions');
+      console.error('usage: cli.js up|down [--wipe]|status|crd-paths|versions');
       return 2;
   }
 }

@@ -976,6 +976,32 @@ export async function down(opts: DownOptions = {}): Promise<string[]> {
   });
 }
 
+/**
+ * `down`, then deletes the state dir (etcd data, PKI, kubeconfigs, kwok config, logs): the next `up`
+ * starts from nothing. Refused, changing nothing, while live test runs hold a lease on the instance.
+ * Returns the directory it removed.
+ */
+export async function wipe(opts: DownOptions = {}): Promise<string> {
+  const env = opts.env ?? process.env;
+  const log = opts.log ?? ((): void => undefined);
+  const dir = defaultStateDir(env);
+  await withLock(dir, async () => {
+    const holders = otherLeaseHolders(dir);
+    if (holders.length) {
+      throw new Error(`k8s-testenv: test runs (pid ${holders.join(', ')}) use the control plane in ${dir}; wipe it when they have ended`);
+    }
+    const state = readState(dir);
+    if (state) {
+      const stopped = await stopProcesses(state, log);
+      if (stopped.length) log(`stopped ${stopped.join(', ')}`);
+    }
+    for (const entry of readdirSync(dir)) if (entry !== '.lock') rmSync(join(dir, entry), { recursive: true, force: true });
+  });
+  rmSync(dir, { recursive: true, force: true });
+  log(`removed ${dir}`);
+  return dir;
+}
+
 // ---------------------------------------------------------------------------------------------------
 // shared use by test runs
 

@@ -18,6 +18,7 @@ export {
   STORAGE_CLASS,
   storageClass,
   up,
+  wipe,
   type DownOptions,
   type TestEnv,
   type UpOptions,
