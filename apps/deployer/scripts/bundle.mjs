@@ -11,7 +11,7 @@ import { build } from 'esbuild';
 import { fileURLToPath } from 'node:url';
 
 const project = fileURLToPath(new URL('..', import.meta.url));
-const LAZY_LOCAL = /^\.\/(synth|graph|overrides|env-config)\.js$/;
+const LAZY_LOCAL = /^\.\/(synth|graph|overrides|env-config|export)\.js$/;
 
 const result = await build({
   absWorkingDir: project,
@@ -31,8 +31,9 @@ const result = await build({
     {
       name: 'lazy-from-dist',
       setup(b) {
-        // dist/cli.js imports ./synth.js, ./graph.js, ./overrides.js (--image) and
-        // ./env-config.js (the zod-checked config) dynamically: point them at dist/ from dist-cli/.
+        // dist/cli.js imports ./synth.js, ./graph.js, ./overrides.js (--image),
+        // ./env-config.js (the zod-checked config) and ./export.js (synthesis and yaml)
+        // dynamically: point them at dist/ from dist-cli/.
         b.onResolve({ filter: LAZY_LOCAL }, (args) => ({ path: `../dist/${args.path.slice(2)}`, external: true }));
       },
     },

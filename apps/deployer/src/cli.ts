@@ -6,7 +6,7 @@ import { makeReporter, type Reporter } from './reporter.js';
 import type { DeployEnv } from './preflight.js';
 import type { SynthSummary } from './synth.js';
 
-const COMMANDS = ['synth', 'diff', 'apply', 'status', 'history', 'rollback', 'destroy', 'graph'] as const;
+const COMMANDS = ['synth', 'diff', 'apply', 'status', 'history', 'rollback', 'destroy', 'graph', 'export'] as const;
 type Command = (typeof COMMANDS)[number];
 
 const USAGE = `Usage: deployer <command> --env=<name> [options]
@@ -20,12 +20,20 @@ Commands:
   rollback   Apply an earlier revision again (default: the previous deployed one), prune what it lacks, wait
   destroy    Delete every object the env owns (guarded: needs --confirm=<env>)
   graph      Write a Mermaid diagram of namespaces, workloads, services and the flows between them
+  export     Write the env's synthesized set as a kustomize tree for Argo CD or Flux (GitOps; no cluster needed)
 
 Options:
   --env <name>              Environment: ${ENV_NAMES.join(' | ')} (required)
   --output <text|json>      Output format (default: text)
   --image <key=ref>         Override a catalog image, e.g. app=repo/app@sha256:<digest> (repeatable)
-  --out <dir|file>          synth: output directory (default: dist/manifests/<env>); graph: file (default: stdout)
+  --out <dir|file>          synth: output directory (default: dist/manifests/<env>); graph: file (default: stdout);
+                            export: output directory, replaced whole (default: dist/gitops/<env>-<format>)
+  --format <argocd|flux>    export: an Argo CD Application, or Flux Kustomizations (one per wave) and a GitRepository
+  --repo-url <url>          export: the Git repository the export is committed to (required)
+  --branch <name>           export: its branch (default: main)
+  --path <dir>              export: the export's directory in that repository, e.g. envs/prod (required)
+  --secrets omit            export: leave the env's Secrets out (named in the export's README.md); without it a set
+                            with Secrets is refused unless the env's features.externalSecrets is on
   --from <dir>              diff/apply/status: use a synth output directory instead of synthesizing
   --kubeconfig <file>       Kubeconfig (default: $KUBECONFIG, then ~/.kube/config; never localhost:8080)
   --context <name>          Kube context (default: the env's own; another one is refused…)
@@ -81,6 +89,11 @@ const OPTIONS = {
   confirm: { type: 'string' },
   'include-data': { type: 'boolean' },
   embed: { type: 'string' },
+  format: { type: 'string' },
+  'repo-url': { type: 'string' },
+  branch: { type: 'string' },
+  path: { type: 'string' },
+  secrets: { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } satisfies ParseArgsConfig['options'];
 
@@ -133,6 +146,23 @@ export async function run(argv: readonly string[], io: Io = processIo): Promise<
     const timeoutSec = parseDuration(values.timeout ?? '5m');
     if (timeoutSec === undefined) throw new UsageError(`--timeout "${values.timeout}" is not a duration such as 90s or 5m`);
 
+    if (command === 'export') {
+      const { exportCommand, formatExport } = await import('./export.js');
+      const r = await exportCommand({
+        env: values.env,
+        format: values.format,
+        out: values.out,
+        repoUrl: values['repo-url'],
+        branch: values.branch,
+        path: values.path,
+        secrets: values.secrets,
+        images: await imageOverrides(values.image),
+      });
+      for (const w of r.warnings) report.warn(w);
+      if (json) io.stdout(JSON.stringify({ command, ok: true, ...r }));
+      else for (const l of formatExport(r)) io.stdout(l);
+      return ExitCode.Ok;
+    }
     if (command === 'synth') {
       return await synthCommand({ env: values.env, out: values.out, images: values.image ?? [], json }, io);
     }
