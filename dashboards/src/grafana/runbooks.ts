@@ -48,6 +48,7 @@ export const PANEL_RUNBOOKS: Readonly<Record<DashboardKey, readonly PanelRunbook
     { panel: 'Since last success: bitpin-full-backup', alerts: ['BackupFullTooOld'] },
     { panel: 'Since last success: bitpin-incremental-backup', alerts: ['BackupIncrementalTooOld'] },
     { panel: 'Since last success: bitpin-backup-verify', alerts: ['BackupVerifyTooOld'] },
+    { panel: 'Since last success: bitpin-offsite-backup', alerts: ['BackupOffsiteBehind'] },
     { panel: 'Age of last success vs objective', alerts: ['BackupFullTooOld', 'BackupIncrementalTooOld', 'BackupVerifyTooOld'] },
     { panel: 'Failed runs kept', alerts: ['BackupJobFailed'] },
     { panel: 'Backup volume used', alerts: ['BackupVolumeFillingUp'] },

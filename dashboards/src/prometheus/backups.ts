@@ -9,12 +9,16 @@ const B = SEED.backup;
  * How old the newest successful run of each backup CronJob may be. The full backup runs daily
  * (02:00 UTC): 26h allows one late run. The incremental (WAL) backup runs every 15 minutes: 30
  * minutes means one run was missed, which is the recovery-point objective. The restore
- * verification runs weekly: 8 days allow one late run.
+ * verification runs weekly: 8 days allow one late run. The off-site upload (libs/backup offsite.sh,
+ * only where `backup.offsite.enabled`) runs every 15 minutes and succeeds only when everything the
+ * volume published is off-site: 1h since its last success means the off-site copy is that far
+ * behind (three runs could not catch up).
  */
 export const BACKUP_OBJECTIVES = {
   full: { cronJob: B.fullCronJob, maxAge: '26h' },
   incremental: { cronJob: B.incrementalCronJob, maxAge: '30m' },
   verify: { cronJob: B.verifyCronJob, maxAge: '8d' },
+  offsite: { cronJob: B.offsiteCronJob, maxAge: '1h' },
 } as const satisfies Record<string, { cronJob: string; maxAge: PromDuration }>;
 
 export const BACKUP_CRONJOBS: readonly string[] = Object.values(BACKUP_OBJECTIVES).map((o) => o.cronJob);
@@ -107,6 +111,15 @@ max by (namespace, cronjob) (${sel('kube_cronjob_status_active', { job: ksm, cro
       what: 'restore verification',
       quietWhileRunning: true,
       impact: 'Nobody has proven for over a week that the newest backup restores.',
+    }),
+    staleness('offsite', {
+      name: 'BackupOffsiteBehind',
+      for: '5m',
+      severity: 'warning',
+      what: 'off-site copy upload',
+      quietWhileRunning: true,
+      impact:
+        'The encrypted off-site copy lacks the backups and WAL published since: losing the cluster and its backup volume together now loses that much. Runs retry and catch up by themselves once the object store is reachable.',
     }),
     alert({
       name: 'BackupJobFailed',

@@ -21,7 +21,7 @@ const job = (cronjob: string, jobName: string, start: string, failed: string) =>
  */
 export function backupCases(env: EnvConfig, r: RuleIndex): PromtoolCase[] {
   const stale = (name: string, cronjob: string, what: string, maxAge: string, impact: string, age: string) =>
-    r.fired(name, name === 'BackupVerifyTooOld' ? 'warning' : 'critical', { namespace: ns, cronjob }, {
+    r.fired(name, name === 'BackupVerifyTooOld' || name === 'BackupOffsiteBehind' ? 'warning' : 'critical', { namespace: ns, cronjob }, {
       summary: `No successful ${what} for ${age} in ${ns}`,
       description: `CronJob ${cronjob} has not completed successfully for more than ${maxAge} (objective)${name === 'BackupIncrementalTooOld' ? '' : ' and no run of it is in progress'}. ${impact}`,
     });
@@ -29,6 +29,8 @@ export function backupCases(env: EnvConfig, r: RuleIndex): PromtoolCase[] {
     'A restore would have to replay more WAL than planned, and a gap in the WAL archive would lose data back to the previous full backup.';
   const incImpact =
     'The recovery point objective is missed: a disaster now loses every transaction since the last archived WAL segment.';
+  const offsiteImpact =
+    'The encrypted off-site copy lacks the backups and WAL published since: losing the cluster and its backup volume together now loses that much. Runs retry and catch up by themselves once the object store is reachable.';
   const failed = (cronjob: string) =>
     r.fired('BackupJobFailed', 'warning', { namespace: ns, cronjob }, {
       summary: `The last run of CronJob ${cronjob} failed`,
@@ -122,6 +124,22 @@ export function backupCases(env: EnvConfig, r: RuleIndex): PromtoolCase[] {
           stale('BackupVerifyTooOld', 'bitpin-backup-verify', 'restore verification', '8d', 'Nobody has proven for over a week that the newest backup restores.', '8d 1h 1m 0s'),
         ),
       ],
+    },
+    {
+      name: 'BackupOffsiteBehind: object store down since 50m before, the off-site copy 1h behind warns 5m later; the catching-up run resolves it',
+      // Succeeded 3000s (50m) before the test, then nothing (every run fails): older than 1h from
+      // 10m on (pending at 11m), firing at 16m; the run at 30m catches up (success at 1800s).
+      input_series: [lastSuccess('bitpin-offsite-backup', '-3000x30 1800x20'), created('bitpin-offsite-backup', '-900000x50')],
+      alert_rule_test: [
+        silent('BackupOffsiteBehind', '15m'),
+        firing('BackupOffsiteBehind', '16m', stale('BackupOffsiteBehind', 'bitpin-offsite-backup', 'off-site copy upload', '1h', offsiteImpact, '1h 6m 0s')),
+        silent('BackupOffsiteBehind', '31m'),
+      ],
+    },
+    {
+      name: 'BackupOffsiteBehind: an env without the off-site copy (no CronJob) stays silent',
+      input_series: [lastSuccess('bitpin-full-backup', '-600x60'), created('bitpin-full-backup', '-900000x60')],
+      alert_rule_test: [silent('BackupOffsiteBehind', '1h')],
     },
     {
       name: 'BackupVerifyTooOld: verified 7 days ago stays silent',

@@ -35,6 +35,8 @@ export const SEED = {
     incrementalCronJob: 'bitpin-incremental-backup',
     /** Weekly restore-verification CronJob (alerts watch its last success too). */
     verifyCronJob: 'bitpin-backup-verify',
+    /** The encrypted off-site copy's upload CronJob (`backup.offsite.enabled`; alerts watch its last success). */
+    offsiteCronJob: 'bitpin-offsite-backup',
     /** The backup volume's PersistentVolumeClaim. */
     claimName: 'bitpin-backup',
     /** Dedicated PostgreSQL role of the backup jobs (a CloudNativePG managed role). */
