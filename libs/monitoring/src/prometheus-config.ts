@@ -250,12 +250,14 @@ export function prometheusConfig(env: EnvConfig, options: PrometheusConfigOption
       selector: { 'cnpg.io/cluster': SEED.database.clusterName },
       port: { name: 'metrics' },
     }),
-    podJob({
-      job: JOBS.loki,
-      namespaces: [ns.logging],
-      selector: byName(SEED.logging.loki.name),
-      port: { number: env.logging.loki.port },
-    }),
+    // The Redis cache's redis_exporter (libs/cache), where the env runs the cache.
+    ...(env.cache.enabled
+      ? [podJob({ job: JOBS.cache, namespaces: [ns.app], selector: byName(SEED.cache.name), port: { name: 'metrics' } })]
+      : []),
+    // The log store: Loki, or VictoriaLogs (:9428, /metrics) with logging.backend: victorialogs.
+    env.logging.backend === 'victorialogs'
+      ? podJob({ job: JOBS.victorialogs, namespaces: [ns.logging], selector: byName('victorialogs'), port: { number: env.logging.victorialogs.port } })
+      : podJob({ job: JOBS.loki, namespaces: [ns.logging], selector: byName(SEED.logging.loki.name), port: { number: env.logging.loki.port } }),
     podJob({
       job: JOBS.logAgent,
       namespaces: [ns.logging],
