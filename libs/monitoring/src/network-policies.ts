@@ -61,6 +61,8 @@ export class MonitoringNetworkPolicies extends Construct {
         { peers: [pods(M.grafana.name)], ports: tcpPorts(grafanaPort) },
         { peers: [namespacePeer(ns.app, { app: SEED.app.name })], ports: tcpPorts(SEED.sidecar.metricsPort) },
         { peers: [namespacePeer(ns.app, { 'cnpg.io/cluster': SEED.database.clusterName })], ports: tcpPorts(SEED.database.metricsPort) },
+        // The Redis cache's exporter (libs/cache), where the env runs the cache.
+        ...(env.cache.enabled ? [{ peers: [namespacePeer(ns.app, selectorLabels({ name: SEED.cache.name }))], ports: tcpPorts(SEED.cache.metricsPort) }] : []),
         // Loki and the log agent both serve metrics on their port named `http-metrics`; the
         // logging Grafana on `http` (the scrape jobs select the same names).
         { peers: [namespacePeer(ns.logging)], ports: named('http-metrics', 'http') },

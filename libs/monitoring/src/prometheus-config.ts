@@ -192,7 +192,7 @@ function scrapeTimeout(interval: string): string {
 /**
  * The generated prometheus.yml. Job names are {@link JOBS} (the names the kubernetes-mixin rules
  * expect: `apiserver`, `kubelet` with `metrics_path` `/metrics` and `/metrics/cadvisor`,
- * `node-exporter`, `kube-state-metrics`) plus the platform's own (`bitpin-app`, `cnpg`, `loki`,
+ * `node-exporter`, `kube-state-metrics`) plus the platform's own (`bitpin-app`, `cnpg`, `redis` with `cache.enabled`, `loki`,
  * `log-agent`, `alertmanager`, `grafana`, `prometheus`). Discovery is Kubernetes service
  * discovery everywhere; alerts go to every Alertmanager pod (each must see every alert).
  */

@@ -48,7 +48,9 @@ describe.each(ENV_NAMES)('monitoring in env %s keeps every seed fact', (envName)
 
   it('scrapes the API server, nodes (kubelet, cAdvisor, node-exporter), the app, the database and the stack under the mixin job names', () => {
     const jobs = new Set(prom.scrape_configs.map(jobOf));
-    expect([...jobs].sort()).toEqual([...new Set(Object.values(SEED.monitoring.jobs))].sort());
+    // Jobs of components the env may leave off: the Redis cache (libs/cache, cache.enabled).
+    const off = new Set<string>(e.cache.enabled ? [] : [SEED.monitoring.jobs.cache]);
+    expect([...jobs].sort()).toEqual([...new Set(Object.values(SEED.monitoring.jobs))].filter((j) => !off.has(j)).sort());
     const byName = Object.fromEntries(prom.scrape_configs.map((sc: any) => [sc.job_name, sc]));
     // cAdvisor is job="kubelet" told apart by metrics_path, as kubernetes-mixin selects it.
     expect(byName['kubelet'].metrics_path).toBe('/metrics');
@@ -67,6 +69,18 @@ describe.each(ENV_NAMES)('monitoring in env %s keeps every seed fact', (envName)
         { source_labels: ['__meta_kubernetes_pod_container_port_name'], regex: 'metrics', action: 'keep' },
       ]),
     );
+    // The Redis cache's exporter (libs/cache): pods app.kubernetes.io/name=bitpin-redis in bitpin-task, port `metrics` (9121).
+    if (e.cache.enabled) {
+      expect(byName['redis'].kubernetes_sd_configs).toEqual([{ role: 'pod', namespaces: { names: ['bitpin-task'] } }]);
+      expect(byName['redis'].relabel_configs).toEqual(
+        expect.arrayContaining([
+          { source_labels: ['__meta_kubernetes_pod_label_app_kubernetes_io_name'], regex: 'bitpin-redis', action: 'keep' },
+          { source_labels: ['__meta_kubernetes_pod_container_port_name'], regex: 'metrics', action: 'keep' },
+        ]),
+      );
+    } else {
+      expect(byName['redis']).toBeUndefined();
+    }
     // CloudNativePG instances: pods labelled cnpg.io/cluster=bitpin-cluster, port `metrics` (9187).
     expect(byName['cnpg'].relabel_configs).toEqual(
       expect.arrayContaining([
