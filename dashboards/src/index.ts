@@ -13,5 +13,5 @@ export * from './prometheus/builder.js';
 export { JOBS, TARGET_LABELS, CADVISOR, PLATFORM_NAMESPACES } from './promql.js';
 export { APP_AVAILABILITY_SLO, APP_LATENCY_SLO, APP_MIN_REQUEST_RATE, BURN_RATE_WINDOWS, type AvailabilitySlo, type LatencySlo } from './slo.js';
 export { BACKUP_OBJECTIVES } from './prometheus/backups.js';
-export { ABSENT_JOBS, type AbsentJob } from './prometheus/scrape.js';
+export { ABSENT_JOBS, VICTORIALOGS_ABSENT_JOB, absentJobs, type AbsentJob } from './prometheus/scrape.js';
 export { writeGenerated, type GenerateResult } from './generate-files.js';

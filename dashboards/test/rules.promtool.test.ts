@@ -31,6 +31,8 @@ export const CASES: Readonly<Record<string, CaseFactory>> = {
 const ENVS: ReadonlyArray<{ label: string; env: EnvConfig }> = [
   ...ENV_NAMES.map((name) => ({ label: name, env: loadEnvConfig(name) })),
   { label: 'prod-3-instances', env: loadEnvConfig('prod', { overrides: { database: { instances: 3 } } }) },
+  // The VictoriaLogs store and vlagent (logging.backend / logging.agent), whose alerts no repository env has yet.
+  { label: 'dev-victorialogs', env: loadEnvConfig('dev', { overrides: { logging: { backend: 'victorialogs', agent: 'vlagent' } } }) },
 ];
 
 const dirs: string[] = [];

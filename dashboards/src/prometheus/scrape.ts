@@ -129,7 +129,24 @@ export function absentJobAlert(j: AbsentJob): AlertingRule {
   });
 }
 
-/** Whole-job alerts for every scrape job (see {@link ABSENT_JOBS}). */
-export function scrapeRules(_env: EnvConfig): PrometheusRuleFile {
-  return ruleFile('scrape.rules.yaml', [ruleGroup('scrape', ABSENT_JOBS.map(absentJobAlert))]);
+/** With `logging.backend: victorialogs` the store's job is `victorialogs`; it replaces LokiDown. */
+export const VICTORIALOGS_ABSENT_JOB: AbsentJob = {
+  name: 'VictoriaLogsDown',
+  job: JOBS.victorialogs,
+  key: sel('up', { job: JOBS.victorialogs }),
+  namespace: NS.logging,
+  for: '10m',
+  severity: 'critical',
+  blind: 'No VictoriaLogs is scraped: either it is gone (vlagent queues on disk, then drops; Promtail and Alloy retry, then drop) or its scrape is broken (VictoriaLogsDiskFillingUp and VictoriaLogsDroppingRows cannot fire).',
+};
+
+/** The absent-job list of an env: the store's job follows `logging.backend`. */
+export function absentJobs(env: EnvConfig): readonly AbsentJob[] {
+  if (env.logging.backend !== 'victorialogs') return ABSENT_JOBS;
+  return ABSENT_JOBS.map((j) => (j.job === JOBS.loki ? VICTORIALOGS_ABSENT_JOB : j));
+}
+
+/** Whole-job alerts for every scrape job of the env (see {@link ABSENT_JOBS}). */
+export function scrapeRules(env: EnvConfig): PrometheusRuleFile {
+  return ruleFile('scrape.rules.yaml', [ruleGroup('scrape', absentJobs(env).map(absentJobAlert))]);
 }

@@ -1,5 +1,5 @@
 import type { EnvConfig } from '@bitpin/config';
-import { ABSENT_JOBS, durationSeconds } from '../../src/index.js';
+import { absentJobs, durationSeconds } from '../../src/index.js';
 import { firing, series, silent, type PromtoolCase, type RuleIndex } from '../promtool.js';
 import { expanded } from './expand.js';
 
@@ -12,8 +12,8 @@ function labelsOf(selector: string): Record<string, string> {
  * Every absent-job alert: fires `for` after the last target of its job goes down (or is gone
  * from discovery), and stays quiet while one of two targets is still up (TargetDown's case).
  */
-export function scrapeCases(_env: EnvConfig, r: RuleIndex): PromtoolCase[] {
-  return ABSENT_JOBS.flatMap((j) => {
+export function scrapeCases(env: EnvConfig, r: RuleIndex): PromtoolCase[] {
+  return absentJobs(env).flatMap((j) => {
     const minutes = (durationSeconds(j.for) ?? 0) / 60;
     const base = labelsOf(j.key);
     const target = (i: number, values: string) => series('up', { ...base, ...(j.namespace ? { namespace: j.namespace } : {}), instance: `10.0.0.${i}:9000` }, values);
