@@ -25,6 +25,8 @@ const WARMUP = Number(process.env.BENCH_WARMUP_SECONDS ?? 3);
 const PACED = Number(process.env.BENCH_PACED_SECONDS ?? 10);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 32);
 const PATH = '/api/users/42/';
+const FLOOR = 'floor: node:http + undici, no metrics';
+const FLOOR_CLIENT = "floor: node:http + the sidecar's client, no metrics";
 const CLK_TCK = Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).stdout.trim() || 100);
 const NGINX = existsSync('/usr/sbin/nginx') ? '/usr/sbin/nginx' : 'nginx';
 // The sidecar runs with the Node options its container image sets, read from the Dockerfile.
@@ -278,7 +280,7 @@ async function main() {
   const main = join(PROJECT, 'dist', 'main.js');
   if (!existsSync(main)) throw new Error('dist/main.js missing: nx run metrics-sidecar:build');
 
-  const ports = { up: await freePort(), nginx: await freePort(), peer: await freePort(), floor: await freePort(), sidecar: await freePort(), sidecarMetrics: await freePort() };
+  const ports = { up: await freePort(), nginx: await freePort(), peer: await freePort(), floor: await freePort(), floorClient: await freePort(), sidecar: await freePort(), sidecarMetrics: await freePort() };
   const up = nginxConf('upstream', ports.up, (p) => `
   server {
     listen 127.0.0.1:${p} backlog=4096;
@@ -315,6 +317,11 @@ async function main() {
     FLOOR_UPSTREAM: upstreamUrl,
     NODE_OPTIONS: SIDECAR_NODE_OPTIONS,
   });
+  const floorClientProc = start('floor (sidecar client)', 1, process.execPath, [join(HERE, 'floor-client.mjs')], {
+    FLOOR_PORT: String(ports.floorClient),
+    FLOOR_UPSTREAM: upstreamUrl,
+    NODE_OPTIONS: SIDECAR_NODE_OPTIONS,
+  });
   const sidecarEnv = {
     SIDECAR_LISTEN_HOST: '127.0.0.1',
     SIDECAR_LISTEN_PORT: String(ports.sidecar),
@@ -330,7 +337,8 @@ async function main() {
     { name: 'direct', url: upstreamUrl, proc: undefined },
     { name: 'nginx', url: `http://127.0.0.1:${ports.nginx}`, proc: nginxProc },
     { name: 'fastify+reply-from', url: `http://127.0.0.1:${ports.peer}`, proc: peerProc },
-    { name: 'floor: node:http + undici, no metrics', url: `http://127.0.0.1:${ports.floor}`, proc: floorProc },
+    { name: FLOOR, url: `http://127.0.0.1:${ports.floor}`, proc: floorProc },
+    { name: FLOOR_CLIENT, url: `http://127.0.0.1:${ports.floorClient}`, proc: floorClientProc },
     { name: 'sidecar', url: `http://127.0.0.1:${ports.sidecar}`, proc: sidecarProc },
   ];
   for (const c of configs) await waitHttp(c.url + PATH);
@@ -414,6 +422,7 @@ function profileArea(cf) {
   if (f === '(program)') return 'V8/native, unattributed ((program))';
   if (!u && NATIVE_IO.has(f)) return 'socket writes and reads (syscalls, loopback TCP)';
   if (u.includes('/undici/') || u.startsWith('wasm://')) return 'undici (upstream client, llhttp in wasm)';
+  if (u.endsWith('/dist/upstream.js')) return 'sidecar upstream client (upstream.js: pool, request, response parser)';
   if (u.endsWith('/dist/proxy.js')) return 'sidecar data plane (proxy.js: headers, exchange)';
   if (u.endsWith('/dist/http-metrics.js') || u.endsWith('/dist/route-templates.js') || u.includes('/prom-client/')) return 'metrics (record, route templates, prom-client)';
   if (u.includes('/pino') || u.endsWith('/dist/logger.js')) return 'logging (pino)';
@@ -650,8 +659,8 @@ function render(r) {
   const B = r.scrape.B;
   const G = r.scrape.gzipA;
   const goal = (ok) => (ok ? '**met**' : '**not met**');
-  const FLOOR = 'floor: node:http + undici, no metrics';
   const fl = S[FLOOR];
+  const fc = S[FLOOR_CLIENT];
   const roundRows = [];
   for (let i = 0; i < ROUNDS; i++) {
     for (const [name, runs] of Object.entries(r.saturation)) {
@@ -679,8 +688,10 @@ with wrk (\`wrk -t1 -c${CONNECTIONS} --latency\`, GET \`${PATH}\`). Each proxy i
 **nginx** (1 worker, upstream keepalive 64, HTTP/1.1, no access log, no metrics); **fastify+reply-from**
 (\`bench/peer-reply-from.mjs\`: @fastify/reply-from, undici 64 connections, the same Node options, the same metrics recorded with prom-client
 label objects in \`onResponse\`, the same route templating); **sidecar** (\`node dist/main.js\` with the image's
-\`NODE_OPTIONS=${SIDECAR_NODE_OPTIONS}\`, default settings: all metrics on, probes on, log level warn); **floor** (\`bench/floor-proxy.mjs\`: node:http + the same undici Pool and
-\`dispatch\` handler shape, nothing else: no metrics, no request id, no X-Forwarded-*). **direct** is wrk against the upstream itself (no proxy). Every config returned the
+\`NODE_OPTIONS=${SIDECAR_NODE_OPTIONS}\`, default settings: all metrics on, probes on, log level warn; its upstream side is its own
+HTTP/1.1 client, \`src/upstream.ts\`); two **floors**, nothing but a bare node:http server and an upstream client: no metrics, no request id,
+no X-Forwarded-* — \`bench/floor-proxy.mjs\` with an undici Pool (64 connections, the \`dispatch\` handler shape the sidecar used before its own
+client), and \`bench/floor-client.mjs\` with the sidecar's client (\`dist/upstream.js\`, the same settings as the sidecar). **direct** is wrk against the upstream itself (no proxy). Every config returned the
 upstream's body byte for byte before the runs. CPU is utime+stime from /proc of the proxy's processes (nginx: master +
 worker); RSS is the largest of 0.5 s samples of VmRSS during a run, "peak" is VmHWM (the process's lifetime high-water
 mark, which includes transient V8 compilation memory).
@@ -717,13 +728,11 @@ receiver inside the sender's \`writev\`) is counted under the JS-to-native call 
 |---|---|---|
 ${profileRows.join('\n')}
 
-The floor row (${fl ? `${fmt(fl.cpu, 1)} µs, ${fmt(fl.cpu / n.cpu, 2)} × nginx` : '–'}) is node:http + undici with nothing else (\`bench/floor-proxy.mjs\`): the sidecar
-adds ${fl ? `${fmt(sc.cpu - fl.cpu, 1)} µs (${fmt((sc.cpu - fl.cpu) / sc.cpu * 100, 0)} % of its CPU)` : '–'} on top of it for request ids, X-Forwarded-*, hop-by-hop filtering, client-gone
-detection, the RED metrics, the process metrics and the probes.${fl ? ` node:http + undici alone use ${fmt(fl.cpu / n.cpu, 2)} × nginx's CPU
-per request here, so ${3 * n.cpu - fl.cpu > 0 ? `a 3 × goal leaves ${fmt(3 * n.cpu - fl.cpu, 1)} µs for everything the sidecar adds` : 'a 3 × goal is out of reach before the sidecar adds anything'}: the time is in node:http's
-and undici's socket, stream and parser work, not in the metrics (see the profile). undici 7 also defers every request on a reused keep-alive
-connection by one \`setImmediate\` (its idle-socket check, GHSA-35p6-xmwp-9g52), in the floor as in the sidecar; going well
-under 3 × means replacing undici on the upstream side with a purpose-built HTTP/1.1 client, not trimming the sidecar's own work.` : ''}
+The floor rows: node:http + undici alone (\`bench/floor-proxy.mjs\`) ${fl ? `${fmt(fl.cpu, 1)} µs, ${fmt(fl.cpu / n.cpu, 2)} × nginx` : '–'}; node:http + the sidecar's
+own client alone (\`bench/floor-client.mjs\`) ${fc ? `${fmt(fc.cpu, 1)} µs, ${fmt(fc.cpu / n.cpu, 2)} × nginx` : '–'}. The sidecar adds ${fc ? `${fmt(sc.cpu - fc.cpu, 1)} µs (${fmt(((sc.cpu - fc.cpu) / sc.cpu) * 100, 0)} % of its CPU)` : '–'}
+on top of the second for request ids, X-Forwarded-*, hop-by-hop filtering, client-gone detection, the RED metrics, the process
+metrics and the probes. ${fl && fc ? `Replacing undici by the purpose-built client saves ${fmt(fl.cpu - fc.cpu, 1)} µs per request between the floors (undici's Pool, its wasm llhttp,
+its stream glue, and the \`setImmediate\` by which undici 7 defers every request on a reused keep-alive connection).` : ''}
 
 ### Paced (~1,000 req/s: wrk -c10 with a random 0–20 ms think time, ${PACED} s)
 
@@ -754,7 +763,7 @@ wrk stopped, at most ${CONNECTIONS} per run).
 
 | goal | measured | |
 |---|---|---|
-| CPU per proxied request ≤ 3 × nginx's (≥ 0.33 × nginx per core), all metrics on | medians: ${fmt(cpuRatio, 2)} × nginx (${fmt(n.cpu / sc.cpu, 2)} × nginx per core); best rounds: ${fmt(cpuRatioBest, 2)} ×; the floor (node:http + undici alone): ${fl ? fmt(fl.cpu / n.cpu, 2) : '–'} × | ${goal(cpuRatio <= 3)} |
+| CPU per proxied request ≤ 3 × nginx's (≥ 0.33 × nginx per core), all metrics on | medians: ${fmt(cpuRatio, 2)} × nginx (${fmt(n.cpu / sc.cpu, 2)} × nginx per core); best rounds: ${fmt(cpuRatioBest, 2)} ×; the floors: node:http + undici ${fl ? fmt(fl.cpu / n.cpu, 2) : '–'} ×, node:http + the sidecar's client ${fc ? fmt(fc.cpu / n.cpu, 2) : '–'} × | ${goal(cpuRatio <= 3)} |
 | ≥ 1.4 × the throughput of fastify + reply-from | req/s medians: ${fmt(thrRatio, 2)} ×; CPU per request (capacity per core): medians ${fmt(rf.cpu / sc.cpu, 2)} ×, best rounds ${fmt(rfRatioBest, 2)} × | ${goal(thrRatio >= 1.4)} by req/s, ${goal(rf.cpu / sc.cpu >= 1.4)} by CPU |
 | added p50 ≤ 0.3 ms at ~1,000 req/s | +${fmt(addedP50, 3)} ms (direct ${fmt(P.direct.p50)} µs → sidecar ${fmt(P.sidecar.p50)} µs) | ${goal(addedP50 <= 0.3)} |
 | RSS ≤ 110 MB at saturation | ${fmt(sc.rss, 1)} MB (largest sample during the runs); lifetime peak ${fmt(sc.hwm, 1)} MB | ${goal(sc.rss <= 110)} |

@@ -5,16 +5,17 @@ import { performance } from 'node:perf_hooks';
 import type { Socket } from 'node:net';
 import { CLIENT_CLOSED_STATUS, type RejectedRequestKind, type UpstreamFailureKind } from '@bitpin/metrics-contract';
 import type { Logger } from 'pino';
-import { Pool, type Dispatcher } from 'undici';
 import type { SidecarConfig } from './config.js';
 import { methodIndex, type HttpMetrics } from './http-metrics.js';
 import { originForm } from './route-templates.js';
+import { UpstreamPool, type UpstreamConnection, type UpstreamExchange } from './upstream.js';
 
 /**
  * The data plane: a node:http server whose only request listener forwards to the app through an
- * undici Pool, with no framework in between. Per request there is one {@link Exchange} object
- * (it is also undici's dispatch handler), one header array each way and no closures; metrics are
- * recorded once, when the exchange ends.
+ * {@link UpstreamPool} (the sidecar's own HTTP/1.1 client, src/upstream.ts), with no framework in
+ * between. Per request there is one {@link Exchange} object (it is also the pool's request and
+ * handler), one header array each way and no closures; metrics are recorded once, when the
+ * exchange ends.
  */
 
 export interface ProxyOptions {
@@ -50,19 +51,11 @@ export class ProxyServer {
   readonly server: http.Server<typeof IncomingMessage, typeof ProxyResponse>;
   /** True once {@link drain} started: responses close their connection, readiness fails. */
   draining = false;
-  private readonly pool: Pool;
+  /** @internal */
+  readonly pool: UpstreamPool;
 
   constructor(readonly opts: ProxyOptions) {
-    const u = opts.upstream;
-    this.pool = new Pool(u.origin, {
-      connections: u.connections,
-      pipelining: 1,
-      keepAliveTimeout: u.keepAliveMs,
-      keepAliveMaxTimeout: u.keepAliveMs,
-      headersTimeout: u.timeoutMs,
-      bodyTimeout: u.timeoutMs,
-      connect: { timeout: u.connectTimeoutMs },
-    });
+    this.pool = new UpstreamPool(opts.upstream);
     this.server = http.createServer<typeof IncomingMessage, typeof ProxyResponse>(
       {
         ServerResponse: ProxyResponse,
@@ -127,7 +120,7 @@ export class ProxyServer {
 
   /** Closes upstream connections (used when the proxy never listened). */
   async close(): Promise<void> {
-    if (!this.pool.closed && !this.pool.destroyed) await this.pool.close();
+    if (!this.pool.closed) await this.pool.close();
   }
 
   private handle(req: IncomingMessage, res: ProxyResponse): void {
@@ -153,16 +146,7 @@ export class ProxyServer {
     const ex = new Exchange(this, req, res, method, path);
     res.exchange = ex;
     res.on('close', onResponseClose);
-    const headers = ex.requestHeaders();
-    try {
-      this.pool.dispatch(
-        { path, method: req.method as Dispatcher.HttpMethod, headers, body: ex.hasBody ? req : null },
-        ex as unknown as Dispatcher.DispatchHandler,
-      );
-    } catch (err) {
-      // undici reports invalid requests through onError; this is the belt to those braces.
-      ex.reject(err as Error);
-    }
+    this.pool.dispatch(ex);
   }
 
   /** Answers a request the sidecar will not forward, counted as rejected (not in the request series). */
@@ -208,7 +192,7 @@ export class ProxyServer {
     const m = this.opts.metrics;
     m.inFlight--;
     const seconds = (performance.now() - ex.start) / 1000;
-    m.record(ex.path, ex.method, status, seconds, ex.requestBytes, ex.responseBytes);
+    m.record(ex.path, ex.methodIndex, status, seconds, ex.requestBytes, ex.responseBytes);
     if (this.opts.accessLog) {
       this.opts.logger.info(
         { reqId: ex.requestId, method: ex.req.method, url: ex.req.url, status, ms: Math.round(seconds * 1e4) / 10, bytes: ex.responseBytes },
@@ -237,50 +221,65 @@ function onResponseClose(this: ProxyResponse): void {
   const ex = this.exchange;
   if (ex === null || ex.done || this.writableFinished) return;
   ex.clientGone = true;
-  if (ex.abort !== null) ex.abort(new ClientClosedError('client closed the connection'));
+  const err = new ClientClosedError('client closed the connection');
+  if (ex.upstream !== null) ex.upstream.abort(ex, err);
+  else if (ex.proxy.pool.cancel(ex)) ex.onError(err);
+}
+
+function destroyResponse(res: ProxyResponse): void {
+  res.destroy();
 }
 
 function onResponseDrain(this: ProxyResponse): void {
   const ex = this.exchange;
-  if (ex !== null && ex.resume !== null && !ex.done) ex.resume();
+  if (ex !== null && ex.upstream !== null && !ex.done) ex.upstream.resume();
 }
 
 /**
- * One proxied request: undici's handler for it (the legacy `onConnect/onHeaders/onData/onComplete/
- * onError` shape, which undici 7 calls without wrapping), and the state its metrics are made of.
- * undici's typings declare `onBodySent(chunkSize, total)` but 7.x calls it with the chunk.
+ * One proxied request: the upstream pool's request and handler at once, and the state its metrics
+ * are made of.
  */
-class Exchange {
+class Exchange implements UpstreamExchange {
   readonly start = performance.now();
   requestId = '';
   hasBody = false;
+  chunked = false;
   status = 0;
   requestBytes = 0;
   responseBytes = 0;
-  /** Response Content-Length, -1 when unknown. */
+  /** Response body length, -1 when unknown. */
   expected = -1;
   ended = false;
   done = false;
   clientGone = false;
   drainHooked = false;
-  abort: ((err?: Error) => void) | null = null;
-  resume: (() => void) | null = null;
+  // UpstreamExchange
+  readonly method: string;
+  readonly headers: string[];
+  readonly body: IncomingMessage | null;
+  bodyLength = -1;
+  upstream: UpstreamConnection | null = null;
+  attempts = 0;
 
   constructor(
     readonly proxy: ProxyServer,
     readonly req: IncomingMessage,
     readonly res: ProxyResponse,
-    readonly method: number,
+    readonly methodIndex: number,
     /** The target in origin form (`/path?query`): what the app is sent and the route is made of. */
     readonly path: string,
-  ) {}
+  ) {
+    this.method = req.method as string;
+    this.headers = this.requestHeaders();
+    this.body = this.hasBody ? req : null;
+  }
 
   /**
    * The headers sent to the app, as a flat array: the client's headers without hop-by-hop ones,
    * plus `X-Forwarded-For/-Proto/-Host` and `X-Request-ID` (kept when the client sent a sane one).
    * Only names of a few lengths are compared, so most headers cost one switch.
    */
-  requestHeaders(): string[] {
+  private requestHeaders(): string[] {
     const raw = this.req.rawHeaders;
     const out: string[] = [];
     let xff: string | undefined;
@@ -329,7 +328,11 @@ class Exchange {
           }
           break;
         case 14:
-          if (name.toLowerCase() === 'content-length' && value !== '0') this.hasBody = true;
+          if (name.toLowerCase() === 'content-length') {
+            // node:http accepted it: digits only, duplicates equal.
+            if (this.bodyLength < 0) this.bodyLength = Number(value);
+            if (!this.chunked && value !== '0') this.hasBody = true;
+          }
           break;
         case 15:
           if (name.toLowerCase() === 'x-forwarded-for') {
@@ -346,7 +349,9 @@ class Exchange {
         case 17: {
           const n = name.toLowerCase();
           if (n === 'transfer-encoding') {
+            // node:http decoded the chunks; they are re-encoded to the app (Content-Length is then dropped).
             this.hasBody = true;
+            this.chunked = true;
             continue;
           }
           if (n === 'x-forwarded-proto') proto = true;
@@ -358,12 +363,18 @@ class Exchange {
       }
       out.push(name, value);
     }
+    if (this.chunked && this.bodyLength >= 0) {
+      this.bodyLength = -1;
+      for (let i = out.length - 2; i >= 0; i -= 2) if ((out[i] as string).length === 14 && (out[i] as string).toLowerCase() === 'content-length') out.splice(i, 2);
+    }
+    if (!this.hasBody) this.bodyLength = -1;
     if (dropListed !== undefined) {
       const drop = new Set(dropListed);
       for (let i = out.length - 2; i >= 0; i -= 2) {
         if (drop.has((out[i] as string).toLowerCase())) out.splice(i, 2);
       }
     }
+    if (host === undefined) out.push('host', this.proxy.pool.hostHeader);
     const client = this.req.socket.remoteAddress ?? '';
     out.push('x-forwarded-for', xff === undefined ? client : `${xff}, ${client}`);
     if (!proto) out.push('x-forwarded-proto', 'http');
@@ -373,61 +384,30 @@ class Exchange {
     return out;
   }
 
-  onConnect(abort: (err?: Error) => void): void {
-    if (this.clientGone) abort(new ClientClosedError('client closed the connection'));
-    else this.abort = abort;
+  onRequestBody(bytes: number): void {
+    this.requestBytes += bytes;
   }
 
-  onBodySent(chunk: Buffer | string): void {
-    this.requestBytes += chunk.length;
-  }
-
-  onHeaders(statusCode: number, raw: Buffer[], resume: () => void): boolean {
+  onHeaders(statusCode: number, headers: string[], bodyLength: number): boolean {
     this.status = statusCode;
-    this.resume = resume;
-    const out: string[] = [];
+    this.expected = bodyLength;
     let rid = false;
-    for (let i = 0; i < raw.length; i += 2) {
-      const nb = raw[i] as Buffer;
-      const name = nb.toString('latin1');
-      switch (nb.length) {
-        case 2:
-          if (name.toLowerCase() === 'te') continue;
-          break;
-        case 7: {
-          const n = name.toLowerCase();
-          if (n === 'upgrade' || n === 'trailer') continue;
-          break;
-        }
-        case 10: {
-          const n = name.toLowerCase();
-          if (n === 'connection' || n === 'keep-alive') continue;
-          break;
-        }
-        case 12:
-          if (name.toLowerCase() === 'x-request-id') rid = true;
-          break;
-        case 14:
-          if (name.toLowerCase() === 'content-length') {
-            const v = (raw[i + 1] as Buffer).toString('latin1');
-            this.expected = Number(v);
-            out.push(name, v);
-            continue;
-          }
-          break;
-        case 16:
-          if (name.toLowerCase() === 'proxy-connection') continue;
-          break;
-        case 17:
-          if (name.toLowerCase() === 'transfer-encoding') continue;
-          break;
+    for (let i = 0; i < headers.length; i += 2) {
+      const name = headers[i] as string;
+      if (name.length === 12 && name.toLowerCase() === 'x-request-id') {
+        rid = true;
+        break;
       }
-      out.push(name, (raw[i + 1] as Buffer).toString('latin1'));
     }
-    if (!rid) out.push('x-request-id', this.requestId);
+    if (!rid) headers.push('x-request-id', this.requestId);
     const res = this.res;
     if (this.proxy.draining) res.shouldKeepAlive = false;
-    res.writeHead(statusCode, out);
+    try {
+      res.writeHead(statusCode, headers);
+    } catch {
+      // A header name or value node:http refuses to send (the client must not see it either).
+      return false;
+    }
     return true;
   }
 
@@ -464,43 +444,20 @@ class Exchange {
       this.finish(CLIENT_CLOSED_STATUS);
       return;
     }
-    const code = (err as { code?: string }).code;
-    if (code === 'UND_ERR_RES_CONTENT_LENGTH_MISMATCH' && res.headersSent && this.responseBytes === 0 && (this.status === 204 || this.status === 304)) {
-      // undici 7 refuses a 204/304 that carries a Content-Length (a 304 may: RFC 9110 §8.6), yet
-      // such a response has no body by definition: it is complete, not a failure.
-      this.onComplete();
-      return;
-    }
-    if ((code === 'UND_ERR_INVALID_ARG' || code === 'UND_ERR_NOT_SUPPORTED') && !res.headersSent) {
-      // undici refused to send the request at all (e.g. `OPTIONS *`): the client's fault, not the app's.
-      this.reject(err);
-      return;
-    }
     let kind = classify(err);
     // Once the response started, anything but a timeout is the app's connection breaking mid-body.
     if (res.headersSent && kind === 'other') kind = 'reset';
     this.proxy.upstreamFailed(this, kind, err);
     if (!res.headersSent) {
       const status = kind === 'timeout' ? 504 : 502;
-      this.send(status, `upstream ${kind === 'refused' ? 'connection refused' : kind}\n`);
+      this.send(status, `upstream ${kind === 'refused' ? 'connection refused' : kind === 'other' ? 'bad response' : kind}\n`);
       this.finish(status);
     } else {
-      // Headers already went out: the only honest signal left is to cut the client connection.
-      res.destroy();
+      // Headers already went out: the only honest signal left is to cut the client connection,
+      // after node:http has flushed what this tick wrote (it uncorks the socket on the next tick).
+      process.nextTick(destroyResponse, res);
       this.finish(this.status);
     }
-  }
-
-  /** The request could not be sent at all (undici refused its headers or target): counted as rejected. */
-  reject(err: Error): void {
-    this.proxy.opts.logger.info({ reqId: this.requestId, url: this.req.url, err: err.message }, 'request rejected');
-    this.send(400, 'bad request\n');
-    this.done = true;
-    this.abort = null;
-    this.resume = null;
-    this.res.exchange = null;
-    this.proxy.opts.metrics.inFlight--;
-    this.proxy.opts.metrics.rejected('bad_request');
   }
 
   private send(status: number, body: string): void {
@@ -518,30 +475,27 @@ class Exchange {
 
   private finish(status: number): void {
     this.done = true;
-    this.abort = null;
-    this.resume = null;
     this.res.exchange = null;
     this.proxy.finished(this, status);
   }
 }
 
-/** Maps an undici / socket error to a failure kind. */
+/** Maps an upstream client or socket error to a failure kind. */
 export function classify(err: unknown, depth = 0): UpstreamFailureKind {
   const e = err as { code?: string; errors?: unknown[] };
   switch (e.code) {
     case 'ECONNREFUSED':
       return 'refused';
-    case 'UND_ERR_HEADERS_TIMEOUT':
-    case 'UND_ERR_BODY_TIMEOUT':
-    case 'UND_ERR_CONNECT_TIMEOUT':
+    case 'UPSTREAM_CONNECT_TIMEOUT':
+    case 'UPSTREAM_HEADERS_TIMEOUT':
+    case 'UPSTREAM_BODY_TIMEOUT':
     case 'ETIMEDOUT':
       return 'timeout';
     case 'ECONNRESET':
     case 'ECONNABORTED':
     case 'EPIPE':
-    case 'UND_ERR_SOCKET':
-    case 'UND_ERR_CLOSED':
-    case 'UND_ERR_RES_CONTENT_LENGTH_MISMATCH':
+    case 'UPSTREAM_CLOSED':
+    case 'UPSTREAM_POOL_CLOSED':
       return 'reset';
   }
   if (depth > 3) return 'other';
