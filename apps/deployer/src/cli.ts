@@ -147,6 +147,7 @@ export async function run(argv: readonly string[], io: Io = processIo): Promise<
     if (timeoutSec === undefined) throw new UsageError(`--timeout "${values.timeout}" is not a duration such as 90s or 5m`);
 
     if (command === 'export') {
+      if (values.from) throw new UsageError('--from does not apply to export: it exports what synth renders for --env');
       const { exportCommand, formatExport } = await import('./export.js');
       const r = await exportCommand({
         env: values.env,

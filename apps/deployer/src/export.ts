@@ -11,7 +11,6 @@ import { dirname, join, posix, resolve } from 'node:path';
 import { SECRETS_MODES, type OmittedSecret, type SecretsMode } from './export/secrets.js';
 import type { GitSource } from './export/targets.js';
 import { buildExportTree, EXPORT_FORMATS, EXPORT_MARKER, type ExportFormat, type ExportTree } from './export/tree.js';
-import { synthesize } from './synth.js';
 
 export { buildExportTree, EXPORT_FORMATS, EXPORT_MARKER, exportAnnotations, KEPT_KINDS } from './export/tree.js';
 export type { ExportFormat, ExportOptions, ExportTree } from './export/tree.js';
@@ -57,6 +56,8 @@ export async function exportCommand(flags: ExportFlags): Promise<ExportReport> {
   const target = resolve(out);
   assertExportDir(target, out);
 
+  // Synthesis loads every library: only once the flags are known to be good.
+  const { synthesize } = await import('./synth.js');
   const result = synthesize(flags.env, { images: flags.images });
   const tree = buildExportTree(result.env, result.objects, { format, source, secrets });
   await writeTree(tree, target);

@@ -132,6 +132,17 @@ describe('export: waves, pruning and sync options', () => {
     expect(app.spec.syncPolicy.syncOptions).not.toContain('CreateNamespace=true');
   });
 
+  it('self-heal never fights an autoscaler: no env sets spec.replicas on a workload an HPA scales', () => {
+    for (const env of ['local', 'dev', 'staging', 'prod']) {
+      const set = byRef(synthSet(env));
+      for (const hpa of synthSet(env).filter((o) => o.kind === 'HorizontalPodAutoscaler')) {
+        const target = set.get(`${hpa.spec.scaleTargetRef.kind}/${hpa.metadata.namespace}/${hpa.spec.scaleTargetRef.name}`);
+        expect(target, `${env}: ${objectRef(hpa)}'s target`).toBeDefined();
+        expect(target!.spec.replicas, `${env}: ${objectRef(target!)}`).toBeUndefined();
+      }
+    }
+  });
+
   it('flux: one Kustomization per wave, each depending on the one before, pruning and waiting; kept kinds marked prune: disabled', async () => {
     const out = join(work, 'prod-flux');
     if (!existsSync(out)) expect((await deployer(...exportArgs('prod', 'flux', out, '--secrets=omit'))).code).toBe(0);
@@ -184,6 +195,10 @@ describe('export: Secrets never leave in plain text', () => {
         "(ExternalSecrets are exported instead), or pass --secrets=omit to leave them out and create them out of band (the export's README.md names each)",
     );
     expect(existsSync(out)).toBe(false);
+    // With --output json, CI gets the refusal as a document too.
+    const json = await deployer(...exportArgs('prod', 'argocd', out, '--output', 'json'));
+    expect(json.code).toBe(2);
+    expect(JSON.parse(json.out.at(-1)!)).toEqual({ command: 'export', ok: false, exitCode: 2, errors: [errors[0]!.slice('error: '.length)], requests: 0 });
   });
 
   it('with --secrets=omit: no Secret object, recipe or value anywhere in the export; the README names each Secret and its keys', async () => {
@@ -238,6 +253,7 @@ describe('export: bad input, one line each (exit 2, nothing written)', () => {
     ['a bad --branch', ['export', '--env=dev', '--format=flux', '--repo-url', REPO, '--path', 'x', '--branch', 'a..b'], /^error: --branch "a\.\.b" is not a valid branch name$/],
     ['an unknown --secrets', ['export', '--env=dev', '--format=flux', '--repo-url', REPO, '--path', 'x', '--secrets', 'inline'], /^error: --secrets "inline" is not supported; use omit/],
     ['an unknown env', ['export', '--env=qa', '--format=flux', '--repo-url', REPO, '--path', 'x'], /^error: unknown env "qa"/],
+    ['--from', ['export', '--env=dev', '--format=flux', '--repo-url', REPO, '--path', 'x', '--from', 'dist/manifests/dev'], /^error: --from does not apply to export/],
   ];
   for (const [what, argv, message] of cases) {
     it(`fails on ${what}`, async () => {
