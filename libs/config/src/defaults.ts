@@ -135,6 +135,7 @@ export const SEED_DEFAULTS: Omit<EnvConfig, 'name' | 'description' | 'kube'> = {
       secretName: 'bitpin-backup-offsite',
       egress: { cidrs: [], ports: [443] },
     },
+    walReceiver: { enabled: true, synchronous: 'off', lagAlertSeconds: 60 },
   },
   monitoring: {
     prometheus: {

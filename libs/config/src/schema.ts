@@ -292,6 +292,24 @@ export const envConfigSchema = z
         /** The store's addresses and ports: the only egress the off-site Pods get (NetworkPolicy). */
         egress: z.strictObject({ cidrs: z.array(cidr), ports: z.array(port).min(1) }),
       }),
+      /**
+       * Continuous WAL streaming (libs/backup wal-receiver.sh, Deployment `bitpin-wal-receiver`):
+       * the archive is seconds behind the primary instead of up to one incremental run.
+       */
+      walReceiver: z.strictObject({
+        enabled: z.boolean(),
+        /**
+         * Synchronous mode, through the CloudNativePG Cluster's `postgresql.synchronous`
+         * (synchronous_standby_names): `off` — commits never wait for the receiver (it is seconds
+         * behind at worst); `strict` — `FIRST 1 (receiver)`: a commit is acknowledged only once the
+         * receiver has it on the backup volume, and while the receiver is down writes wait;
+         * `fallback` — `FIRST 1 (receiver, standbys)`: the receiver while it is connected, else a
+         * standby instance, so writes wait only when both are down.
+         */
+        synchronous: z.enum(['off', 'strict', 'fallback']),
+        /** Seconds behind the primary before BackupWALReceiverLagging fires (after 5 minutes). */
+        lagAlertSeconds: z.number().int().min(5).max(3_600),
+      }),
     }),
 
     monitoring: z.strictObject({

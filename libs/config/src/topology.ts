@@ -45,6 +45,12 @@ export const SEED = {
     credentialsSecret: 'bitpin-backup-credentials',
     /** Physical replication slot the WAL archive streams from (synchronised to standbys). */
     walSlot: 'bitpin_backup',
+    /**
+     * The WAL receiver (`backup.walReceiver.enabled`): Deployment `bitpin-wal-receiver` streaming
+     * WAL into the archive with pg_receivewal from its own slot, under an application_name that
+     * synchronous mode lists in synchronous_standby_names; its lag metrics on port 9188.
+     */
+    walReceiver: { name: 'bitpin-wal-receiver', slot: 'bitpin_wal_receiver', applicationName: 'bitpin_wal_receiver', metricsPort: 9188 },
   },
   monitoring: {
     prometheus: { name: 'prometheus', port: 9090 },
@@ -71,6 +77,8 @@ export const SEED = {
       loki: 'loki',
       /** The VictoriaLogs store (`logging.backend: victorialogs`). */
       victorialogs: 'victorialogs',
+      /** libs/backup's WAL receiver (`backup.walReceiver.enabled`): its lag. */
+      walReceiver: 'bitpin-wal-receiver',
       logAgent: 'log-agent',
       alertmanager: 'alertmanager',
       grafana: 'grafana',

@@ -243,14 +243,27 @@ describe('seed topology', () => {
       fullCronJob: 'bitpin-full-backup',
       incrementalCronJob: 'bitpin-incremental-backup',
       verifyCronJob: 'bitpin-backup-verify',
+      offsiteCronJob: 'bitpin-offsite-backup',
       claimName: 'bitpin-backup',
       role: 'bitpin_backup',
       credentialsSecret: 'bitpin-backup-credentials',
       walSlot: 'bitpin_backup',
+      walReceiver: { name: 'bitpin-wal-receiver', slot: 'bitpin_wal_receiver', applicationName: 'bitpin_wal_receiver', metricsPort: 9188 },
     });
     // PostgreSQL identifiers used unquoted in pg_hba and SQL: lower-case, no dashes.
     expect(SEED.backup.role).toMatch(/^[a-z_][a-z0-9_]*$/);
     expect(SEED.backup.walSlot).toMatch(/^[a-z0-9_]+$/);
+    // synchronous_standby_names lists the receiver unquoted by CloudNativePG's rules too.
+    expect(SEED.backup.walReceiver.applicationName).toMatch(/^[a-z_][a-z0-9_]*$/);
+    expect(SEED.backup.walReceiver.slot).toMatch(/^[a-z0-9_]+$/);
+  });
+
+  it('streams WAL in every env; prod acknowledges commits once the receiver (or, without it, the standby) has them', () => {
+    for (const name of ENV_NAMES) expect(loadEnvConfig(name).backup.walReceiver.enabled).toBe(true);
+    expect(loadEnvConfig('dev').backup.walReceiver.synchronous).toBe('off');
+    expect(loadEnvConfig('prod').backup.walReceiver.synchronous).toBe('fallback');
+    const e = errorOf(() => validateEnvConfig({ ...loadEnvConfig('dev'), backup: { ...loadEnvConfig('dev').backup, walReceiver: { enabled: true, synchronous: 'always', lagAlertSeconds: 60 } } }, { env: 'dev', fixHint: 'x.ts' }));
+    expect(e.lines.join('\n')).toMatch(/backup\.walReceiver\.synchronous/);
   });
 });
 

@@ -37,7 +37,15 @@ export const prod = defineEnv({
     // max_connections 300 (the rest: backups, the operator, the -ro pooler on the standby).
     pooler: { enabled: true, defaultPoolSize: 25 },
   },
-  backup: { full: { keep: 14 }, retentionDays: 14, storageSize: '100Gi' },
+  backup: {
+    full: { keep: 14 },
+    retentionDays: 14,
+    storageSize: '100Gi',
+    // A commit is acknowledged once the WAL receiver has it on the backup volume (0 acknowledged
+    // commits lost with the primary); while the receiver is down the standby takes its place, so
+    // the exchange keeps writing unless both are down (libs/backup README, synchronous mode).
+    walReceiver: { synchronous: 'fallback' },
+  },
   // The Redis cache (libs/cache): 768Mi of entries under a 1Gi limit, allkeys-lru; no persistence
   // (a restarted cache refills from the database).
   cache: {
