@@ -57,3 +57,7 @@ source "$BITPIN_LIB_DIR/lib-lock.sh"
 source "$BITPIN_LIB_DIR/lib-slot.sh"
 # shellcheck source=lib-sentinel.sh
 source "$BITPIN_LIB_DIR/lib-sentinel.sh"
+# shellcheck source=lib-target.sh
+source "$BITPIN_LIB_DIR/lib-target.sh"
+# shellcheck source=lib-offsite.sh
+source "$BITPIN_LIB_DIR/lib-offsite.sh"

@@ -4,10 +4,14 @@ import { k8s } from 'cdk8s-plus-34';
 import { Construct } from 'constructs';
 import { backupDatabaseAccess, type BackupDatabaseAccess } from './access.js';
 import { APP_NAME, connectionEnv, defaultConnection, labelsFor, podTemplate, POSTGRES_UID, type PodContext } from './pod.js';
+import { OffsiteAccess } from './offsite.js';
 import { RestoreJob, type RestoreJobProps } from './restore-job.js';
 import { readScripts } from './scripts.js';
 
 export type SwitchWal = 'auto' | 'required' | 'off';
+
+/** The off-site upload CronJob's name. */
+export const OFFSITE_CRONJOB: string = SEED.backup.offsiteCronJob;
 
 export interface BackupsProps {
   /**
@@ -59,6 +63,11 @@ export interface BackupsProps {
    */
   readonly verifyActiveDeadlineSeconds?: number;
   /**
+   * Seconds an off-site upload Job may run (a first upload carries every full backup the volume holds).
+   * @default 10800 (3 hours)
+   */
+  readonly offsiteActiveDeadlineSeconds?: number;
+  /**
    * UID (and GID) the Pods run as.
    * @default 26 — `postgres` in the CloudNativePG images
    */
@@ -74,6 +83,7 @@ const COUNT_RULES: readonly { prop: keyof BackupsProps; min: number; max: number
   { prop: 'fullActiveDeadlineSeconds', min: 600, max: 86_400 },
   { prop: 'incrementalActiveDeadlineSeconds', min: 120, max: 3_600 },
   { prop: 'verifyActiveDeadlineSeconds', min: 600, max: 86_400 },
+  { prop: 'offsiteActiveDeadlineSeconds', min: 600, max: 86_400 },
   { prop: 'runAsUser', min: 1, max: 2_147_483_647 },
 ];
 
@@ -104,6 +114,8 @@ export class Backups extends Construct {
   readonly fullCronJob: k8s.KubeCronJob;
   readonly incrementalCronJob: k8s.KubeCronJob;
   readonly verifyCronJob: k8s.KubeCronJob;
+  /** CronJob `bitpin-offsite-backup` (the encrypted off-site copy), when `backup.offsite.enabled`. */
+  readonly offsiteCronJob?: k8s.KubeCronJob;
   /** Role, pg_hba rule and one-off grants the database must provide. */
   readonly databaseAccess: BackupDatabaseAccess;
   /** @internal */
@@ -220,6 +232,29 @@ export class Backups extends Construct {
       backoffLimit: 0,
       env: [{ name: 'BACKUP_SENTINEL', value: 'required' }, { name: 'RESTORE_SUPERUSER', value: 'postgres' }],
     });
+
+    // The encrypted off-site copy: its own CronJob rather than a step of the full and incremental
+    // Jobs, so that (1) an object store outage never fails the local backups (their alerts keep
+    // meaning "the volume has no fresh backup") and the WAL archive never waits on the internet;
+    // (2) only this Pod holds the store's keys and the egress to it, and it holds no database
+    // credentials; (3) its last success (kube-state-metrics) is the "off-site copy behind" signal:
+    // a run succeeds only when everything published is off-site, so a failed upload is retried
+    // and caught up by the next run. It runs 10 minutes after each incremental run.
+    const o = b.offsite;
+    if (o.enabled) {
+      new OffsiteAccess(this, 'Offsite', env, { namespace: this.namespace, labels: labelsFor(this._pod, OFFSITE_CRONJOB) });
+      this.offsiteCronJob = this.cronJob('OffsiteBackup', {
+        name: OFFSITE_CRONJOB,
+        schedule: o.schedule,
+        script: 'offsite.sh',
+        activeDeadlineSeconds: props.offsiteActiveDeadlineSeconds ?? 10_800,
+        startingDeadlineSeconds: 600,
+        // The next run catches up with whatever this one could not upload.
+        backoffLimit: 0,
+        offsite: true,
+        env: [{ name: 'BACKUP_LOCK_TIMEOUT', value: '300' }],
+      });
+    }
   }
 
   /** A restore Job in this backup system's namespace, using its volume and scripts. */
@@ -237,6 +272,7 @@ export class Backups extends Construct {
       startingDeadlineSeconds: number;
       backoffLimit: number;
       caSecret?: string;
+      offsite?: boolean;
       env: k8s.EnvVar[];
     },
   ): k8s.KubeCronJob {
@@ -261,6 +297,7 @@ export class Backups extends Construct {
               script: o.script,
               env: o.env,
               ...(o.caSecret ? { caSecret: o.caSecret } : {}),
+              ...(o.offsite ? { offsite: true } : {}),
             }),
           },
         },

@@ -8,14 +8,14 @@
  * Under Nx, put the options after `--` and spell the env flag --environment (`--env` is an
  * option of Nx's run-commands, and Nx drops `--target-*` options given before `--`).
  * Options: --env|--environment (required), --name, --mode pitr|logical, --target-time, --target-lsn,
- * --backup-id, --load, --database. Exit 2 with one line on bad input.
+ * --backup-id, --load, --database, --source auto|local|offsite. Exit 2 with one line on bad input.
  */
 import { loadEnvConfig } from '@bitpin/config';
 import { PlatformChart } from '@bitpin/k8s';
 import { App, Yaml } from 'cdk8s';
 import { parseArgs } from 'node:util';
 import { Backups } from './backups.js';
-import type { RestoreJobProps, RestoreMode } from './restore-job.js';
+import type { RestoreJobProps, RestoreMode, RestoreSource } from './restore-job.js';
 
 export function restoreJobYaml(argv: readonly string[]): string {
   const { positionals, values } = parseArgs({
@@ -32,6 +32,7 @@ export function restoreJobYaml(argv: readonly string[]): string {
       'backup-id': { type: 'string' },
       load: { type: 'boolean' },
       database: { type: 'string' },
+      source: { type: 'string' },
     },
   });
   if (positionals[0] !== 'restore-job') throw new Error('usage: cli.js restore-job --env <env> [--target-time <ISO> | --target-lsn <lsn>] [--mode pitr|logical] [--load]');
@@ -47,6 +48,7 @@ export function restoreJobYaml(argv: readonly string[]): string {
     ...(values['backup-id'] ? { backupId: values['backup-id'] } : {}),
     ...(values.load !== undefined ? { load: values.load } : {}),
     ...(values.database ? { targetDatabase: values.database } : {}),
+    ...(values.source ? { source: values.source as RestoreSource } : {}),
   };
   const job = new Backups(chart, 'Backups').addRestoreJob('Restore', props);
   return Yaml.stringify(job.job.toJson());

@@ -1,9 +1,10 @@
 export { BackupChart } from './backup-chart.js';
 export type { BackupChartProps } from './backup-chart.js';
-export { Backups } from './backups.js';
+export { Backups, OFFSITE_CRONJOB } from './backups.js';
 export type { BackupsProps, SwitchWal } from './backups.js';
 export { RestoreJob } from './restore-job.js';
-export type { RestoreJobProps, RestoreMode } from './restore-job.js';
+export type { RestoreJobProps, RestoreMode, RestoreSource } from './restore-job.js';
+export { OFFSITE_CLIENT_LABEL, OFFSITE_SECRET_KEYS, offsiteEnv } from './offsite.js';
 export { restoreJobYaml } from './cli.js';
 export { MOUNTS, POSTGRES_UID } from './pod.js';
 export { SCRIPT_FILES, SCRIPTS_DIR, readScripts, scriptPath } from './scripts.js';

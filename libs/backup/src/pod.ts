@@ -1,6 +1,7 @@
 import { cnpgNames, SEED, type EnvConfig } from '@bitpin/config';
 import { DATABASE_CLIENT_LABEL, restrictedContainerSecurity, restrictedPodSecurity, standardLabels, toResourceRequirements } from '@bitpin/k8s';
 import { k8s } from 'cdk8s-plus-34';
+import { OFFSITE_CLIENT_LABEL, offsiteEnv, RCLONE_BIN_DIR, rcloneInitContainer } from './offsite.js';
 
 /** Where things are mounted in every backup Pod. */
 export const MOUNTS = {
@@ -74,13 +75,25 @@ export interface PodTemplateProps {
   readonly caSecret?: string;
   /** A shell command instead of one script (restore Jobs chain two runs). */
   readonly command?: string[];
+  /**
+   * The Pod talks to the off-site object store: rclone copied in by an init container, the
+   * store's settings and keys (`env.backup.offsite`) in its environment, and the label its
+   * NetworkPolicy admits.
+   */
+  readonly offsite?: boolean;
+  /**
+   * Mount the backup PersistentVolumeClaim at /backup; false: an emptyDir there instead (a
+   * restore from the off-site copy when the claim is gone).
+   * @default true
+   */
+  readonly backupClaim?: boolean;
 }
 
 /** The Pod template every backup, verification and restore Job shares. */
 export function podTemplate(ctx: PodContext, props: PodTemplateProps): k8s.PodTemplateSpec {
   const volumes: k8s.Volume[] = [
     { name: 'scripts', configMap: { name: ctx.scriptsConfigMap, defaultMode: 0o555 } },
-    { name: 'backup', persistentVolumeClaim: { claimName: ctx.claimName } },
+    props.backupClaim === false ? { name: 'backup', emptyDir: {} } : { name: 'backup', persistentVolumeClaim: { claimName: ctx.claimName } },
     { name: 'scratch', emptyDir: { sizeLimit: k8s.Quantity.fromString(ctx.scratchSizeLimit) } },
     { name: 'tmp', emptyDir: { sizeLimit: k8s.Quantity.fromString('256Mi') } },
   ];
@@ -95,9 +108,19 @@ export function podTemplate(ctx: PodContext, props: PodTemplateProps): k8s.PodTe
     volumes.push({ name: 'ca', secret: { secretName: props.caSecret, items: [{ key: 'ca.crt', path: 'ca.crt' }], defaultMode: 0o440 } });
     mounts.push({ name: 'ca', mountPath: MOUNTS.ca, readOnly: true });
   }
+  if (props.offsite) {
+    volumes.push({ name: 'rclone-bin', emptyDir: { sizeLimit: k8s.Quantity.fromString('128Mi') } });
+    mounts.push({ name: 'rclone-bin', mountPath: RCLONE_BIN_DIR, readOnly: true });
+  }
   const b = ctx.env.backup;
   return {
-    metadata: { labels: { ...labelsFor(ctx, props.instance), ...(props.caSecret ? { [DATABASE_CLIENT_LABEL]: 'true' } : {}) } },
+    metadata: {
+      labels: {
+        ...labelsFor(ctx, props.instance),
+        ...(props.caSecret ? { [DATABASE_CLIENT_LABEL]: 'true' } : {}),
+        ...(props.offsite ? { [OFFSITE_CLIENT_LABEL]: 'true' } : {}),
+      },
+    },
     spec: {
       serviceAccountName: ctx.serviceAccountName,
       automountServiceAccountToken: false,
@@ -119,6 +142,7 @@ export function podTemplate(ctx: PodContext, props: PodTemplateProps): k8s.PodTe
           ],
         },
       },
+      ...(props.offsite ? { initContainers: [rcloneInitContainer(ctx.env, ctx.runAsUser)] } : {}),
       containers: [
         {
           name: 'backup',
@@ -132,6 +156,7 @@ export function podTemplate(ctx: PodContext, props: PodTemplateProps): k8s.PodTe
             plain('HOME', MOUNTS.tmp),
             plain('TMPDIR', MOUNTS.tmp),
             plain('BACKUP_VOLUME_WARN_RATIO', b.volumeWarnRatio),
+            ...(props.offsite ? offsiteEnv(ctx.env) : []),
             ...props.env,
           ],
           resources: toResourceRequirements(b.resources),

@@ -5,6 +5,7 @@ import type { Backups } from './backups.js';
 import { connectionEnv, defaultConnection, labelsFor, MOUNTS, podTemplate } from './pod.js';
 
 export type RestoreMode = 'pitr' | 'logical';
+export type RestoreSource = 'auto' | 'local' | 'offsite';
 
 export interface RestoreJobProps {
   /**
@@ -52,6 +53,16 @@ export interface RestoreJobProps {
    */
   readonly loadCredentialsSecret?: string;
   /**
+   * Where the backups come from. `local`: the backup volume. `offsite`: the encrypted off-site
+   * copy alone (`env.backup.offsite`): the backup volume is not mounted (it may be gone with the
+   * cluster), the backup the target needs and its WAL up to the target are downloaded into scratch
+   * space and checked before replay; the result must be loaded (`load`), as there is no volume to
+   * keep an export on. `auto`: the volume, or the off-site copy when the volume holds no good
+   * full backup (needs the claim to exist).
+   * @default - `auto` when the env has an off-site copy, else `local`
+   */
+  readonly source?: RestoreSource;
+  /**
    * Seconds the Job may run.
    * @default 21600 (6 hours)
    */
@@ -67,6 +78,7 @@ export class RestoreJob extends Construct {
   readonly name: string;
   readonly mode: RestoreMode;
   readonly load: boolean;
+  readonly source: RestoreSource;
   /** Where a PITR restore writes its export on the backup volume. */
   readonly exportPath: string;
   readonly job: k8s.KubeJob;
@@ -78,10 +90,17 @@ export class RestoreJob extends Construct {
     this.name = props.name ?? 'bitpin-restore';
     this.mode = props.mode ?? 'pitr';
     this.load = props.load ?? this.mode === 'logical';
+    this.source = props.source ?? (ctx.env.backup.offsite.enabled ? 'auto' : 'local');
+    if (this.source !== 'local' && !ctx.env.backup.offsite.enabled) {
+      throw new Error(`RestoreJob: 'source' ("${this.source}") needs the off-site copy, which env ${ctx.env.name} does not have (backup.offsite.enabled is false)`);
+    }
+    if (this.source === 'offsite' && !this.load) {
+      throw new Error(`RestoreJob: 'source' "offsite" mounts no backup volume to keep the export on; set 'load' (restore into the cluster's database)`);
+    }
     const db = props.targetDatabase ?? ctx.env.database.database;
     this.exportPath = `${MOUNTS.backup}/restores/${this.name}/${ctx.env.database.database}.dump`;
 
-    const env: k8s.EnvVar[] = [{ name: 'PGDATABASE', value: db }];
+    const env: k8s.EnvVar[] = [{ name: 'PGDATABASE', value: db }, { name: 'RESTORE_SOURCE', value: this.source }];
     if (props.targetTime) env.push({ name: 'RESTORE_TARGET_TIME', value: props.targetTime });
     if (props.targetLsn) env.push({ name: 'RESTORE_TARGET_LSN', value: props.targetLsn });
     if (props.backupId) env.push({ name: 'RESTORE_BACKUP_ID', value: props.backupId });
@@ -108,6 +127,7 @@ export class RestoreJob extends Construct {
           'bitpin.io/restore-mode': this.mode,
           'bitpin.io/restore-target': props.targetTime ?? props.targetLsn ?? 'latest',
           'bitpin.io/restore-load': String(this.load),
+          'bitpin.io/restore-source': this.source,
         },
       },
       spec: {
@@ -119,6 +139,8 @@ export class RestoreJob extends Construct {
           command: ['bash', '-c', ['set -euo pipefail', ...steps].join('\n')],
           env,
           ...(this.load ? { caSecret: conn.caSecret } : {}),
+          ...(this.source !== 'local' ? { offsite: true } : {}),
+          ...(this.source === 'offsite' ? { backupClaim: false } : {}),
         }),
       },
     });
@@ -132,6 +154,7 @@ function validate(p: RestoreJobProps): void {
   if (p.name !== undefined && !/^[a-z0-9]([-a-z0-9]{0,50}[a-z0-9])?$/.test(p.name)) {
     fail(`'name' ("${p.name}") must be a DNS label of at most 52 characters (the Job adds a suffix to its Pods)`);
   }
+  if (p.source !== undefined && !['auto', 'local', 'offsite'].includes(p.source)) fail(`'source' ("${String(p.source)}") must be auto, local or offsite`);
   if (p.mode !== undefined && p.mode !== 'pitr' && p.mode !== 'logical') fail(`'mode' ("${String(p.mode)}") must be pitr or logical`);
   if (p.targetTime !== undefined) {
     if (!/(Z|[+-]\d\d:?\d\d)$/.test(p.targetTime) || Number.isNaN(Date.parse(p.targetTime))) {

@@ -18,6 +18,8 @@ export const SCRIPT_FILES = [
   'lib-lock.sh',
   'lib-slot.sh',
   'lib-sentinel.sh',
+  'lib-target.sh',
+  'lib-offsite.sh',
   'bitpin_inflate.py',
   'bitpin_sha256.py',
   'full-backup.sh',
@@ -27,6 +29,7 @@ export const SCRIPT_FILES = [
   'restore.sh',
   'wal-restore.sh',
   'verify-restore.sh',
+  'offsite.sh',
 ] as const;
 export type ScriptFile = (typeof SCRIPT_FILES)[number];
 

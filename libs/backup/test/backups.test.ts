@@ -2,7 +2,7 @@ import { ENV_NAMES, loadEnvConfig, SEED } from '@bitpin/config';
 import { PlatformChart } from '@bitpin/k8s';
 import { Testing } from 'cdk8s';
 import { describe, expect, it } from 'vitest';
-import { BackupChart, Backups, backupDatabaseAccess, readScripts, restoreJobYaml, SCRIPT_FILES, type BackupsProps, type RestoreJobProps } from '../src/index.js';
+import { BackupChart, Backups, backupDatabaseAccess, OFFSITE_CLIENT_LABEL, OFFSITE_CRONJOB, OFFSITE_SECRET_KEYS, readScripts, restoreJobYaml, SCRIPT_FILES, type BackupsProps, type RestoreJobProps } from '../src/index.js';
 
 type Obj = { kind: string; metadata: { name: string; namespace?: string; labels?: Record<string, string> }; spec?: any; data?: Record<string, string>; automountServiceAccountToken?: boolean };
 
@@ -194,5 +194,110 @@ describe('RestoreJob', () => {
     expect(restoreJobYaml(['restore-job', '--environment=dev', '--mode=logical'])).toMatch(/bitpin\.io\/restore-mode: logical/);
     expect(restoreJobYaml(['restore-job', '--environment=dev', '--targetTime=2026-01-31T14:05:00Z'])).toMatch(/RESTORE_TARGET_TIME/);
     expect(() => restoreJobYaml(['restore-job'])).toThrowError(/--env is required/);
+  });
+});
+
+describe('off-site copy (backup.offsite)', () => {
+  const offsite = { enabled: true, endpoint: 'https://s3.eu-central-1.example.com', bucket: 'bitpin-backups', egress: { cidrs: ['203.0.113.10/32'], ports: [443] } };
+  const envWith = (envName: string, o: Record<string, unknown> = offsite) => loadEnvConfig(envName, { overrides: { backup: { offsite: o } } as never });
+  function synthWith(envName: string, o?: Record<string, unknown>): Obj[] {
+    const chart = new BackupChart(Testing.app(), 'backup', { env: envWith(envName, o) });
+    return Testing.synth(chart) as Obj[];
+  }
+
+  it('off by default: no off-site CronJob, no rclone, no egress', () => {
+    const objs = synth('prod');
+    expect(objs.some((o) => o.metadata.name === OFFSITE_CRONJOB)).toBe(false);
+    expect(objs.filter((o) => o.kind === 'CronJob').some((cj) => podOf(cj).initContainers)).toBe(false);
+    expect(objs.some((o) => o.kind === 'NetworkPolicy')).toBe(false);
+  });
+
+  it('on: CronJob bitpin-offsite-backup runs offsite.sh with rclone copied in, the store from the env and every key from the Secret; no database credentials', () => {
+    const env = envWith('prod');
+    const objs = synthWith('prod');
+    const cj = find(objs, 'CronJob', OFFSITE_CRONJOB);
+    expect(cj.spec).toMatchObject({ schedule: env.backup.offsite.schedule, concurrencyPolicy: 'Forbid', timeZone: 'Etc/UTC' });
+    expect(cj.spec.jobTemplate.spec.backoffLimit).toBe(0);
+    const pod = podOf(cj);
+    expect(pod.containers[0].command).toEqual(['bash', '/opt/bitpin-backup/scripts/offsite.sh']);
+    expect(pod.initContainers.map((c: any) => [c.image, c.command.join(' ')])).toEqual([[env.images.rclone, 'cp /usr/local/bin/rclone /opt/bitpin-rclone/rclone']]);
+    expect(pod.initContainers[0].securityContext).toMatchObject({ runAsNonRoot: true, readOnlyRootFilesystem: true, allowPrivilegeEscalation: false });
+    const e = envOf(pod);
+    expect(e).toMatchObject({
+      BACKUP_OFFSITE_ENDPOINT: 'https://s3.eu-central-1.example.com',
+      BACKUP_OFFSITE_BUCKET: 'bitpin-backups',
+      BACKUP_OFFSITE_PREFIX: 'bitpin/prod',
+      BACKUP_OFFSITE_KEEP_FULL: String(env.backup.offsite.keepFull),
+      RCLONE_BIN_DIR: '/opt/bitpin-rclone',
+    });
+    for (const [name, key] of [
+      ['BACKUP_OFFSITE_ACCESS_KEY_ID', 'access-key-id'],
+      ['BACKUP_OFFSITE_SECRET_ACCESS_KEY', 'secret-access-key'],
+      ['BACKUP_OFFSITE_PASSWORD', 'password'],
+      ['BACKUP_OFFSITE_SALT', 'salt'],
+    ]) {
+      expect(e[name!]).toEqual({ secretKeyRef: { name: 'bitpin-backup-offsite', key } });
+    }
+    expect(e['PGPASSWORD']).toBeUndefined();
+    expect(cj.spec.jobTemplate.spec.template.metadata.labels).toMatchObject({ [OFFSITE_CLIENT_LABEL]: 'true' });
+    expect(cj.spec.jobTemplate.spec.template.metadata.labels['bitpin.io/database-client']).toBeUndefined();
+    // The scripts ConfigMap ships the off-site scripts.
+    expect(Object.keys(find(objs, 'ConfigMap', 'bitpin-backup-scripts').data!)).toEqual(expect.arrayContaining(['offsite.sh', 'lib-offsite.sh', 'lib-target.sh']));
+  });
+
+  it('the NetworkPolicy lets only off-site Pods reach exactly the store (its addresses minus the cluster ranges, its port)', () => {
+    const objs = synthWith('prod');
+    const np = find(objs, 'NetworkPolicy', 'bitpin-backup-offsite');
+    expect(np.spec.podSelector).toEqual({ matchLabels: { [OFFSITE_CLIENT_LABEL]: 'true' } });
+    expect(np.spec.policyTypes).toEqual(['Egress']);
+    expect(np.spec.egress).toEqual([{ to: [{ ipBlock: { cidr: '203.0.113.10/32' } }], ports: [{ protocol: 'TCP', port: 443 }] }]);
+  });
+
+  it('with external secrets on, the keys come from the store (an ExternalSecret), never generated in the cluster', () => {
+    const env = envWith('prod');
+    const objs = synthWith('prod');
+    const es = objs.find((o) => o.kind === 'ExternalSecret' && o.metadata.name === 'bitpin-backup-offsite');
+    if (env.features.externalSecrets.enabled) {
+      expect(es!.spec.data.map((d: any) => d.secretKey)).toEqual([...OFFSITE_SECRET_KEYS]);
+    } else {
+      expect(es).toBeUndefined();
+    }
+    expect(objs.some((o) => o.kind === 'Secret' && o.metadata.name === 'bitpin-backup-offsite')).toBe(false);
+  });
+
+  it('fails config with one line each: no endpoint or bucket, no egress addresses, egress without the endpoint port', () => {
+    const msg = (o: Record<string, unknown>) => {
+      try {
+        envWith('prod', o);
+        return '';
+      } catch (e) {
+        return (e as Error).message;
+      }
+    };
+    expect(msg({ enabled: true })).toMatch(/at backup\.offsite\.endpoint: is required when backup\.offsite\.enabled is true/);
+    expect(msg({ enabled: true })).toMatch(/at backup\.offsite\.bucket: is required/);
+    const prod = loadEnvConfig('prod');
+    if (prod.features.networkPolicies.enabled) {
+      expect(msg({ ...offsite, egress: { cidrs: [], ports: [443] } })).toMatch(/at backup\.offsite\.egress\.cidrs: is empty but network policies are on/);
+      expect(msg({ ...offsite, endpoint: 'https://s3.example.com:9000' })).toMatch(/at backup\.offsite\.egress\.ports: \(443\) must include the endpoint's port 9000/);
+    }
+    expect(msg({ ...offsite, endpoint: 'ftp://x' })).toMatch(/at backup\.offsite\.endpoint: must be an http\(s\) URL/);
+  });
+
+  it('restore Jobs: source offsite mounts no backup volume, talks to the store and must load; auto keeps the volume and can fall back', () => {
+    const chart = new PlatformChart(Testing.app(), 'r', { env: envWith('prod') });
+    const b = new Backups(chart, 'Backups');
+    b.addRestoreJob('Off', { name: 'restore-offsite', source: 'offsite', load: true, targetTime: '2026-01-31T14:05:00Z' });
+    b.addRestoreJob('Auto', { name: 'restore-auto' });
+    const objs = Testing.synth(chart) as Obj[];
+    const off = find(objs, 'Job', 'restore-offsite').spec.template;
+    expect(off.spec.volumes.find((v: any) => v.name === 'backup')).toEqual({ name: 'backup', emptyDir: {} });
+    expect(off.metadata.labels).toMatchObject({ [OFFSITE_CLIENT_LABEL]: 'true', 'bitpin.io/database-client': 'true' });
+    expect(envOf(off.spec)).toMatchObject({ RESTORE_SOURCE: 'offsite', BACKUP_OFFSITE_BUCKET: 'bitpin-backups' });
+    const auto = find(objs, 'Job', 'restore-auto').spec.template;
+    expect(auto.spec.volumes.find((v: any) => v.name === 'backup').persistentVolumeClaim).toEqual({ claimName: 'bitpin-backup' });
+    expect(envOf(auto.spec)['RESTORE_SOURCE']).toBe('auto');
+    expect(() => b.addRestoreJob('Bad', { name: 'restore-bad', source: 'offsite' })).toThrow(/'source' "offsite" mounts no backup volume to keep the export on; set 'load'/);
+    expect(() => restoreJob({ source: 'offsite', load: true }, 'dev')).toThrow(/needs the off-site copy, which env dev does not have/);
   });
 });
