@@ -129,9 +129,9 @@ export const ANN_CONFIG_HASH = 'deploy.bitpin.io/config-hash';
  * Adds the membership label and the content hash to a synthesized object (done at synth, so
  * the YAML is exactly what is applied).
  */
-/** The platform part (library) an object comes from: app, database, backup, monitoring, logging. */
+/** The platform part (library) an object comes from: app, database, cache, backup, monitoring, logging. */
 export const ANN_PART = 'deploy.bitpin.io/part';
-export const PARTS = ['app', 'database', 'backup', 'monitoring', 'logging'] as const;
+export const PARTS = ['app', 'database', 'cache', 'backup', 'monitoring', 'logging'] as const;
 
 /** The object with its part named (before {@link withMembership}, which stamps the content hash). */
 export function withPart<T extends KubeObject>(o: T, part: string): T {

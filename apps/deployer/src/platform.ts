@@ -1,5 +1,6 @@
 import { AppChart } from '@bitpin/app';
 import { BackupChart } from '@bitpin/backup';
+import { CacheChart } from '@bitpin/cache';
 import type { EnvConfig } from '@bitpin/config';
 import { buildDashboards, buildRuleFiles } from '@bitpin/dashboards';
 import { DatabaseChart } from '@bitpin/database';
@@ -28,6 +29,8 @@ export function buildPlatform(env: EnvConfig): { app: App; parts: PlatformPart[]
   const parts: PlatformPart[] = [
     { file: 'app', chart: new AppChart(app, 'app', { env }) },
     { file: 'database', chart: new DatabaseChart(app, 'database', { env, cluster: { roles: access.roles, pgHba: access.pgHba } }) },
+    // The Redis cache only where the env runs one (cache.enabled): no empty cache.yaml elsewhere.
+    ...(env.cache.enabled ? [{ file: 'cache', chart: new CacheChart(app, 'cache', { env }) }] : []),
     { file: 'backup', chart: backup },
     { file: 'monitoring', chart: new MonitoringChart(app, 'monitoring', { env, dashboards: buildDashboards(env), ruleFiles: buildRuleFiles(env) }) },
     { file: 'logging', chart: new LoggingChart(app, 'logging', { env }) },

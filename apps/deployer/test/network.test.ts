@@ -100,6 +100,7 @@ const show = (f: Flow) => `${f.from} → ${f.to}:${f.port}${f.protocol === 'TCP'
 
 const APP = 'bitpin-task/bitpin-app';
 const DB = 'bitpin-task/bitpin-cluster';
+const REDIS = 'bitpin-task/bitpin-redis';
 const PROM = 'monitoring/prometheus';
 const AM = 'monitoring/alertmanager';
 const GRAFANA = 'monitoring/grafana';
@@ -108,7 +109,7 @@ const LOKI = 'logging/loki';
 const AGENT = 'logging/promtail';
 const LOG_GRAFANA = 'logging/grafana';
 const OUR_PODS = [
-  APP, DB, 'bitpin-task/bitpin-full-backup', 'bitpin-task/bitpin-incremental-backup', 'bitpin-task/bitpin-backup-verify',
+  APP, DB, REDIS, 'bitpin-task/bitpin-full-backup', 'bitpin-task/bitpin-incremental-backup', 'bitpin-task/bitpin-backup-verify',
   PROM, AM, GRAFANA, KSM, LOKI, AGENT, LOG_GRAFANA,
 ];
 /** Sources no policy of ours restricts: the outside world, other namespaces, host-network pods. */
@@ -129,6 +130,8 @@ function intended(publicApp: string[] = fromAnyone(APP, 8080)): string[] {
     ...publicApp,
     // app → database; backup jobs that connect → database (the verification job reads only its volume).
     ...f(APP, DB, 5432),
+    // app → the Redis cache (libs/cache); nothing else reaches it but Prometheus (its exporter), and it opens no connection.
+    ...f(APP, REDIS, 6379),
     ...f('bitpin-task/bitpin-full-backup', DB, 5432),
     ...f('bitpin-task/bitpin-incremental-backup', DB, 5432),
     // The database: replication between instances, the operator, the API server.
@@ -138,6 +141,7 @@ function intended(publicApp: string[] = fromAnyone(APP, 8080)): string[] {
     // Prometheus → every metrics port, the kubelets, node-exporter, the API server; alerts to Alertmanager.
     ...f(PROM, APP, 9102),
     ...f(PROM, DB, 9187),
+    ...f(PROM, REDIS, 9121),
     ...f(PROM, PROM, 9090),
     ...f(PROM, AM, 9093),
     ...f(PROM, KSM, 8080, 8081),
@@ -213,6 +217,21 @@ describe('network policies: the flow matrix', () => {
     expect(endpointsOf(PROD.objects).filter((e) => e.labels).every((e) => ipInCidr(e.ip!, POD_RANGE))).toBe(true);
     expect(problems(PROD.objects)).toEqual(NONE);
     expect(matrix(PROD.objects)).toHaveLength(intended().length);
+  });
+
+  it('the Redis cache: only the app reaches it (6379), only Prometheus its exporter (9121); it reaches nothing but DNS', () => {
+    const got = matrix(PROD.objects);
+    expect(got.filter((x) => x.includes(`→ ${REDIS}:`))).toEqual([...f(APP, REDIS, 6379), ...f(PROM, REDIS, 9121)].sort());
+    expect(got.filter((x) => x.startsWith(`${REDIS} →`))).toEqual(f(REDIS, 'kube-system/kube-dns', 53, '53/UDP'));
+    // Without the cache-client label (its policy gone) the app loses the cache: the label is what admits it.
+    const unlabelled = (PROD.objects as any[]).map((o) =>
+      o.kind === 'Deployment' && o.metadata.name === 'bitpin-app'
+        ? { ...o, spec: { ...o.spec, template: { ...o.spec.template, metadata: { labels: Object.fromEntries(Object.entries(o.spec.template.metadata.labels).filter(([k]) => k !== 'bitpin.io/cache-client')) } } } }
+        : o,
+    );
+    expect(matrix(unlabelled).filter((x) => x.includes(`→ ${REDIS}:6379`))).toEqual([]);
+    // With the cache off there is no such pod and no flow to it.
+    expect(matrix(objectsOf({ cache: { enabled: false } })).filter((x) => x.includes(REDIS))).toEqual([]);
   });
 
   it('with Ingress + TLS on, only the ingress controller reaches the app', () => {

@@ -11,6 +11,8 @@ import { allowedMutableImages, assertPolicies, run, synthesize, type Io } from '
 const work = mkdtempSync(join(tmpdir(), 'deployer-synth-'));
 /** One file per library the deployer composes. */
 const PLATFORM_FILES = ['app.yaml', 'backup.yaml', 'database.yaml', 'logging.yaml', 'monitoring.yaml'];
+/** The files of an env: the cache's only where it runs one (cache.enabled: dev, staging, prod). */
+const filesOf = (env: string) => (loadEnvConfig(env).cache.enabled ? [...PLATFORM_FILES, 'cache.yaml'].sort() : PLATFORM_FILES);
 afterAll(() => rmSync(work, { recursive: true, force: true }));
 
 function capture(): Io & { out: string[]; err: string[] } {
@@ -25,13 +27,13 @@ describe.each(ENV_NAMES)('synth --env=%s', (env) => {
     const io = capture();
     expect(await run(['synth', `--env=${env}`, '--out', out], io)).toBe(0);
     const first = Object.fromEntries(readdirSync(out).map((f) => [f, readFileSync(join(out, f), 'utf8')]));
-    expect(Object.keys(first).sort()).toEqual(PLATFORM_FILES);
+    expect(Object.keys(first).sort()).toEqual(filesOf(env));
     expect(await run(['synth', `--env=${env}`, '--out', out], capture())).toBe(0);
     const second = Object.fromEntries(readdirSync(out).map((f) => [f, readFileSync(join(out, f), 'utf8')]));
     expect(second).toEqual(first);
     expect(JSON.stringify(first)).not.toMatch(/creationTimestamp/);
     expect(JSON.stringify(first)).not.toContain(new Date().toISOString().slice(0, 10)); // no build date
-    expect(io.out[0]).toMatch(new RegExp(`^synth ${env}: \\d+ objects in ${PLATFORM_FILES.length} files → `));
+    expect(io.out[0]).toMatch(new RegExp(`^synth ${env}: \\d+ objects in ${filesOf(env).length} files → `));
   });
 
   it('every object passes the policy check (libs/k8s/src/policy.ts) with zero violations', () => {
@@ -67,8 +69,9 @@ describe('synth output', () => {
     expect(io.out).toHaveLength(1);
     const summary = JSON.parse(io.out[0]!);
     expect(summary).toMatchObject({ command: 'synth', env: 'prod' });
-    expect(summary.files.map((f: any) => f.name).sort()).toEqual(PLATFORM_FILES);
-    expect(summary.byNamespace['bitpin-task']).toMatchObject({ Deployment: 1, Service: 1, Cluster: 1 });
+    expect(summary.files.map((f: any) => f.name).sort()).toEqual(filesOf('prod'));
+    // bitpin-app and the Redis cache bitpin-redis; bitpin-app-svc and bitpin-redis.
+    expect(summary.byNamespace['bitpin-task']).toMatchObject({ Deployment: 2, Service: 2, Cluster: 1 });
     expect(summary.warnings).toEqual([expect.stringMatching(/^images\.app .* is not pinned \(allowed in prod: /)]);
   });
 
@@ -118,7 +121,7 @@ describe('bad input: one line, exit code 2, nothing written', () => {
     mkdirSync(out);
     writeFileSync(join(out, 'removed-library.yaml'), 'stale');
     expect(await run(['synth', '--env=dev', '--out', out], capture())).toBe(0);
-    expect(readdirSync(out).sort()).toEqual(PLATFORM_FILES);
+    expect(readdirSync(out).sort()).toEqual(filesOf('dev'));
   });
 });
 
