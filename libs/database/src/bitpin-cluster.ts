@@ -15,8 +15,10 @@ import {
   Cluster,
   ClusterSpecLogLevel,
   ClusterSpecPrimaryUpdateMethod,
+  ClusterSpecPostgresqlSynchronousMethod,
   ClusterSpecPrimaryUpdateStrategy,
   ClusterSpecResourcesLimits,
+  type ClusterSpecPostgresqlSynchronous,
   ClusterSpecResourcesRequests,
   type ClusterSpecManagedRoles,
 } from './imports/postgresql.cnpg.io.js';
@@ -60,6 +62,14 @@ export class BitpinCluster extends Construct {
   readonly names = cnpgNames(SEED.database.clusterName);
   /** The PostgreSQL parameters sent to the cluster (computed + `props.parameters`). */
   readonly parameters: Readonly<Record<string, string>>;
+  /**
+   * Synchronous replication to libs/backup's WAL receiver (`backup.walReceiver.synchronous`),
+   * through CloudNativePG, which owns synchronous_standby_names: `strict` gives
+   * `FIRST 1 ("bitpin_wal_receiver")` (no instance listed: writes wait while the receiver is
+   * down), `fallback` gives `FIRST 1 ("bitpin_wal_receiver", <instances>)` (the receiver while it
+   * is connected, else a standby). Undefined when off.
+   */
+  readonly synchronous?: ClusterSpecPostgresqlSynchronous;
   private readonly env: PlatformChart['env'];
 
   /** The Poolers the env runs: `-pooler-rw` with `database.pooler`, `-pooler-ro` with read replicas too. */
@@ -96,6 +106,16 @@ export class BitpinCluster extends Construct {
       log_autovacuum_min_duration: '10s',
       ...props.parameters,
     };
+
+    const receiver = env.backup.walReceiver;
+    if (receiver.enabled && receiver.synchronous !== 'off') {
+      this.synchronous = {
+        method: ClusterSpecPostgresqlSynchronousMethod.FIRST,
+        number: 1,
+        standbyNamesPre: [SEED.backup.walReceiver.applicationName],
+        ...(receiver.synchronous === 'strict' ? { maxStandbyNamesFromCluster: 0 } : {}),
+      };
+    }
 
     const instances = cfg.instances;
     if (props.roles?.some((r) => r.name === cfg.owner)) {
@@ -137,6 +157,7 @@ export class BitpinCluster extends Construct {
         },
         postgresql: {
           parameters: { ...this.parameters },
+          ...(this.synchronous ? { synchronous: this.synchronous } : {}),
           ...(props.pgHba?.length ? { pgHba: [...props.pgHba] } : {}),
         },
         ...(props.roles?.length ? { managed: { roles: [...props.roles] } } : {}),
