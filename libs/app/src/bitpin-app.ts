@@ -9,6 +9,7 @@ import {
   type PlatformChart,
   CACHE_CLIENT_LABEL,
   DATABASE_CLIENT_LABEL,
+  DATABASE_POOLER_CLIENT_LABEL,
   PodNetworkPolicy,
   namespacePeer,
   prometheusPeer,
@@ -126,14 +127,23 @@ export class BitpinApp extends Construct {
       name,
       valueFrom: { secretKeyRef: { name: db.appSecret, key } },
     });
+    // With pooling on, the app reaches PostgreSQL only through PgBouncer (the Pooler's Service,
+    // same port); with read replicas, reads that tolerate lag may go to DB_READ_HOST.
+    const dbCfg = env.database;
+    const pooled = dbCfg.pooler.enabled;
+    const readHost = dbCfg.readReplicas.enabled ? (pooled ? db.poolerRo : db.ro) : undefined;
     const dbEnv: k8s.EnvVar[] = [
-      secretEnv('DB_HOST', 'host'),
+      pooled ? { name: 'DB_HOST', value: db.poolerRw } : secretEnv('DB_HOST', 'host'),
       secretEnv('DB_PORT', 'port'),
+      ...(readHost ? [{ name: 'DB_READ_HOST', value: readHost }] : []),
+      // Django's settings set DISABLE_SERVER_SIDE_CURSORS when this is `transaction`.
+      ...(pooled ? [{ name: 'DB_POOL_MODE', value: dbCfg.pooler.poolMode }] : []),
       secretEnv('DB_NAME', 'dbname'),
       secretEnv('DB_USER', 'username'),
       secretEnv('DB_PASSWORD', 'password'),
       // libpq reads these even when Django passes host/port itself: TLS with the server's
-      // identity checked against the cluster CA (the secret's `host` is bitpin-cluster-rw).
+      // identity checked against the cluster CA (the secret's `host` is bitpin-cluster-rw; the
+      // poolers present the cluster's certificate, which names their Services too).
       { name: 'PGSSLMODE', value: 'verify-full' },
       { name: 'PGSSLROOTCERT', value: `${DB_CA_MOUNT}/ca.crt` },
     ];
@@ -216,6 +226,9 @@ export class BitpinApp extends Construct {
             // requests: one scrape interval at most (the pod's grace period leaves room for it).
             { name: 'SIDECAR_DRAIN_LAST_SCRAPE_SECONDS', value: String(lastScrape) },
             ...dbEnv,
+            // The sidecar's read-only probe: the read host, or (pooled, no replicas) the rw pooler —
+            // the pod reaches no database Service directly when pooling is on.
+            ...(readHost || pooled ? [{ name: 'SIDECAR_DB_RO_HOST', value: readHost ?? db.poolerRw }] : []),
           ],
           livenessProbe: httpProbe({ path: '/healthz', port: APP_PORTS.metrics.name, periodSeconds: 10 }),
           readinessProbe: httpProbe({ path: '/readyz', port: APP_PORTS.metrics.name, periodSeconds: 5 }),
@@ -240,9 +253,9 @@ export class BitpinApp extends Construct {
           rollingUpdate: { maxUnavailable: k8s.IntOrString.fromNumber(0), maxSurge: k8s.IntOrString.fromNumber(1) },
         },
         template: {
-          // The database's network policy admits pods that carry its client label; the cache's
+          // The database's (pooled: the poolers') network policy admits pods that carry its client label; the cache's
           // (when the env runs one) those that carry the cache-client label.
-          metadata: { labels: { ...labels, [DATABASE_CLIENT_LABEL]: 'true', ...(env.cache.enabled ? { [CACHE_CLIENT_LABEL]: 'true' } : {}) } },
+          metadata: { labels: { ...labels, [pooled ? DATABASE_POOLER_CLIENT_LABEL : DATABASE_CLIENT_LABEL]: 'true', ...(env.cache.enabled ? { [CACHE_CLIENT_LABEL]: 'true' } : {}) } },
           spec: {
             serviceAccountName: this.name,
             automountServiceAccountToken: false,
@@ -328,8 +341,8 @@ export class BitpinApp extends Construct {
         appName: this.name,
         podSelector: this.selector,
         description: ingress.enabled
-          ? `ingress controller (namespace ${ingress.controllerNamespace}) → :${servedPort}; Prometheus → :${APP_PORTS.metrics.port}; database access via ${DATABASE_CLIENT_LABEL}`
-          : `clients (NodePort ${cfg.service.nodePort}) → :${servedPort}; Prometheus → :${APP_PORTS.metrics.port}; database access via ${DATABASE_CLIENT_LABEL}`,
+          ? `ingress controller (namespace ${ingress.controllerNamespace}) → :${servedPort}; Prometheus → :${APP_PORTS.metrics.port}; database access via ${pooled ? DATABASE_POOLER_CLIENT_LABEL : DATABASE_CLIENT_LABEL}`
+          : `clients (NodePort ${cfg.service.nodePort}) → :${servedPort}; Prometheus → :${APP_PORTS.metrics.port}; database access via ${pooled ? DATABASE_POOLER_CLIENT_LABEL : DATABASE_CLIENT_LABEL}`,
         ingress: [
           // NodePort traffic arrives from any address (kube-proxy may SNAT it to a node's).
           { ...(ingress.enabled ? { peers: [namespacePeer(ingress.controllerNamespace)] } : {}), ports: tcpPorts(servedPort) },

@@ -43,8 +43,10 @@ describe.each(ENV_NAMES)('app tier in env %s keeps every seed fact', (envName) =
     const fromSecret = Object.fromEntries(
       django.env.filter((e: any) => e.valueFrom).map((e: any) => [e.name, e.valueFrom.secretKeyRef]),
     );
+    const pooled = loadEnvConfig(envName).database.pooler.enabled;
     expect(fromSecret).toEqual({
-      DB_HOST: { name: 'bitpin-cluster-app', key: 'host' },
+      // With pooling on, DB_HOST is the rw pooler's Service (a value, below).
+      ...(pooled ? {} : { DB_HOST: { name: 'bitpin-cluster-app', key: 'host' } }),
       DB_PORT: { name: 'bitpin-cluster-app', key: 'port' },
       DB_NAME: { name: 'bitpin-cluster-app', key: 'dbname' },
       DB_USER: { name: 'bitpin-cluster-app', key: 'username' },
@@ -57,6 +59,31 @@ describe.each(ENV_NAMES)('app tier in env %s keeps every seed fact', (envName) =
       name: 'db-ca',
       secret: { secretName: 'bitpin-cluster-ca', items: [{ key: 'ca.crt', path: 'ca.crt' }] },
     });
+  });
+
+  it('reaches the database through the poolers where pooling is on, and the read host where read replicas are on', () => {
+    const cfg = loadEnvConfig(envName).database;
+    const labels = deploy.spec.template.metadata.labels;
+    const value = (c: any, name: string) => c.env.find((e: any) => e.name === name)?.value;
+    const sidecar = (pod.initContainers ?? []).find((c: any) => c.name === 'metrics-sidecar');
+    if (cfg.pooler.enabled) {
+      expect(value(django, 'DB_HOST')).toBe('bitpin-cluster-pooler-rw');
+      expect(value(django, 'DB_POOL_MODE')).toBe(cfg.pooler.poolMode);
+      expect(labels['bitpin.io/database-pooler-client']).toBe('true');
+      // Only the poolers reach the database for the app.
+      expect(labels['bitpin.io/database-client']).toBeUndefined();
+    } else {
+      expect(value(django, 'DB_POOL_MODE')).toBeUndefined();
+      expect(labels['bitpin.io/database-client']).toBe('true');
+      expect(labels['bitpin.io/database-pooler-client']).toBeUndefined();
+    }
+    const read = cfg.readReplicas.enabled ? (cfg.pooler.enabled ? 'bitpin-cluster-pooler-ro' : 'bitpin-cluster-ro') : undefined;
+    expect(value(django, 'DB_READ_HOST')).toBe(read);
+    // The sidecar uses the same addresses; its read-only probe goes where reads go.
+    if (sidecar) {
+      expect(value(sidecar, 'DB_HOST')).toBe(value(django, 'DB_HOST'));
+      expect(value(sidecar, 'SIDECAR_DB_RO_HOST')).toBe(read ?? (cfg.pooler.enabled ? 'bitpin-cluster-pooler-rw' : undefined));
+    }
   });
 
   it('reaches the Redis cache where the env runs it: REDIS_URL from the secret by reference, and the cache-client label', () => {
