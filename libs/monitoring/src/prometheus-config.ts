@@ -192,7 +192,7 @@ function scrapeTimeout(interval: string): string {
 /**
  * The generated prometheus.yml. Job names are {@link JOBS} (the names the kubernetes-mixin rules
  * expect: `apiserver`, `kubelet` with `metrics_path` `/metrics` and `/metrics/cadvisor`,
- * `node-exporter`, `kube-state-metrics`) plus the platform's own (`bitpin-app`, `cnpg`, `redis` with `cache.enabled`, `loki`,
+ * `node-exporter`, `kube-state-metrics`) plus the platform's own (`bitpin-app`, `cnpg`, `pgbouncer` with `database.pooler`, `redis` with `cache.enabled`, `loki`,
  * `log-agent`, `alertmanager`, `grafana`, `prometheus`). Discovery is Kubernetes service
  * discovery everywhere; alerts go to every Alertmanager pod (each must see every alert).
  */
@@ -247,9 +247,14 @@ export function prometheusConfig(env: EnvConfig, options: PrometheusConfigOption
     podJob({
       job: JOBS.database,
       namespaces: [ns.app],
-      selector: { 'cnpg.io/cluster': SEED.database.clusterName },
+      // The instances only: a Pooler's PgBouncer pods carry cnpg.io/cluster and a `metrics` port too.
+      selector: { 'cnpg.io/cluster': SEED.database.clusterName, 'cnpg.io/podRole': 'instance' },
       port: { name: 'metrics' },
     }),
+    // The PgBouncer pods of the CloudNativePG Poolers (port `metrics`, 9127), where pooling is on.
+    ...(env.database.pooler.enabled
+      ? [podJob({ job: JOBS.pooler, namespaces: [ns.app], selector: { 'cnpg.io/cluster': SEED.database.clusterName, 'cnpg.io/podRole': 'pooler' }, port: { name: 'metrics' } })]
+      : []),
     // The Redis cache's redis_exporter (libs/cache), where the env runs the cache.
     ...(env.cache.enabled
       ? [podJob({ job: JOBS.cache, namespaces: [ns.app], selector: byName(SEED.cache.name), port: { name: 'metrics' } })]

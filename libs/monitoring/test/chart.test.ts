@@ -48,8 +48,9 @@ describe.each(ENV_NAMES)('monitoring in env %s keeps every seed fact', (envName)
 
   it('scrapes the API server, nodes (kubelet, cAdvisor, node-exporter), the app, the database and the stack under the mixin job names', () => {
     const jobs = new Set(prom.scrape_configs.map(jobOf));
-    // Jobs of components the env may leave off: the Redis cache (libs/cache, cache.enabled).
-    const off = new Set<string>(e.cache.enabled ? [] : [SEED.monitoring.jobs.cache]);
+    // Jobs of components the env may leave off: the Redis cache (libs/cache, cache.enabled), the
+    // poolers' PgBouncer (database.pooler.enabled).
+    const off = new Set<string>([...(e.cache.enabled ? [] : [SEED.monitoring.jobs.cache]), ...(e.database.pooler.enabled ? [] : [SEED.monitoring.jobs.pooler])]);
     expect([...jobs].sort()).toEqual([...new Set(Object.values(SEED.monitoring.jobs))].filter((j) => !off.has(j)).sort());
     const byName = Object.fromEntries(prom.scrape_configs.map((sc: any) => [sc.job_name, sc]));
     // cAdvisor is job="kubelet" told apart by metrics_path, as kubernetes-mixin selects it.
@@ -81,13 +82,26 @@ describe.each(ENV_NAMES)('monitoring in env %s keeps every seed fact', (envName)
     } else {
       expect(byName['redis']).toBeUndefined();
     }
-    // CloudNativePG instances: pods labelled cnpg.io/cluster=bitpin-cluster, port `metrics` (9187).
+    // CloudNativePG instances: pods labelled cnpg.io/cluster=bitpin-cluster, cnpg.io/podRole=instance, port `metrics` (9187).
     expect(byName['cnpg'].relabel_configs).toEqual(
       expect.arrayContaining([
         { source_labels: ['__meta_kubernetes_pod_label_cnpg_io_cluster'], regex: 'bitpin-cluster', action: 'keep' },
+        { source_labels: ['__meta_kubernetes_pod_label_cnpg_io_podRole'], regex: 'instance', action: 'keep' },
         { source_labels: ['__meta_kubernetes_pod_container_port_name'], regex: 'metrics', action: 'keep' },
       ]),
     );
+    // The Poolers' PgBouncer pods (cnpg.io/podRole=pooler, port `metrics`, 9127), where pooling is on.
+    if (e.database.pooler.enabled) {
+      expect(byName['pgbouncer'].relabel_configs).toEqual(
+        expect.arrayContaining([
+          { source_labels: ['__meta_kubernetes_pod_label_cnpg_io_cluster'], regex: 'bitpin-cluster', action: 'keep' },
+          { source_labels: ['__meta_kubernetes_pod_label_cnpg_io_podRole'], regex: 'pooler', action: 'keep' },
+          { source_labels: ['__meta_kubernetes_pod_container_port_name'], regex: 'metrics', action: 'keep' },
+        ]),
+      );
+    } else {
+      expect(byName['pgbouncer']).toBeUndefined();
+    }
     expect(byName['loki'].relabel_configs).toContainEqual({
       source_labels: ['__meta_kubernetes_pod_container_port_number'],
       regex: '3100',
