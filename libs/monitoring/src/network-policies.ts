@@ -60,7 +60,11 @@ export class MonitoringNetworkPolicies extends Construct {
         { peers: [pods(M.kubeStateMetrics.name)], ports: tcpPorts(M.kubeStateMetrics.port, M.kubeStateMetrics.telemetryPort) },
         { peers: [pods(M.grafana.name)], ports: tcpPorts(grafanaPort) },
         { peers: [namespacePeer(ns.app, { app: SEED.app.name })], ports: tcpPorts(SEED.sidecar.metricsPort) },
-        { peers: [namespacePeer(ns.app, { 'cnpg.io/cluster': SEED.database.clusterName })], ports: tcpPorts(SEED.database.metricsPort) },
+        { peers: [namespacePeer(ns.app, { 'cnpg.io/cluster': SEED.database.clusterName, 'cnpg.io/podRole': 'instance' })], ports: tcpPorts(SEED.database.metricsPort) },
+        // The Poolers' PgBouncer pods (database.pooler).
+        ...(env.database.pooler.enabled
+          ? [{ peers: [namespacePeer(ns.app, { 'cnpg.io/cluster': SEED.database.clusterName, 'cnpg.io/podRole': 'pooler' })], ports: tcpPorts(SEED.database.pooler.metricsPort) }]
+          : []),
         // The Redis cache's exporter (libs/cache), where the env runs the cache.
         ...(env.cache.enabled ? [{ peers: [namespacePeer(ns.app, selectorLabels({ name: SEED.cache.name }))], ports: tcpPorts(SEED.cache.metricsPort) }] : []),
         // Loki and the log agent both serve metrics on their port named `http-metrics`; the
