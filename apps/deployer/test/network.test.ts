@@ -83,9 +83,28 @@ const EXTERNAL: Endpoint[] = [
 ];
 const OURS = /^(bitpin-task|monitoring|logging)\//;
 
-/** Every workload of the manifests and the peers outside them; every pod gets a pod IP. */
+/**
+ * The PgBouncer pods CloudNativePG runs for each Pooler of the manifests (pkg/specs/pgbouncer:
+ * labels cnpg.io/cluster, cnpg.io/podRole=pooler, cnpg.io/poolerName; ports pgbouncer 5432 and
+ * metrics 9127).
+ */
+function poolerPods(objects: readonly KubeObject[]): Endpoint[] {
+  return (objects as any[])
+    .filter((o) => o.kind === 'Pooler' && String(o.apiVersion).startsWith('postgresql.cnpg.io/'))
+    .map((o) => ({
+      id: `${o.metadata.namespace}/${o.metadata.name}`,
+      namespace: o.metadata.namespace,
+      labels: { 'cnpg.io/cluster': o.spec.cluster.name, 'cnpg.io/podRole': 'pooler', 'cnpg.io/poolerName': o.metadata.name },
+      ports: [
+        { port: 5432, name: 'pgbouncer', protocol: 'TCP' as const },
+        { port: 9127, name: 'metrics', protocol: 'TCP' as const },
+      ],
+    }));
+}
+
+/** Every workload of the manifests (and the Poolers' pods) and the peers outside them; every pod gets a pod IP. */
 function endpointsOf(objects: readonly KubeObject[]): Endpoint[] {
-  return withPodIps([...endpointsFromObjects(objects, { nodeIp: NODE }), ...EXTERNAL], POD_RANGE);
+  return withPodIps([...endpointsFromObjects(objects, { nodeIp: NODE }), ...poolerPods(objects), ...EXTERNAL], POD_RANGE);
 }
 
 function matrix(objects: readonly KubeObject[]): string[] {
@@ -101,6 +120,8 @@ const show = (f: Flow) => `${f.from} → ${f.to}:${f.port}${f.protocol === 'TCP'
 const APP = 'bitpin-task/bitpin-app';
 const DB = 'bitpin-task/bitpin-cluster';
 const REDIS = 'bitpin-task/bitpin-redis';
+const POOLER_RW = 'bitpin-task/bitpin-cluster-pooler-rw';
+const POOLER_RO = 'bitpin-task/bitpin-cluster-pooler-ro';
 const PROM = 'monitoring/prometheus';
 const AM = 'monitoring/alertmanager';
 const GRAFANA = 'monitoring/grafana';
@@ -109,7 +130,7 @@ const LOKI = 'logging/loki';
 const AGENT = 'logging/promtail';
 const LOG_GRAFANA = 'logging/grafana';
 const OUR_PODS = [
-  APP, DB, REDIS, 'bitpin-task/bitpin-full-backup', 'bitpin-task/bitpin-incremental-backup', 'bitpin-task/bitpin-backup-verify',
+  APP, DB, REDIS, POOLER_RW, POOLER_RO, 'bitpin-task/bitpin-full-backup', 'bitpin-task/bitpin-incremental-backup', 'bitpin-task/bitpin-backup-verify',
   PROM, AM, GRAFANA, KSM, LOKI, AGENT, LOG_GRAFANA,
 ];
 /** Sources no policy of ours restricts: the outside world, other namespaces, host-network pods. */
@@ -128,8 +149,14 @@ function intended(publicApp: string[] = fromAnyone(APP, 8080)): string[] {
     ...OUR_PODS.flatMap((p) => f(p, 'kube-system/kube-dns', 53, '53/UDP')),
     // Clients → app (NodePort 30505 → bitpin-app-svc → the sidecar's :8080).
     ...publicApp,
-    // app → database; backup jobs that connect → database (the verification job reads only its volume).
-    ...f(APP, DB, 5432),
+    // app → the poolers (PgBouncer) → database; backup jobs that connect → database (the
+    // verification job reads only its volume). The app never reaches the database directly.
+    ...f(APP, POOLER_RW, 5432),
+    ...f(APP, POOLER_RO, 5432),
+    ...f(POOLER_RW, DB, 5432),
+    ...f(POOLER_RO, DB, 5432),
+    ...api(POOLER_RW),
+    ...api(POOLER_RO),
     // app → the Redis cache (libs/cache); nothing else reaches it but Prometheus (its exporter), and it opens no connection.
     ...f(APP, REDIS, 6379),
     ...f('bitpin-task/bitpin-full-backup', DB, 5432),
@@ -141,6 +168,8 @@ function intended(publicApp: string[] = fromAnyone(APP, 8080)): string[] {
     // Prometheus → every metrics port, the kubelets, node-exporter, the API server; alerts to Alertmanager.
     ...f(PROM, APP, 9102),
     ...f(PROM, DB, 9187),
+    ...f(PROM, POOLER_RW, 9127),
+    ...f(PROM, POOLER_RO, 9127),
     ...f(PROM, REDIS, 9121),
     ...f(PROM, PROM, 9090),
     ...f(PROM, AM, 9093),
@@ -219,6 +248,28 @@ describe('network policies: the flow matrix', () => {
     expect(matrix(PROD.objects)).toHaveLength(intended().length);
   });
 
+  it('connection pooling: the app reaches only the poolers (5432), only the poolers and the backup jobs the database; the poolers reach the instances and the API server', () => {
+    const got = matrix(PROD.objects);
+    for (const pooler of [POOLER_RW, POOLER_RO]) {
+      expect(got.filter((x) => x.includes(`→ ${pooler}:`))).toEqual([...f(APP, pooler, 5432), ...f(PROM, pooler, 9127)].sort());
+      expect(got.filter((x) => x.startsWith(`${pooler} →`))).toEqual([...f(pooler, DB, 5432), ...api(pooler), ...f(pooler, 'kube-system/kube-dns', 53, '53/UDP')].sort());
+    }
+    expect(got.filter((x) => x.endsWith(`→ ${DB}:5432`))).toEqual(
+      [...f(POOLER_RW, DB, 5432), ...f(POOLER_RO, DB, 5432), ...f(DB, DB, 5432), ...f('cnpg-system/operator', DB, 5432), ...f('bitpin-task/bitpin-full-backup', DB, 5432), ...f('bitpin-task/bitpin-incremental-backup', DB, 5432)].sort(),
+    );
+    // Without the pooler-client label (its policy gone) the app loses the poolers: the label is what admits it.
+    const unlabelled = (PROD.objects as any[]).map((o) =>
+      o.kind === 'Deployment' && o.metadata.name === 'bitpin-app'
+        ? { ...o, spec: { ...o.spec, template: { ...o.spec.template, metadata: { labels: Object.fromEntries(Object.entries(o.spec.template.metadata.labels).filter(([k]) => k !== 'bitpin.io/database-pooler-client')) } } } }
+        : o,
+    );
+    expect(matrix(unlabelled).filter((x) => x.startsWith(`${APP} →`) && x.includes(':5432'))).toEqual([]);
+    // With pooling off (read replicas on) the app goes to the database directly again, and no pooler exists.
+    const direct = matrix(objectsOf({ database: { pooler: { enabled: false } } }));
+    expect(direct.filter((x) => x.includes('pooler'))).toEqual([]);
+    expect(direct.filter((x) => x.startsWith(`${APP} →`) && x.includes(':5432'))).toEqual(f(APP, DB, 5432));
+  });
+
   it('the Redis cache: only the app reaches it (6379), only Prometheus its exporter (9121); it reaches nothing but DNS', () => {
     const got = matrix(PROD.objects);
     expect(got.filter((x) => x.includes(`→ ${REDIS}:`))).toEqual([...f(APP, REDIS, 6379), ...f(PROM, REDIS, 9121)].sort());
@@ -286,10 +337,10 @@ describe('network policies: the flow matrix', () => {
 
     it('the API server or the nodes as 0.0.0.0/0 without exceptions, as prod rendered them before', () => {
       const wideApi = mutateBlocks(PROD.objects, (b) => NET.apiServer.cidrs.includes(b.cidr) && !!(b.cidr = '0.0.0.0/0'));
-      expect(wideApi.edited).toBe(4); // database, Prometheus, kube-state-metrics, the log agent
+      expect(wideApi.edited).toBe(5); // database, the poolers, Prometheus, kube-state-metrics, the log agent
       // Every caller of the API server then reaches the ingress controller's pods and any machine on 443.
       expect(problems(wideApi.objects).extra).toEqual(
-        [DB, PROM, KSM, AGENT].flatMap((from) => [`${from} → ingress-nginx/controller:443`, `${from} → internet:443`]).sort(),
+        [DB, POOLER_RW, POOLER_RO, PROM, KSM, AGENT].flatMap((from) => [`${from} → ingress-nginx/controller:443`, `${from} → internet:443`]).sort(),
       );
       const wideNodes = mutateBlocks(PROD.objects, (b) => RANGES.nodes.includes(b.cidr) && !b.except && !!(b.cidr = '0.0.0.0/0'));
       expect(wideNodes.edited).toBe(1);
@@ -300,11 +351,11 @@ describe('network policies: the flow matrix', () => {
         delete b.except;
         return true;
       });
-      expect(before.edited).toBe(6);
+      expect(before.edited).toBe(7);
       const extra = problems(before.objects).extra;
       expect(extra).toEqual(
         [
-          ...[DB, PROM, KSM, AGENT].flatMap((from) => [`${from} → ingress-nginx/controller:443`, `${from} → internet:443`]),
+          ...[DB, POOLER_RW, POOLER_RO, PROM, KSM, AGENT].flatMap((from) => [`${from} → ingress-nginx/controller:443`, `${from} → internet:443`]),
           `${PROM} → kube-system/metrics-server:10250`,
           `${AM} → ingress-nginx/controller:443`,
           ...f(AM, 'apiserver', 443),
