@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Integrity check of the backup volume; exits non-zero and lists every problem it finds:
 #   - each good full backup: every file of its SHA256SUMS is present and matches;
-#   - the WAL archive: every checksummed segment is present and matches;
+#   - the WAL archive: every checksummed segment is present and matches; the open .partial
+#     segment's WAL still starts with the bytes SHA256SUMS.partial recorded;
 #   - continuity: no segment is missing from the start of the oldest good full backup (or the
 #     first archived segment) up to the newest one.
 # Options: --wal-only (skip checksums, continuity only), --upto-segno N (continuity up to N),
@@ -75,6 +76,13 @@ if [[ "$wal_only" != true ]]; then
   done
   if [[ "$no_wal" != true && -f "$BACKUP_DIR/wal/SHA256SUMS" ]]; then
     check_sums "$BACKUP_DIR/wal" "WAL " "$BACKUP_DIR/wal/SHA256SUMS" "$([[ "$no_wal_sums" == true ]] || echo hash)"
+  fi
+  if [[ "$no_wal" != true && "$no_wal_sums" != true && -f "$BACKUP_DIR/wal/SHA256SUMS.partial" ]]; then
+    # A .partial that was completed since (renamed) is checked by its own checksum instead.
+    while read -r _ _ name; do
+      [[ -f "$BACKUP_DIR/wal/$name" ]] || continue
+      partial_sum_ok "$BACKUP_DIR/wal" "$name" || problem "WAL ${name} is corrupted (its WAL does not match SHA256SUMS.partial)"
+    done <"$BACKUP_DIR/wal/SHA256SUMS.partial"
   fi
 fi
 

@@ -1,14 +1,21 @@
 #!/usr/bin/env bash
-# Incremental backup (CronJob bitpin-incremental-backup, every 15 minutes): archives WAL.
-# PostgreSQL 15 has no incremental base backups and CloudNativePG owns archive_command, so WAL
-# is pulled over the replication protocol from a dedicated physical slot:
+# Incremental backup (CronJob bitpin-incremental-backup, every 15 minutes): closes, checksums,
+# gap-checks and publishes the WAL archive. PostgreSQL 15 has no incremental base backups and
+# CloudNativePG owns archive_command, so WAL comes over the replication protocol:
 #   1. the slot exists and was not invalidated (else the archive has a gap: fail loudly);
 #   2. a sentinel row is committed; the WAL segment is switched (when the role may);
-#   3. pg_receivewal streams from where the archive stops up to the current flush LSN (--endpos)
-#      and confirms it to the slot, so no segment is missed between runs, across restarts and
-#      (with CloudNativePG's slot synchronisation) failovers;
-#   4. new complete segments get SHA-256 checksums; the archive is checked for gaps;
-#   5. the run is recorded in incremental.log (LSN, server time, sentinel state).
+#   3. the WAL up to the current flush LSN reaches the archive:
+#      - receiver mode: the WAL receiver (wal-receiver.sh) holds wal/.receiver.lock and streams
+#        continuously; this run waits (BACKUP_RECEIVER_WAIT) until it has confirmed the position;
+#      - fallback (no receiver streaming, today's behaviour): pg_receivewal streams from the slot
+#        from where the archive stops up to the position (--endpos) and stops;
+#      either way the slot is then advanced to that position, so the primary keeps no WAL the
+#      archive already has (and no segment is missed between runs, across restarts and, with
+#      CloudNativePG's slot synchronisation, failovers);
+#   4. new complete segments are compressed (BACKUP_COMPRESSION; pg_receivewal writes plain WAL)
+#      and get SHA-256 checksums, the open .partial one a checksum of the WAL
+#      in it that no longer changes (SHA256SUMS.partial); the archive is checked for gaps;
+#   5. the run is recorded in incremental.log (LSN, server time, sentinel state, mode).
 # The segment still being written stays as <name>.partial; restores use it.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
@@ -47,13 +54,41 @@ read -r endpos end_iso end_epoch <<<"$pos"
 q "SELECT pg_logical_emit_message(true, 'bitpin-backup', 'run ${run_id} endpos ${endpos}')" >/dev/null
 
 t0=$(date +%s)
-compress_opt=()
-[[ "$BACKUP_COMPRESSION" == none ]] || compress_opt=(--compress="$BACKUP_COMPRESSION")
-rc=0
-timeout "$BACKUP_RECEIVE_TIMEOUT" pg_receivewal -D "$wal_dir" --slot="$BACKUP_SLOT" --endpos="$endpos" \
-  --no-loop --synchronous --no-password "${compress_opt[@]}" --verbose || rc=$?
-if [[ $rc -eq 124 ]]; then die "pg_receivewal did not reach ${endpos} within ${BACKUP_RECEIVE_TIMEOUT}s"; fi
-[[ $rc -eq 0 ]] || die "pg_receivewal failed (exit ${rc}) before reaching ${endpos}"
+# Receiver mode when the WAL receiver holds the archive's lock; else this run takes it (the
+# receiver then waits) and streams itself.
+exec 8>>"$(receiver_lock_file)"
+if flock -n 8; then
+  mode=fallback
+  rc=0
+  # Plain WAL, like the receiver's (a compressed .partial cannot be resumed); compressed below.
+  timeout "$BACKUP_RECEIVE_TIMEOUT" pg_receivewal -D "$wal_dir" --slot="$BACKUP_SLOT" --endpos="$endpos" \
+    --no-loop --synchronous --no-password --verbose || rc=$?
+  if [[ $rc -eq 124 ]]; then die "pg_receivewal did not reach ${endpos} within ${BACKUP_RECEIVE_TIMEOUT}s"; fi
+  [[ $rc -eq 0 ]] || die "pg_receivewal failed (exit ${rc}) before reaching ${endpos}"
+else
+  mode=receiver
+  require_number BACKUP_RECEIVER_WAIT "$BACKUP_RECEIVER_WAIT"
+  got="" seen="" deadline=$(($(date +%s) + BACKUP_RECEIVER_WAIT))
+  while :; do
+    # The receiver's slot follows the position it confirms as flushed (pg_stat_replication shows
+    # it only to pg_read_all_stats, which the backup role does not need).
+    seen=$(q "SELECT restart_lsn FROM pg_replication_slots WHERE slot_name = '${BACKUP_RECEIVER_SLOT}' AND active")
+    if [[ -n "$seen" ]] && (($(lsn_to_dec "$seen") >= $(lsn_to_dec "$endpos"))); then
+      got=$seen
+      break
+    fi
+    (($(date +%s) < deadline)) || break
+    sleep 0.2
+  done
+  [[ -n "$got" ]] || die "the WAL receiver (${BACKUP_RECEIVER_NAME}) holds the archive but did not confirm ${endpos} within ${BACKUP_RECEIVER_WAIT}s (it confirmed ${seen:-nothing}: not connected?); see docs/runbooks/restore.md#wal-receiver"
+  info "the WAL receiver has confirmed ${got} (at or beyond ${endpos})"
+fi
+# The slot has served its purpose up to endpos: what lies before it is in the archive, fsync'd.
+advance_slot "$BACKUP_SLOT" "$endpos"
+
+# Publish: complete segments and history files (written plain) compressed with
+# BACKUP_COMPRESSION, fsync'd and renamed into place; .partial files of completed segments removed.
+compress_published "$wal_dir"
 
 # Checksums of segments completed since the last run (.partial files still change).
 sums="$wal_dir/SHA256SUMS"
@@ -69,6 +104,8 @@ for f in "$wal_dir"/*; do
 done
 new=${#fresh[@]}
 sha256_list "$wal_dir" "${fresh[@]}" >>"$sums"
+# The open segment: all of it when this run streamed (nobody writes now), else what the receiver confirmed.
+write_partial_sums "$wal_dir" "$([[ "$mode" == fallback ]] && echo all || echo "$got")"
 sync "$wal_dir"
 
 # No gap from the oldest good base backup (or the first archived segment) up to endpos.
@@ -76,8 +113,8 @@ last_segno=$(($(lsn_to_dec "$endpos") / WAL_SEG_SIZE))
 bash "$BITPIN_SCRIPTS_DIR/check.sh" --wal-only --upto-segno "$last_segno"
 
 read -r s_id s_count s_md5 <<<"${sentinel:-- - -}"
-printf 'run_id=%s lsn=%s time=%s epoch=%s switched=%s sentinel_id=%s sentinel_count=%s sentinel_md5=%s\n' \
-  "$run_id" "$endpos" "$end_iso" "$end_epoch" "$switched" "$s_id" "$s_count" "$s_md5" >>"$BACKUP_DIR/incremental.log"
+printf 'run_id=%s lsn=%s time=%s epoch=%s switched=%s sentinel_id=%s sentinel_count=%s sentinel_md5=%s mode=%s\n' \
+  "$run_id" "$endpos" "$end_iso" "$end_epoch" "$switched" "$s_id" "$s_count" "$s_md5" "$mode" >>"$BACKUP_DIR/incremental.log"
 sync "$BACKUP_DIR/incremental.log"
-info "archived WAL up to ${endpos} (server time ${end_iso}) in $(($(date +%s) - t0))s: ${new} new file(s); switched=${switched}"
+info "archived WAL up to ${endpos} (server time ${end_iso}) in $(($(date +%s) - t0))s: ${new} new file(s); switched=${switched}; mode=${mode}; slot ${BACKUP_SLOT} advanced"
 check_volume

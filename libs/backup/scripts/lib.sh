@@ -13,8 +13,9 @@
 # "/", so they are flat lib-*.sh files next to the scripts): lib-settings.sh (settings,
 # require_backup_dir), lib-sql.sh (q, the clock, WAL names and positions), lib-compression.sh
 # (unpacking, SHA-256 lists, untar; runs bitpin_inflate.py and bitpin_sha256.py), lib-catalog.sh
-# (the full backups), lib-lock.sh (run lock, volume fill), lib-slot.sh (the replication slot) and
-# lib-sentinel.sh (the sentinel row).
+# (the full backups), lib-lock.sh (run lock, volume fill), lib-slot.sh (the replication slot),
+# lib-sentinel.sh (the sentinel row) and lib-wal.sh (the WAL receiver's lock, .partial checksums,
+# advancing the backup slot).
 
 set -euo pipefail
 set -o errtrace
@@ -61,3 +62,5 @@ source "$BITPIN_LIB_DIR/lib-sentinel.sh"
 source "$BITPIN_LIB_DIR/lib-target.sh"
 # shellcheck source=lib-offsite.sh
 source "$BITPIN_LIB_DIR/lib-offsite.sh"
+# shellcheck source=lib-wal.sh
+source "$BITPIN_LIB_DIR/lib-wal.sh"

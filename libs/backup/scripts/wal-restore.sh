@@ -28,6 +28,17 @@ sum_ok() { # path name
   [[ "${got%% *}" == "$want" ]]
 }
 
+# partial_ok unpacked name: the WAL unpacked from the .partial segment name still starts with
+# the bytes SHA256SUMS.partial recorded for it ("<sha256> <bytes> <name>"; true when none are).
+partial_ok() {
+  local want bytes got
+  read -r want bytes < <(awk -v n="$2" '$3 == n { w = $1; b = $2 } END { print w, b }' "$archive/SHA256SUMS.partial" 2>/dev/null) || true
+  [[ -n "${want:-}" ]] || return 0
+  (($(stat -c %s "$1") >= bytes)) || return 1
+  got=$(head -c "$bytes" "$1" | sha256sum)
+  [[ "${got%% *}" == "$want" ]]
+}
+
 unpack() { # path -> stdout
   case "$1" in
     *.gz | *.gz.partial) gzip -dc -- "$1" ;;
@@ -67,10 +78,20 @@ fetch() {
   done
   [[ -n "$src" && ! ("${3:-}" == complete && "$src" == *.partial) ]] || return 1
   sum_ok "$archive/$src" "$src" || return 2
-  unpack "$archive/$src" >"$2" || {
-    rm -f -- "$2"
-    return 3
-  }
+  if [[ "$src" == *.partial ]]; then
+    # A compressed .partial still being written (or whose writer was killed) has no end yet: its
+    # WAL so far is what counts, checked against SHA256SUMS.partial.
+    unpack "$archive/$src" >"$2" 2>/dev/null || true
+    partial_ok "$2" "$src" || {
+      rm -f -- "$2"
+      return 2
+    }
+  else
+    unpack "$archive/$src" >"$2" || {
+      rm -f -- "$2"
+      return 3
+    }
+  fi
   size=$(stat -c %s "$2")
   if [[ $size -lt $seg_bytes && "$src" == *.partial ]]; then
     truncate -s "$seg_bytes" "$2"
@@ -138,7 +159,7 @@ if [[ "$handed" != true ]]; then
     0) ;;
     1) exit 1 ;;
     2)
-      say "ERROR ${src} does not match its SHA-256 in ${archive}/SHA256SUMS: the archive is damaged; stopping recovery"
+      say "ERROR ${src} does not match its SHA-256 in ${archive}/SHA256SUMS$([[ "$src" != *.partial ]] || echo '.partial'): the archive is damaged; stopping recovery"
       exit 255
       ;;
     3)

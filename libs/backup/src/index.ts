@@ -3,6 +3,8 @@ export type { BackupChartProps } from './backup-chart.js';
 export { Backups, OFFSITE_CRONJOB } from './backups.js';
 export type { BackupsProps, SwitchWal } from './backups.js';
 export { RestoreJob } from './restore-job.js';
+export { WalReceiver, WAL_RECEIVER_STATUS_DIR } from './wal-receiver.js';
+export type { WalReceiverProps } from './wal-receiver.js';
 export type { RestoreJobProps, RestoreMode, RestoreSource } from './restore-job.js';
 export { OFFSITE_CLIENT_LABEL, OFFSITE_SECRET_KEYS, offsiteEnv } from './offsite.js';
 export { restoreJobYaml } from './cli.js';

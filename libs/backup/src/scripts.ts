@@ -18,10 +18,12 @@ export const SCRIPT_FILES = [
   'lib-lock.sh',
   'lib-slot.sh',
   'lib-sentinel.sh',
+  'lib-wal.sh',
   'lib-target.sh',
   'lib-offsite.sh',
   'bitpin_inflate.py',
   'bitpin_sha256.py',
+  'bitpin_metrics_http.py',
   'full-backup.sh',
   'incremental-backup.sh',
   'retention.sh',
@@ -29,6 +31,7 @@ export const SCRIPT_FILES = [
   'restore.sh',
   'wal-restore.sh',
   'verify-restore.sh',
+  'wal-receiver.sh',
   'offsite.sh',
 ] as const;
 export type ScriptFile = (typeof SCRIPT_FILES)[number];

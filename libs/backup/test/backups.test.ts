@@ -34,6 +34,8 @@ describe('BackupChart', () => {
       'CronJob/bitpin-backup-verify',
       'CronJob/bitpin-full-backup',
       'CronJob/bitpin-incremental-backup',
+      'Deployment/bitpin-wal-receiver',
+      ...(env.features.networkPolicies.enabled ? ['NetworkPolicy/bitpin-wal-receiver'] : []),
       'PersistentVolumeClaim/bitpin-backup',
       'ServiceAccount/bitpin-backup',
     ]);
@@ -101,7 +103,12 @@ describe('BackupChart', () => {
     expect(Object.keys(cm.data!).sort()).toEqual([...SCRIPT_FILES].sort());
     expect(cm.data).toEqual(readScripts());
     for (const [name, s] of Object.entries(cm.data!)) {
-      if (name.endsWith('.py')) {
+      if (name === 'bitpin_metrics_http.py') {
+        // the WAL receiver's metrics container runs it as python3 -I -S <file>
+        expect(s, name).toMatch(/^if __name__ == "__main__":$/m);
+        const metrics = find(objs, 'Deployment', 'bitpin-wal-receiver').spec.template.spec.containers[1];
+        expect(metrics.command.slice(0, 4)).toEqual(['python3', '-I', '-S', `/opt/bitpin-backup/scripts/${name}`]);
+      } else if (name.endsWith('.py')) {
         // run by lib.sh as python3 -I -S <file>: the standard library only
         expect(s, name).toMatch(/^if __name__ == "__main__":$/m);
         expect(cm.data!['lib-compression.sh'], name).toContain(`python3 -I -S "$BITPIN_LIB_DIR/${name}"`);
@@ -146,6 +153,68 @@ describe('BackupChart', () => {
     ['root', { runAsUser: 0 }, /'runAsUser' \(0\) must be a whole number from 1/],
   ])('fails on %s, naming the prop and the value', (_what, props, message) => {
     expect(() => synth('dev', props)).toThrowError(message);
+  });
+});
+
+describe('WAL receiver (backup.walReceiver)', () => {
+  const receiverOf = (objs: Obj[]) => find(objs, 'Deployment', 'bitpin-wal-receiver');
+
+  it('one replica, Recreate, running wal-receiver.sh on the backup volume with its own slot, as the backup role over verify-full', () => {
+    const d = receiverOf(synth('prod'));
+    expect(d.spec).toMatchObject({ replicas: 1, strategy: { type: 'Recreate' }, selector: { matchLabels: { 'app.kubernetes.io/name': 'bitpin-backup', 'app.kubernetes.io/instance': 'bitpin-wal-receiver' } } });
+    const pod = d.spec.template.spec;
+    expect(pod.restartPolicy).toBe('Always');
+    expect(pod.containers.map((c: any) => c.name)).toEqual(['receiver', 'metrics']);
+    const [receiver, metrics] = pod.containers;
+    expect(receiver.command).toEqual(['bash', '/opt/bitpin-backup/scripts/wal-receiver.sh']);
+    expect(envOf(pod)).toMatchObject({
+      PGHOST: 'bitpin-cluster-rw',
+      PGSSLMODE: 'verify-full',
+      BACKUP_DIR: '/backup',
+      BACKUP_SLOT: 'bitpin_backup',
+      BACKUP_RECEIVER_SLOT: 'bitpin_wal_receiver',
+      BACKUP_RECEIVER_NAME: 'bitpin_wal_receiver',
+      BACKUP_COMPRESSION: 'gzip:1',
+    });
+    expect(envOf(pod)['PGPASSWORD']).toEqual({ secretKeyRef: { name: SEED.backup.credentialsSecret, key: 'password' } });
+    expect(pod.volumes.find((v: any) => v.name === 'backup')).toEqual({ name: 'backup', persistentVolumeClaim: { claimName: 'bitpin-backup' } });
+    expect(d.spec.template.metadata.labels['bitpin.io/database-client']).toBe('true');
+    // the metrics container serves the receiver's file on port metrics (9188) and checks it is fresh
+    expect(metrics.ports).toEqual([{ name: 'metrics', containerPort: 9188, protocol: 'TCP' }]);
+    expect(metrics.readinessProbe.httpGet).toEqual({ path: '/healthz', port: 'metrics' });
+    expect(receiver.livenessProbe.exec.command.join(' ')).toContain('/tmp/bitpin-wal-receiver/metrics.prom');
+    expect(metrics.volumeMounts.map((m: any) => m.name).sort()).toEqual(['scripts', 'tmp']);
+  });
+
+  it('as restricted as the backup Jobs: non-root uid 26, no token, read-only root, every capability dropped', () => {
+    const pod = receiverOf(synth('prod')).spec.template.spec;
+    expect(pod).toMatchObject({ serviceAccountName: 'bitpin-backup', automountServiceAccountToken: false, enableServiceLinks: false });
+    expect(pod.securityContext).toMatchObject({ runAsNonRoot: true, runAsUser: 26, fsGroup: 26, seccompProfile: { type: 'RuntimeDefault' } });
+    for (const c of pod.containers) {
+      expect(c.securityContext, c.name).toMatchObject({ allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, runAsNonRoot: true, capabilities: { drop: ['ALL'] } });
+      expect(c.resources.limits.memory, c.name).toBeDefined();
+    }
+  });
+
+  it('with network policies, only Prometheus reaches it (9188); it reaches the database through the database-client label', () => {
+    const env = loadEnvConfig('prod');
+    expect(env.features.networkPolicies.enabled).toBe(true);
+    const np = find(synth('prod'), 'NetworkPolicy', 'bitpin-wal-receiver');
+    expect(np.spec.podSelector).toEqual({ matchLabels: { 'app.kubernetes.io/name': 'bitpin-backup', 'app.kubernetes.io/instance': 'bitpin-wal-receiver' } });
+    expect(np.spec.policyTypes).toEqual(['Ingress']);
+    expect(np.spec.ingress).toEqual([
+      {
+        from: [{ namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'monitoring' } }, podSelector: { matchLabels: { 'app.kubernetes.io/name': 'prometheus', 'app.kubernetes.io/instance': 'prometheus' } } }],
+        ports: [{ protocol: 'TCP', port: 9188 }],
+      },
+    ]);
+  });
+
+  it('off: no receiver (the incremental run streams by itself, as before)', () => {
+    const dev = loadEnvConfig('dev');
+    const env = { ...dev, backup: { ...dev.backup, walReceiver: { ...dev.backup.walReceiver, enabled: false } } };
+    const objs = Testing.synth(new BackupChart(Testing.app(), 'b', { env })) as Obj[];
+    expect(objs.some((o) => o.kind === 'Deployment')).toBe(false);
   });
 });
 
@@ -209,7 +278,8 @@ describe('off-site copy (backup.offsite)', () => {
     const objs = synth('prod');
     expect(objs.some((o) => o.metadata.name === OFFSITE_CRONJOB)).toBe(false);
     expect(objs.filter((o) => o.kind === 'CronJob').some((cj) => podOf(cj).initContainers)).toBe(false);
-    expect(objs.some((o) => o.kind === 'NetworkPolicy')).toBe(false);
+    // (the WAL receiver's policy admits only Prometheus, in)
+    expect(objs.some((o) => o.kind === 'NetworkPolicy' && o.metadata.name !== 'bitpin-wal-receiver')).toBe(false);
   });
 
   it('on: CronJob bitpin-offsite-backup runs offsite.sh with rclone copied in, the store from the env and every key from the Secret; no database credentials', () => {

@@ -114,7 +114,7 @@ describeWithPostgres(['pg_receivewal', 'pg_basebackup', 'pg_dump'])('restore dri
     expect(r4.stderr).toMatch(/check passed/);
     const log = readFileSync(join(backupDir, 'incremental.log'), 'utf8').trim().split('\n');
     expect(log).toHaveLength(4);
-    expect(log.every((l) => /^run_id=\S+ lsn=[0-9A-F]+\/[0-9A-F]+ time=\S+ epoch=\d+ switched=yes sentinel_id=\d+ sentinel_count=\d+ sentinel_md5=[0-9a-f]{32}$/.test(l))).toBe(true);
+    expect(log.every((l) => /^run_id=\S+ lsn=[0-9A-F]+\/[0-9A-F]+ time=\S+ epoch=\d+ switched=yes sentinel_id=\d+ sentinel_count=\d+ sentinel_md5=[0-9a-f]{32} mode=fallback$/.test(l))).toBe(true);
     expect(ok('check.sh').stderr).toMatch(/check passed: 1 full backup/);
   });
 
@@ -172,7 +172,7 @@ describeWithPostgres(['pg_receivewal', 'pg_basebackup', 'pg_dump'])('restore dri
   it('fails the verification loudly when the sentinel does not match', () => {
     const copy = copyBackup('bad-sentinel');
     const logPath = join(copy, 'incremental.log');
-    writeFileSync(logPath, readFileSync(logPath, 'utf8').replace(/sentinel_md5=[0-9a-f]{32}\n$/, `sentinel_md5=${'0'.repeat(32)}\n`));
+    writeFileSync(logPath, readFileSync(logPath, 'utf8').replace(/sentinel_md5=[0-9a-f]{32}( mode=\w+)?\n$/, (_m, mode?: string) => `sentinel_md5=${'0'.repeat(32)}${mode ?? ''}\n`));
     const r = run('verify-restore.sh', { BACKUP_DIR: copy });
     expect(r.status).not.toBe(0);
     expect(r.stderr).toMatch(/sentinel mismatch/);
