@@ -5,7 +5,8 @@
 // command go to the `## metrics-sidecar` section of docs/benchmarks.md (other sections untouched).
 //
 // Env: BENCH_SECONDS (8), BENCH_ROUNDS (5), BENCH_WARMUP_SECONDS (3), BENCH_PACED_SECONDS (10),
-// BENCH_CONNECTIONS (32), BENCH_NO_WRITE=1 to only print, BENCH_RENDER=<json> to re-render saved results.
+// BENCH_CONNECTIONS (32), BENCH_NO_WRITE=1 to only print, BENCH_RENDER=<json> to re-render saved results,
+// BENCH_PREVIOUS=<json>[,<json>…]: earlier runs' saved results, rendered (every round) below this run's.
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync, readdirSync, existsSync } from 'node:fs';
 import http from 'node:http';
@@ -612,6 +613,37 @@ function floorRow(state, f) {
   return `| floor for ${state}: bare node:http, same bytes | – | – | – | ${fmt(f.lines)} | ${fmt(f.bytes / 1024)} KB | ${fmt(f.p50, 2)} | ${fmt(f.p99, 2)} | ${fmt(f.max, 2)} | ${fmt(f.cpuMsPerScrape, 2)} |`;
 }
 
+/** Every round of an earlier run (BENCH_PREVIOUS), with its medians, for the same section. */
+function renderPrevious(file) {
+  const r = JSON.parse(readFileSync(file, 'utf8'));
+  const names = Object.keys(r.saturation);
+  const rounds = r.saturation.nginx.length;
+  const lines = [];
+  for (let i = 0; i < rounds; i++) {
+    for (const name of names) {
+      const x = r.saturation[name][i];
+      if (!x || name === 'direct') continue;
+      lines.push(`| ${i + 1} | ${name} | ${fmt(x.rps)} | ${fmt(x.cpuUsPerReq, 1)} | ${fmt(x.cpuUsPerReq / r.saturation.nginx[i].cpuUsPerReq, 2)} | ${fmt(x.p50)} | ${fmt(x.foreignPct)} | ${fmt(x.load1, 2)} |`);
+    }
+  }
+  const med = (name) => median(r.saturation[name].map((x) => x.cpuUsPerReq));
+  const n = med('nginx');
+  const summary = names
+    .filter((name) => name !== 'direct' && name !== 'nginx')
+    .map((name) => `${name} ${fmt(med(name), 1)} µs = **${fmt(med(name) / n, 2)} ×**`)
+    .join('; ');
+  const P = r.paced;
+  return `#### Run of ${r.environment.date} (load average before: ${r.environment.loadBefore}; after: ${r.loadAfter})
+
+Medians of CPU µs per request: nginx ${fmt(n, 1)} µs; ${summary}. Added p50 at ~1,000 req/s: sidecar +${fmt((P.sidecar.p50 - P.direct.p50) / 1000, 3)} ms
+(direct ${fmt(P.direct.p50)} µs → sidecar ${fmt(P.sidecar.p50)} µs), nginx +${fmt((P.nginx.p50 - P.direct.p50) / 1000, 3)} ms.
+
+| round | config | req/s | CPU µs / req | × nginx | p50 µs | foreign CPU % | load1 |
+|---|---|---|---|---|---|---|---|
+${lines.join('\n')}
+`;
+}
+
 function render(r) {
   const S = {};
   for (const [name, runs] of Object.entries(r.saturation)) {
@@ -778,7 +810,7 @@ ${G ? `\ngzip scrapes (state A): ${fmt(G.wireBytes / 1024)} KB on the wire inste
 
 nginx for reference: ${fmt(n.cpu, 1)} µs CPU per request, ${fmt(perCore(n))} req/s per core; fastify+reply-from ${fmt(rf.cpu, 1)} µs;
 sidecar ${fmt(sc.cpu, 1)} µs. Median load average (1 min) during the saturation runs: ${fmt(sc.load, 2)}.
-`;
+${process.env.BENCH_PREVIOUS ? `\n### Other runs of the same code and command\n\n${process.env.BENCH_PREVIOUS.split(',').map(renderPrevious).join('\n')}` : ''}`;
 }
 
 function writeSection(md) {

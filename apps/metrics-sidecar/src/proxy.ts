@@ -496,6 +496,8 @@ export function classify(err: unknown, depth = 0): UpstreamFailureKind {
     case 'EPIPE':
     case 'UPSTREAM_CLOSED':
     case 'UPSTREAM_POOL_CLOSED':
+    case 'ERR_STREAM_WRITE_AFTER_END':
+    case 'ERR_STREAM_DESTROYED':
       return 'reset';
   }
   if (depth > 3) return 'other';

@@ -170,7 +170,12 @@ export class UpstreamPool {
       x.onError(new UpstreamError('upstream pool closed', 'UPSTREAM_POOL_CLOSED'));
       return;
     }
-    const conn = this.idle.pop();
+    let conn = this.idle.pop();
+    // An idle connection whose close is already under way (the app's FIN was read) is not used.
+    while (conn !== undefined && !conn.usable()) {
+      conn.destroy();
+      conn = this.idle.pop();
+    }
     if (conn !== undefined) conn.start(x);
     else if (this.all.size < this.opts.connections) this.open(x);
     else this.queue.push(x);
@@ -364,6 +369,12 @@ export class UpstreamConnection {
     this.arm();
   }
 
+  /** @internal Idle and still open both ways. */
+  usable(): boolean {
+    const s = this.socket;
+    return this.state === State.Idle && s.writable && !s.readableEnded;
+  }
+
   /** Resumes reading a response paused by {@link UpstreamExchange.onData} returning false. */
   resume(): void {
     if (!this.paused || this.state === State.Closed) return;
@@ -469,6 +480,9 @@ export class UpstreamConnection {
     if (body) {
       body.off('data', this.onBodyData);
       body.off('end', this.onBodyEnd);
+      // The exchange ended before the client's body did: let node:http read (and drop) the rest,
+      // so a keep-alive client connection can go on to its next request.
+      if (!body.readableEnded) body.resume();
     }
   }
 

@@ -397,6 +397,66 @@ describe('upstream client: connections and faults', () => {
     expect(sample(await s.scrape(), REQ_BYTES, { method: 'PUT', route: '/upload', status_code: '200' })).toBe(size);
   });
 
+  it('keeps the client connection usable when the app answers before reading the whole upload', { timeout: 30_000 }, async () => {
+    // GIVEN an app that reads an upload's head, stops reading (so the sidecar's writes block and it
+    // pauses the client's body), then refuses it with 413 and Connection: close
+    const sockets: net.Socket[] = [];
+    let conns = 0;
+    const app = net.createServer((sock) => {
+      sockets.push(sock);
+      const first = conns++ === 0;
+      let head = '';
+      const onData = (c: Buffer): void => {
+        head += c.toString('latin1');
+        if (!head.includes('\r\n\r\n')) return;
+        sock.off('data', onData);
+        if (first) {
+          sock.pause();
+          setTimeout(() => sock.write('HTTP/1.1 413 Payload Too Large\r\nContent-Length: 0\r\nConnection: close\r\n\r\n'), 300);
+        } else {
+          sock.end('HTTP/1.1 200 OK\r\nContent-Length: 5\r\nConnection: close\r\n\r\nafter');
+        }
+      };
+      sock.on('data', onData);
+      sock.on('error', () => undefined);
+    });
+    await new Promise<void>((r) => app.listen(0, '127.0.0.1', () => r()));
+    try {
+      const s = await start(`http://127.0.0.1:${(app.address() as net.AddressInfo).port}`);
+      const port = Number(new URL(s.proxyUrl).port);
+      const size = 32 * 1024 * 1024;
+      // WHEN a client sends the whole 32 MiB body, then a second request on the same connection
+      const text = await new Promise<string>((resolve, reject) => {
+        const sock = net.connect(port, '127.0.0.1', () => {
+          sock.write(`PUT /upload HTTP/1.1\r\nHost: x\r\nContent-Length: ${size}\r\n\r\n`);
+          sock.write(Buffer.alloc(size, 'a'));
+          sock.write('GET /after HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n');
+        });
+        let got = '';
+        const timer = setTimeout(() => {
+          sock.destroy();
+          resolve(got);
+        }, 15_000);
+        sock.on('data', (c: Buffer) => (got += c.toString('latin1')));
+        sock.on('close', () => {
+          clearTimeout(timer);
+          resolve(got);
+        });
+        sock.on('error', reject);
+      });
+      // THEN the 413 arrives, the rest of the body is read and dropped, and the next request is answered
+      expect(text.startsWith('HTTP/1.1 413 Payload Too Large\r\n'), text.slice(0, 200)).toBe(true);
+      expect(text, 'the second response').toContain('HTTP/1.1 200 OK\r\n');
+      expect(text.endsWith('after')).toBe(true);
+      const m = await s.scrape();
+      expect(sample(m, REQUESTS, { method: 'PUT', route: '/upload', status_code: '413' })).toBe(1);
+      expect(sample(m, REQUESTS, { method: 'GET', route: '/after', status_code: '200' })).toBe(1);
+    } finally {
+      for (const sock of sockets) sock.destroy();
+      await new Promise((r) => app.close(r));
+    }
+  });
+
   it('queues requests beyond the connection limit and serves them all', async () => {
     const up = await nodeUpstream((req, res) => {
       req.resume();
