@@ -25,12 +25,12 @@ offsite_configured() { [[ -n "${BACKUP_OFFSITE_BUCKET:-}" ]]; }
 
 # offsite_setup: checks the settings (one line naming the missing ones) and exports rclone's.
 offsite_setup() {
-  local v missing=()
+  local v unset_vars=()
   for v in BACKUP_OFFSITE_ENDPOINT BACKUP_OFFSITE_BUCKET BACKUP_OFFSITE_ACCESS_KEY_ID BACKUP_OFFSITE_SECRET_ACCESS_KEY BACKUP_OFFSITE_PASSWORD BACKUP_OFFSITE_SALT; do
-    [[ -n "${!v:-}" ]] || missing+=("$v")
+    [[ -n "${!v:-}" ]] || unset_vars+=("$v")
   done
-  ((${#missing[@]} == 0)) ||
-    die "the off-site copy is not configured: ${missing[*]} not set (env config backup.offsite gives the endpoint and bucket; Secret bitpin-backup-offsite the keys: access-key-id, secret-access-key, password, salt)"
+  ((${#unset_vars[@]} == 0)) ||
+    die "the off-site copy is not configured: ${unset_vars[*]} not set (env config backup.offsite gives the endpoint and bucket; Secret bitpin-backup-offsite the keys: access-key-id, secret-access-key, password, salt)"
   [[ "$BACKUP_OFFSITE_ENDPOINT" =~ ^https?://[^/[:space:]]+/?$ ]] ||
     die "BACKUP_OFFSITE_ENDPOINT must look like https://s3.example.com[:port], got \"${BACKUP_OFFSITE_ENDPOINT}\""
   [[ "$BACKUP_OFFSITE_BUCKET" =~ ^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$ ]] ||

@@ -40,6 +40,39 @@ trap 'rm -rf -- "$work"' EXIT
 WAL_RE='^([0-9A-F]{24}|[0-9A-F]{8}\.history)(\.(gz|lz4|zst))?$'
 PARTIAL_RE='^[0-9A-F]{24}(\.(gz|lz4|zst))?\.partial$'
 
+# ---- what the copy keeps ------------------------------------------------------------------------
+# plan_keep REMOTE_LIST: KEEP[id]=1 for the newest BACKUP_OFFSITE_KEEP_FULL full backups among the
+# volume's good ones and the complete ones off-site, OLDEST_KEPT, and FIRST_NEEDED: the segment
+# number of its start (WAL before it is neither uploaded nor kept). Only these are uploaded, so a
+# volume that keeps more backups than the copy does not upload what retention would delete again.
+declare -A KEEP=()
+OLDEST_KEPT="" FIRST_NEEDED=0
+plan_keep() {
+  local f start
+  local -a all=()
+  KEEP=() OLDEST_KEPT="" FIRST_NEEDED=0
+  while read -r f; do all+=("${f##*/}"); done < <(good_backups)
+  while read -r f; do [[ "$f" =~ ^full/([^/]+)/backup\.info$ ]] && all+=("${BASH_REMATCH[1]}"); done <"$1"
+  ((${#all[@]} > 0)) || return 0
+  # Ids are UTC times: sorted by name is sorted by age.
+  mapfile -t all < <(printf '%s\n' "${all[@]}" | sort -u | tail -n "$BACKUP_OFFSITE_KEEP_FULL")
+  for f in "${all[@]}"; do KEEP[$f]=1; done
+  OLDEST_KEPT=${all[0]}
+  if [[ -f "$BACKUP_DIR/full/$OLDEST_KEPT/backup.info" ]]; then
+    start=$(info_get "$BACKUP_DIR/full/$OLDEST_KEPT/backup.info" start_wal)
+  else
+    start=$(rclone cat "${OFFSITE_REMOTE}full/$OLDEST_KEPT/backup.info" | sed -n 's/^start_wal=//p' | tail -n 1)
+  fi
+  [[ "$start" =~ ^[0-9A-F]{24}$ ]] || die "full backup ${OLDEST_KEPT} has no valid start_wal (backup.info)"
+  FIRST_NEEDED=$(wal_segno "$start")
+}
+
+# wanted_wal NAME: a WAL file the copy keeps (history files always; segments from FIRST_NEEDED on).
+wanted_wal() {
+  [[ "$1" =~ ^[0-9A-F]{24} ]] || return 0
+  (((16#${1:8:8} * 4294967296 / WAL_SEG_SIZE) + 16#${1:16:8} >= FIRST_NEEDED))
+}
+
 # ---- upload -----------------------------------------------------------------------------------
 upload() {
   require_backup_dir
@@ -55,12 +88,14 @@ upload() {
   # What is published, read under the run lock (a full backup publishes and retention deletes
   # under it); the files themselves never change once published, so they are read after it.
   take_lock
+  plan_keep "$work/remote"
   : >"$work/full.todo"
   : >"$work/info.todo"
   : >"$work/wal.todo"
   local -a ids=()
   while read -r d; do ids+=("${d##*/}"); done < <(good_backups)
   for id in "${ids[@]}"; do
+    [[ -n "${KEEP[$id]:-}" ]] || continue
     for f in "$BACKUP_DIR/full/$id"/*; do
       name=${f##*/}
       [[ -z "${remote[full/$id/$name]:-}" ]] || continue
@@ -73,6 +108,7 @@ upload() {
   if [[ -f "$BACKUP_DIR/wal/SHA256SUMS" ]]; then cp "$BACKUP_DIR/wal/SHA256SUMS" "$work/wal.sums"; else : >"$work/wal.sums"; fi
   while read -r _ name; do
     [[ "$name" =~ $WAL_RE && -f "$BACKUP_DIR/wal/$name" && -z "${remote[wal/$name]:-}" ]] || continue
+    wanted_wal "$name" || continue
     echo "$name" >>"$work/wal.todo"
     bytes=$((bytes + $(stat -c %s "$BACKUP_DIR/wal/$name")))
   done <"$work/wal.sums"
@@ -123,7 +159,9 @@ upload() {
   {
     declare -A there=()
     while read -r f; do [[ "$f" != wal/* ]] || there[${f#wal/}]=1; done <"$work/remote.after"
-    while read -r s name; do [[ -z "${there[$name]:-}" ]] || printf '%s  %s\n' "$s" "$name"; done <"$work/wal.sums"
+    # (A local line for a .partial segment describes the file as it was then; the snapshot's own
+    # checksum below describes what was uploaded.)
+    while read -r s name; do [[ -z "${there[$name]:-}" || "$name" =~ $PARTIAL_RE ]] || printf '%s  %s\n' "$s" "$name"; done <"$work/wal.sums"
     [[ -z "$partial" ]] || cat "$work/partial.sum"
   } >"$work/SHA256SUMS"
   rc copyto "$work/SHA256SUMS" "${OFFSITE_REMOTE}wal/SHA256SUMS" || { record failed 0 "$t0"; die "off-site upload of wal/SHA256SUMS failed; the next run retries"; }
@@ -142,10 +180,11 @@ missing_count() {
   declare -A there=()
   while read -r f; do there[$f]=1; done <"$1"
   while read -r d; do
+    [[ -n "${KEEP[${d##*/}]:-}" ]] || continue
     for f in "$d"/*; do [[ -n "${there[full/${d##*/}/${f##*/}]:-}" ]] || n=$((n + 1)); done
   done < <(good_backups)
   while read -r _ name; do
-    [[ "$name" =~ $WAL_RE && -f "$BACKUP_DIR/wal/$name" && -z "${there[wal/$name]:-}" ]] && n=$((n + 1))
+    [[ "$name" =~ $WAL_RE && -f "$BACKUP_DIR/wal/$name" && -z "${there[wal/$name]:-}" ]] && wanted_wal "$name" && n=$((n + 1))
   done <"$work/wal.sums"
   echo "$n"
 }
@@ -157,46 +196,28 @@ record() {
 
 # ---- retention (off-site) ---------------------------------------------------------------------
 retention() {
-  local -a complete=() doomed=()
-  local f id oldest start first_needed name kept
+  local -a doomed=()
+  local f id name
   offsite_list >"$work/remote.ret" || die "off-site retention: cannot list the copy"
-  while read -r f; do
-    [[ "$f" =~ ^full/([^/]+)/backup\.info$ ]] && complete+=("${BASH_REMATCH[1]}")
-  done <"$work/remote.ret"
-  ((${#complete[@]} > 0)) || return 0
-  # Ids are UTC times: sorted by name is sorted by age.
-  mapfile -t complete < <(printf '%s\n' "${complete[@]}" | sort)
-  kept=$((${#complete[@]} < BACKUP_OFFSITE_KEEP_FULL ? ${#complete[@]} : BACKUP_OFFSITE_KEEP_FULL))
-  oldest=${complete[${#complete[@]} - kept]}
-  declare -A keep=()
-  for id in "${complete[@]:${#complete[@]}-kept}"; do keep[$id]=1; done
-  declare -A localid=()
-  while read -r d; do localid[${d##*/}]=1; done < <(good_backups)
+  plan_keep "$work/remote.ret"
+  [[ -n "$OLDEST_KEPT" ]] || return 0
   declare -A seen=()
   while read -r f; do
     [[ "$f" =~ ^full/([^/]+)/ ]] || continue
     id=${BASH_REMATCH[1]}
     [[ -z "${seen[$id]:-}" ]] || continue
     seen[$id]=1
-    # Older than the kept ones, or an incomplete upload whose backup the volume no longer has.
-    if [[ -z "${keep[$id]:-}" && ("$id" < "$oldest" || -z "${localid[$id]:-}") ]]; then
+    # Not among the kept ones: older, or an incomplete upload of a backup the copy does not keep.
+    if [[ -z "${KEEP[$id]:-}" ]]; then
       rc purge "${OFFSITE_REMOTE}full/$id" || die "off-site retention: cannot delete full/${id}"
       info "off-site retention: deleted full/${id}"
     fi
   done <"$work/remote.ret"
-  # The WAL the oldest kept backup needs starts at its start_wal.
-  if [[ -f "$BACKUP_DIR/full/$oldest/backup.info" ]]; then
-    start=$(info_get "$BACKUP_DIR/full/$oldest/backup.info" start_wal)
-  else
-    start=$(rclone cat "${OFFSITE_REMOTE}full/$oldest/backup.info" | sed -n 's/^start_wal=//p' | tail -n 1)
-  fi
-  [[ "$start" =~ ^[0-9A-F]{24}$ ]] || die "off-site retention: full/${oldest}/backup.info has no valid start_wal"
-  first_needed=$(wal_segno "$start")
   while read -r f; do
     [[ "$f" == wal/* ]] || continue
     name=${f#wal/}
     [[ "$name" =~ ^[0-9A-F]{24}(\.(gz|lz4|zst))?(\.partial)?$ ]] || continue
-    if (((16#${name:8:8} * 4294967296 / WAL_SEG_SIZE) + 16#${name:16:8} < first_needed)); then doomed+=("$name"); fi
+    wanted_wal "$name" || doomed+=("$name")
   done <"$work/remote.ret"
   # A .partial snapshot off-site whose segment is complete off-site (or locally) is superseded.
   declare -A listed=()
@@ -211,37 +232,48 @@ retention() {
     printf '%s\n' "${doomed[@]}" | sort -u >"$work/doomed"
     rc delete --files-from "$work/doomed" "${OFFSITE_REMOTE}wal" || die "off-site retention: deleting old WAL failed"
   fi
-  info "off-site retention: ${kept} full backup(s) kept (oldest ${oldest}, keep ${BACKUP_OFFSITE_KEEP_FULL}), $(sort -u "$work/doomed" 2>/dev/null | wc -l) WAL file(s) before ${start} or superseded deleted"
+  info "off-site retention: ${#KEEP[@]} full backup(s) kept (oldest ${OLDEST_KEPT}, keep ${BACKUP_OFFSITE_KEEP_FULL}), $(sort -u "$work/doomed" 2>/dev/null | wc -l) WAL file(s) before its start or superseded deleted"
 }
 
 # ---- check ------------------------------------------------------------------------------------
+# compare WHAT SRC DST [rclone options...]: one comparison, its output shown; sets bad/unverified.
+compare() {
+  local what=$1 src=$2 dst=$3 out
+  shift 3
+  if [[ "$how" == download ]]; then
+    out=$(rclone check --one-way --download --transfers "$BACKUP_OFFSITE_TRANSFERS" "$@" "$src" "$dst" 2>&1) || bad=1
+  else
+    out=$(rclone cryptcheck --one-way --checkers "$((BACKUP_OFFSITE_TRANSFERS * 2))" "$@" "$src" "$dst" 2>&1) || bad=1
+  fi
+  local line
+  [[ -z "$out" ]] || while IFS= read -r line; do printf '  rclone (%s): %s\n' "$what" "$line" >&2; done <<<"$out"
+  # An object the store keeps no MD5 for (some multipart uploads) cannot be compared by hash: that
+  # is not a pass.
+  if [[ "$out" == *"could not be checked"* ]]; then unverified=1; fi
+}
+
 check() {
   require_backup_dir ro
-  local how=cryptcheck
+  how=cryptcheck bad=0 unverified=0
   [[ "${1:-}" != --download ]] || how=download
   local -a full_ids=()
-  while read -r d; do full_ids+=(--include "/${d##*/}/**"); done < <(good_backups)
-  local bad=0
-  if ((${#full_ids[@]} > 0)); then
-    if [[ "$how" == download ]]; then
-      rc check --one-way --download "${full_ids[@]}" "$BACKUP_DIR/full" "${OFFSITE_REMOTE}full" || bad=1
-    else
-      rc cryptcheck --one-way "${full_ids[@]}" "$BACKUP_DIR/full" "${OFFSITE_REMOTE}full" || bad=1
-    fi
-  fi
-  # WAL: the checksummed files only (the open .partial segment changes; SHA256SUMS differs by design).
-  local wal_list="$work/wal.check"
+  offsite_list >"$work/remote" || die "cannot check the off-site copy: it cannot be listed"
+  plan_keep "$work/remote"
+  # The full backups the copy keeps, every file; the checksummed WAL files it keeps (the open
+  # .partial segment changes; wal/SHA256SUMS differs by design).
+  while read -r d; do [[ -z "${KEEP[${d##*/}]:-}" ]] || full_ids+=(--include "/${d##*/}/**"); done < <(good_backups)
+  ((${#full_ids[@]} == 0)) || compare full "$BACKUP_DIR/full" "${OFFSITE_REMOTE}full" "${full_ids[@]}"
+  local wal_list="$work/wal.check" name
   : >"$wal_list"
-  [[ ! -f "$BACKUP_DIR/wal/SHA256SUMS" ]] || awk -v re="$WAL_RE" '$2 ~ re { print $2 }' "$BACKUP_DIR/wal/SHA256SUMS" >"$wal_list"
-  if [[ -s "$wal_list" ]]; then
-    if [[ "$how" == download ]]; then
-      rc check --one-way --download --files-from "$wal_list" "$BACKUP_DIR/wal" "${OFFSITE_REMOTE}wal" || bad=1
-    else
-      rc cryptcheck --one-way --files-from "$wal_list" "$BACKUP_DIR/wal" "${OFFSITE_REMOTE}wal" || bad=1
-    fi
+  if [[ -f "$BACKUP_DIR/wal/SHA256SUMS" ]]; then
+    while read -r _ name; do
+      [[ "$name" =~ $WAL_RE && -f "$BACKUP_DIR/wal/$name" ]] && wanted_wal "$name" && echo "$name" >>"$wal_list"
+    done <"$BACKUP_DIR/wal/SHA256SUMS"
   fi
+  [[ ! -s "$wal_list" ]] || compare wal "$BACKUP_DIR/wal" "${OFFSITE_REMOTE}wal" --files-from "$wal_list"
   [[ $bad -eq 0 ]] || die "the off-site copy differs from the volume (files missing or with other contents, listed above); run offsite.sh upload, and for files with other contents delete them off-site first"
-  info "off-site check passed (${how}): every published full backup file and WAL file of ${BACKUP_DIR} is off-site with the same contents"
+  [[ $unverified -eq 0 ]] || die "some off-site objects have no MD5 the store could give (listed above): their contents were not compared; run offsite.sh check --download"
+  info "off-site check passed (${how}): every full backup and WAL file the copy keeps from ${BACKUP_DIR} is off-site with the same contents"
 }
 
 # ---- fetch (restore from the off-site copy alone) ---------------------------------------------
@@ -308,8 +340,11 @@ fetch() {
   fi
   rc copy --no-check-dest --files-from "$work/want" "$OFFSITE_REMOTE" "$dest" ||
     die "downloading full backup ${id} and its WAL from the off-site copy failed (a changed byte in an encrypted object fails its authentication: see rclone's message above)"
-  # Only the chosen backup stays in the catalogue; the WAL checksum list covers what was fetched.
+  # Only the chosen backup stays in the catalogue; the checksum lists cover what was fetched (a
+  # point-in-time restore does not fetch the dump).
   for f in "$dest"/full/*/; do [[ "${f%/}" == "$dest/full/$id" ]] || rm -rf -- "${f%/}"; done
+  while read -r s name; do [[ ! -f "$dest/full/$id/$name" ]] || printf '%s  %s\n' "$s" "$name"; done <"$dest/full/$id/SHA256SUMS" >"$work/sums"
+  cat "$work/sums" >"$dest/full/$id/SHA256SUMS"
   if [[ -f "$dest/wal/SHA256SUMS" ]]; then
     while read -r s name; do [[ ! -f "$dest/wal/$name" ]] || printf '%s  %s\n' "$s" "$name"; done <"$dest/wal/SHA256SUMS" >"$dest/wal/SHA256SUMS.new"
     mv "$dest/wal/SHA256SUMS.new" "$dest/wal/SHA256SUMS"
@@ -317,7 +352,6 @@ fetch() {
   # Every downloaded byte checked before anything is replayed: the backup's files (the dump when
   # fetched) and every WAL segment against their SHA-256, and the WAL without a gap.
   local -a chk=(--backup "$id")
-  [[ "${RESTORE_MODE:-pitr}" != pitr ]] || chk+=(--skip-sum "$(info_get "$info_file" dump)")
   [[ "${RESTORE_MODE:-pitr}" == pitr ]] || chk+=(--no-wal)
   [[ -z "$upto" ]] || chk+=(--upto-segno "$(wal_last_present "$dest/wal" "$upto")")
   BACKUP_DIR=$dest bash "$BITPIN_SCRIPTS_DIR/check.sh" "${chk[@]}" ||

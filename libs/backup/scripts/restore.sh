@@ -16,6 +16,15 @@
 #   RESTORE_TIMEOUT       seconds to wait for recovery (default 3600)
 #   RESTORE_VERIFY        structure (default) | full: how pg_verifybackup checks the extracted copy
 #   RESTORE_WAL_PREFETCH  WAL segments wal-restore.sh prepares ahead of replay (default 2; 0: off)
+#   RESTORE_SOURCE        auto (default): the volume when it holds a good full backup, else the
+#                         off-site copy (when BACKUP_OFFSITE_BUCKET is set) | local | offsite
+#   RESTORE_FETCH_DIR     where an off-site restore downloads to (default: a new directory under
+#                         BACKUP_SCRATCH_DIR; removed when the restore ends, kept with RESTORE_START=false)
+#   RESTORE_KEEP_FAILED   true: a restore that fails after replay started keeps its data directory
+#                         (unusable: half replayed) for inspection; default false: it is removed
+#   Off-site (offsite.sh fetch): only the backup the target needs and its WAL up to the target are
+#   downloaded, decrypted (a changed byte fails the decryption) and checked against their SHA-256
+#   (check.sh, every WAL segment included) before anything is replayed.
 #   The base archive is read once: its SHA-256 is taken while it is extracted and must match
 #   SHA256SUMS (else the data directory is removed and the restore fails). That archive is bit for
 #   bit the one pg_verifybackup checked file by file when the backup was taken, so the extracted
@@ -31,61 +40,81 @@
 #   exported; no counts).
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
-[[ -n "$BACKUP_DIR" && -d "$BACKUP_DIR/full" ]] || die "BACKUP_DIR must point at a backup volume (no ${BACKUP_DIR:-<unset>}/full)"
 BACKUP_SCRATCH_DIR=${BACKUP_SCRATCH_DIR:-/tmp}
 
 mode=${RESTORE_MODE:-pitr}
 [[ "$mode" == pitr || "$mode" == logical ]] || die "RESTORE_MODE must be pitr or logical, got \"${mode}\""
 
-# ---- which backup ---------------------------------------------------------------------------
-target_kind=latest target_value=""
-if [[ -n "${RESTORE_TARGET_TIME:-}" ]]; then
-  target_epoch=$(to_epoch "$RESTORE_TARGET_TIME")
-  # PostgreSQL's own timestamp syntax, in UTC (it rejects ISO 8601's "T...Z" form).
-  target_kind=time target_value=$(date -u -d "$RESTORE_TARGET_TIME" '+%Y-%m-%d %H:%M:%S.%6N+00')
-elif [[ -n "${RESTORE_TARGET_LSN:-}" ]]; then
-  [[ "$RESTORE_TARGET_LSN" =~ ^[0-9A-Fa-f]+/[0-9A-Fa-f]+$ ]] || die "RESTORE_TARGET_LSN must look like 0/3000060, got \"${RESTORE_TARGET_LSN}\""
-  target_kind=lsn target_value=${RESTORE_TARGET_LSN^^}
-else
-  target_kind=${RESTORE_TARGET:-latest}
-  [[ "$target_kind" == latest || "$target_kind" == immediate ]] ||
-    die "RESTORE_TARGET must be latest or immediate (or set RESTORE_TARGET_TIME / RESTORE_TARGET_LSN), got \"${target_kind}\""
+# ---- where from: the volume, or the off-site copy alone ------------------------------------
+source=${RESTORE_SOURCE:-auto}
+[[ "$source" =~ ^(auto|local|offsite)$ ]] || die "RESTORE_SOURCE must be auto, local or offsite, got \"${source}\""
+# Loading a given dump (e.g. the export a PITR restore just wrote) needs no backup at all.
+[[ "$mode" != logical || -z "${RESTORE_DUMP:-}" ]] || source=dump
+if [[ "$source" == auto ]]; then
+  source=local
+  if [[ -z "$BACKUP_DIR" || -z "$(BACKUP_DIR=${BACKUP_DIR:-/nonexistent} good_backups 2>/dev/null)" ]] && [[ -n "${BACKUP_OFFSITE_BUCKET:-}" ]]; then
+    source=offsite
+    info "no good full backup in ${BACKUP_DIR:-<BACKUP_DIR unset>}/full: restoring from the off-site copy"
+  fi
 fi
+# One EXIT handler for every phase (set below): it stops the private instance, removes a data
+# directory that cannot be used (a failure while extracting, or after replay started: a half
+# replayed directory must never be started by mistake) and the off-site download.
+fetched="" keep_fetched=false phase="" pgdata="" made_pgdata=false instance=false id="" logf=""
+discard_pgdata() {
+  if [[ "$made_pgdata" == true ]]; then rm -rf -- "$pgdata"; else find "$pgdata" -mindepth 1 -delete 2>/dev/null || true; fi
+}
+stop_instance() { pg_ctl -D "$pgdata" -m fast -w stop >/dev/null 2>&1 || true; }
+on_exit() {
+  local rc=$?
+  if [[ "$instance" == true && ($rc -ne 0 || "${RESTORE_KEEP_RUNNING:-false}" != true) ]]; then stop_instance; fi
+  if [[ $rc -ne 0 ]]; then
+    case "$phase" in
+      extract)
+        discard_pgdata
+        log "ERROR restore of ${id} failed (exit ${rc}); ${pgdata} removed"
+        ;;
+      replay)
+        if [[ "${RESTORE_KEEP_FAILED:-false}" == true ]]; then
+          log "ERROR restore of ${id} failed after replay started (exit ${rc}); ${pgdata} is kept (RESTORE_KEEP_FAILED=true) and is UNUSABLE (half replayed): inspect it, then delete it; server log ${logf}"
+        else
+          discard_pgdata
+          log "ERROR restore of ${id} failed after replay started (exit ${rc}); its data directory ${pgdata} (half replayed, unusable) was removed; server log ${logf}"
+        fi
+        ;;
+    esac
+  fi
+  [[ -z "$fetched" || "$keep_fetched" == true ]] || rm -rf -- "$fetched"
+}
+trap on_exit EXIT
+if [[ "$source" == offsite ]]; then
+  fetched=${RESTORE_FETCH_DIR:-}
+  if [[ -z "$fetched" ]]; then
+    mkdir -p "$BACKUP_SCRATCH_DIR"
+    fetched=$(mktemp -d "$BACKUP_SCRATCH_DIR/offsite-fetch.XXXXXX")
+  fi
+  # The download is removed when the restore ends (also when it fails); a data directory that
+  # still needs it (RESTORE_START=false) keeps it.
+  bash "$BITPIN_SCRIPTS_DIR/offsite.sh" fetch "$fetched"
+  BACKUP_DIR=$fetched
+fi
+[[ "$source" == dump || (-n "$BACKUP_DIR" && -d "$BACKUP_DIR/full") ]] || die "BACKUP_DIR must point at a backup volume (no ${BACKUP_DIR:-<unset>}/full); to restore from the off-site copy set BACKUP_OFFSITE_* (RESTORE_SOURCE=offsite)"
+
+# ---- which backup ---------------------------------------------------------------------------
+# Times at microsecond precision, like PostgreSQL's (lib-target.sh).
+parse_target
 [[ "$mode" == pitr || "$target_kind" == latest ]] || die "a logical restore has no target; unset RESTORE_TARGET_TIME/LSN or use RESTORE_MODE=pitr"
 
-mapfile -t backups < <(good_backups)
-((${#backups[@]} > 0)) || die "no good full backup in ${BACKUP_DIR}/full"
-backup=""
-if [[ -n "${RESTORE_BACKUP_ID:-}" ]]; then
-  backup="$BACKUP_DIR/full/$RESTORE_BACKUP_ID"
-  [[ -f "$backup/backup.info" && "$(info_get "$backup/backup.info" status)" == ok ]] ||
-    die "RESTORE_BACKUP_ID ${RESTORE_BACKUP_ID} is not a good full backup in ${BACKUP_DIR}/full"
-  if [[ "$target_kind" == time ]] && (($(info_get "$backup/backup.info" end_epoch) > target_epoch)); then
-    die "backup ${RESTORE_BACKUP_ID} ended at $(info_get "$backup/backup.info" end_time), after the target ${target_value}; pick an older backup or leave RESTORE_BACKUP_ID unset"
-  fi
+if [[ "$source" == dump ]]; then
+  id=dump info_file=/dev/null backup=""
+  info "restoring ${RESTORE_DUMP}, mode logical"
 else
-  for ((i = ${#backups[@]} - 1; i >= 0; i--)); do
-    b=${backups[i]}
-    case "$target_kind" in
-      time) (($(info_get "$b/backup.info" end_epoch) <= target_epoch)) || continue ;;
-      lsn) (($(lsn_to_dec "$(info_get "$b/backup.info" end_lsn)") <= $(lsn_to_dec "$target_value"))) || continue ;;
-    esac
-    backup=$b
-    break
-  done
-  [[ -n "$backup" ]] || die "no full backup ended before the target ${target_value}; the oldest ended at $(info_get "${backups[0]}/backup.info" end_time)"
+  select_backup
+  id=${backup##*/}
+  info_file="$backup/backup.info"
+  check_target_archived "$(newest_archive_log)"
+  info "restoring full backup ${id} (ended $(info_get "$info_file" end_time)), mode ${mode}, target ${target_kind} ${target_value}"
 fi
-id=${backup##*/}
-info_file="$backup/backup.info"
-
-if [[ "$target_kind" == time && -s "$BACKUP_DIR/incremental.log" ]]; then
-  last=$(tail -n 1 "$BACKUP_DIR/incremental.log")
-  last_epoch=$(sed -n 's/.* epoch=\([0-9]*\).*/\1/p' <<<"$last")
-  if ((target_epoch > last_epoch)); then
-    die "target ${target_value} is after the newest archived WAL ($(sed -n 's/.* time=\([^ ]*\).*/\1/p' <<<"$last")); run the incremental backup first or pick an earlier time"
-  fi
-fi
-info "restoring full backup ${id} (ended $(info_get "$info_file" end_time)), mode ${mode}, target ${target_kind} ${target_value}"
 
 # ---- logical --------------------------------------------------------------------------------
 # counts_sql counts.tsv: a DO block that compares every table's row count with the file's and
@@ -194,15 +223,15 @@ wal_tar=$(info_get "$info_file" wal) # older layouts: WAL in its own tar
 check_opt=(--skip-sum "$base_name" --no-wal-sums)
 dump_name=$(info_get "$info_file" dump) # not used by a point-in-time restore
 [[ -z "$dump_name" ]] || check_opt+=(--skip-sum "$dump_name")
+# A gap in the WAL archive after what the target needs does not stop the restore (lib-wal.sh).
+upto=$(wal_gap_plan "$info_file" "$target_kind" "$target_value" "${target_us:-}") || exit 1
+[[ -z "$upto" ]] || check_opt+=(--upto-segno "$upto")
 bash "$BITPIN_SCRIPTS_DIR/check.sh" --backup "$id" "${check_opt[@]}"
 
 t0=$(date +%s)
 [[ -e "$pgdata" ]] && made_pgdata=false || made_pgdata=true
 # Until the copy is verified a failure leaves no data directory that could be started.
-discard_pgdata() {
-  if [[ "$made_pgdata" == true ]]; then rm -rf -- "$pgdata"; else find "$pgdata" -mindepth 1 -delete 2>/dev/null || true; fi
-}
-trap 'rc=$?; [[ $rc -eq 0 ]] || { discard_pgdata; log "ERROR restore of ${id} failed (exit ${rc}); ${pgdata} removed"; }' EXIT
+phase=extract
 mkdir -p "$pgdata/pg_wal"
 chmod 0700 "$pgdata"
 # One read of the archive: its SHA-256 is taken while it is unpacked and extracted.
@@ -229,7 +258,7 @@ pg_verifybackup --quiet "${verify_opt[@]}" -m "$backup/backup_manifest" "$pgdata
   die "pg_verifybackup rejected the restored copy of ${id}"
 seg_bytes=$(pg_controldata "$pgdata" | sed -n 's/^Bytes per WAL segment: *//p')
 [[ "$seg_bytes" =~ ^[0-9]+$ ]] || die "cannot read the WAL segment size of the restored data directory"
-trap - EXIT
+phase=ready
 info "extracted and verified ${id} into ${pgdata} in $(($(date +%s) - t0))s (SHA-256 of ${base_name} as recorded; pg_verifybackup: $([[ "$verify" == full ]] && echo 'every file checksummed' || echo 'structure and WAL, file checksums covered by the archive SHA-256'))"
 
 {
@@ -247,7 +276,8 @@ info "extracted and verified ${id} into ${pgdata} in $(($(date +%s) - t0))s (SHA
 touch "$pgdata/recovery.signal"
 
 if [[ "${RESTORE_START:-true}" != true ]]; then
-  info "data directory ${pgdata} is ready; start PostgreSQL on it to replay WAL to the target"
+  keep_fetched=true
+  info "data directory ${pgdata} is ready; start PostgreSQL on it to replay WAL to the target${fetched:+ (its WAL: ${fetched}/wal, fetched from the off-site copy; delete ${fetched} once recovery has ended)}"
   exit 0
 fi
 
@@ -266,14 +296,14 @@ opts+=" -c logging_collector=off -c log_destination=stderr -c shared_buffers=${R
 opts+=" -c shared_preload_libraries='' -c cluster_name=bitpin-restore"
 export PGHOST=$sock PGPORT=$port PGUSER=${RESTORE_SUPERUSER:-postgres}
 unset PGPASSWORD PGSSLMODE PGSSLROOTCERT PGSSLCERT PGSSLKEY PGSERVICE
+# From here a failure leaves a half replayed data directory: on_exit removes it.
+phase=replay instance=true
 # -W: recovery may take far longer than pg_ctl's wait; the loop below watches it.
 if ! pg_ctl -D "$pgdata" -l "$logf" -o "$opts" -W start >/dev/null; then
   tail -n 25 "$logf" >&2 || true
   die "PostgreSQL did not start on the restored data directory (log above, ${logf})"
 fi
 for _ in $(seq 1 100); do [[ ! -f "$pgdata/postmaster.pid" ]] || break; sleep 0.1; done
-stop_instance() { pg_ctl -D "$pgdata" -m fast -w stop >/dev/null 2>&1 || true; }
-if [[ "${RESTORE_KEEP_RUNNING:-false}" != true ]]; then trap 'stop_instance' EXIT; fi
 
 deadline=$(($(date +%s) + ${RESTORE_TIMEOUT:-3600}))
 state=""
@@ -301,6 +331,9 @@ grep -E 'recovery stopping|consistent recovery state|last completed transaction|
 # moments of the last request).
 rm -rf -- "$pgdata/pg_wal/bitpin-prefetch" 2>/dev/null || { sleep 0.5 && rm -rf -- "$pgdata/pg_wal/bitpin-prefetch"; } || true
 info "recovery of ${id} finished (${state}) in $(($(date +%s) - t0))s"
+phase=finished
+# A paused instance left running may still be told to replay further: it keeps its WAL.
+[[ "${RESTORE_KEEP_RUNNING:-false}" != true || "$state" != paused ]] || keep_fetched=true
 
 if [[ "$state" != shutdown ]]; then
   if [[ -n "${RESTORE_EXPORT_DUMP:-}" ]]; then
@@ -313,5 +346,6 @@ if [[ "${RESTORE_KEEP_RUNNING:-false}" == true ]]; then
   info "restored instance left running: host=${sock} port=${port} (stop: pg_ctl -D ${pgdata} stop)"
 else
   stop_instance
+  instance=false
   info "restored data directory ${pgdata} is consistent at the target; instance stopped"
 fi

@@ -36,7 +36,7 @@ t0=$(date +%s)
 # The module's source (read-only in the module cache), built as the main module so that its own
 # go.mod, go.sum and replace directive apply exactly as upstream builds it.
 SRC=$(go mod download -json "$MODULE@$VERSION" | sed -nE 's/^[[:space:]]*"Dir": "(.*)",?$/\1/p')
-[ -n "$SRC" ] && [ -d "$SRC/weed" ] || die "go mod download $MODULE@$VERSION gave no source directory with ./weed"
+{ [ -n "$SRC" ] && [ -d "$SRC/weed" ]; } || die "go mod download $MODULE@$VERSION gave no source directory with ./weed"
 TMP=$(mktemp -d "$BIN/.tmp.XXXXXX")
 trap 'rm -rf "$TMP"' EXIT
 log "building $MODULE@$VERSION ./weed (cold: several minutes on 2 cores)"
