@@ -15,6 +15,7 @@ import { cnpgStatusSimulatedBy, waitForReady, type WaitResult } from './wait.js'
 import { RevisionRecorder, type RecordOptions } from './release-commands.js';
 import { adoptionLines, findUnowned } from './adoption.js';
 import type { Confirm } from './confirm.js';
+import { declaredPodSecurityNote } from './pod-security.js';
 import { defaultRollbackTarget, RELEASE_NAMESPACE, releaseSecretName, type ReleaseInfo } from './releases.js';
 
 /** Refused before anything was written (exit 2), with one line per problem. */
@@ -343,9 +344,14 @@ export async function applyCommand(
     throw e;
   }
 
-  // The API server's warnings, once per object (kubectl prints them too).
+  // The API server's warnings, once per object (kubectl prints them too). A PodSecurity warning the
+  // set declares as its namespace's exception (bitpin.io/pod-security-reason) is a note, not a warning.
   const warnings = engine.warningList();
-  for (const w of warnings) report.warn(`${w.ref}: ${w.text}`);
+  for (const w of warnings) {
+    const note = declaredPodSecurityNote(w.ref, w.text, desired);
+    if (note) report.line(note);
+    else report.warn(`${w.ref}: ${w.text}`);
+  }
 
   const counts = { add: 0, update: 0, noop: 0 } as Record<string, number>;
   for (const c of changes) counts[c.kind] = (counts[c.kind] ?? 0) + 1;
