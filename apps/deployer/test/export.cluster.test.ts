@@ -21,18 +21,25 @@ const { installCrds, readCrds } = await import('@bitpin/k8s-testenv');
 const { useTestNamespace } = await import('@bitpin/k8s-testenv/vitest');
 const ns = useTestNamespace({ prefix: 'deployer-export' });
 
+const CRD_NAMES = readCrds(CRD_FILES).map((c) => c.metadata.name);
+
 beforeAll(async () => {
   // GIVEN Argo CD's Application and Flux's Kustomization and GitRepository CRDs, as their releases ship them
   expect(Object.keys(VERSIONS).sort()).toEqual(['github.com/argoproj/argo-cd/v3', 'github.com/fluxcd/kustomize-controller', 'github.com/fluxcd/source-controller']);
+  // An earlier run's copies may still be terminating (their deletion is not waited for): let them go first.
+  await waitFor(
+    'earlier GitOps CRDs gone',
+    async () => (await Promise.all(CRD_NAMES.map((n) => ns.client.tryGet('apiextensions.k8s.io/v1', 'CustomResourceDefinition', n)))).every((c) => !c?.metadata.deletionTimestamp),
+    { timeoutMs: 120_000 },
+  );
   await installCrds(ns.client, CRD_FILES);
-}, 120_000);
+}, 240_000);
 
 afterAll(async () => {
-  // The CRDs are this file's own: remove them (and wait, so a next run does not meet them terminating).
-  const names = readCrds(CRD_FILES).map((c) => c.metadata.name);
-  await Promise.all(names.map((n) => ns.client.delete('apiextensions.k8s.io/v1', 'CustomResourceDefinition', n)));
-  await waitFor('GitOps CRDs gone', async () => (await Promise.all(names.map((n) => ns.client.tryGet('apiextensions.k8s.io/v1', 'CustomResourceDefinition', n)))).every((c) => !c), { timeoutMs: 60_000 });
-}, 90_000);
+  // The CRDs are this file's own: remove them. The API server finishes that in the background
+  // (it deletes their objects first); a next run waits for it above.
+  await Promise.all(CRD_NAMES.map((n) => ns.client.delete('apiextensions.k8s.io/v1', 'CustomResourceDefinition', n)));
+}, 30_000);
 
 /** The export's GitOps objects, moved into this file's namespace. */
 function gitopsObjects(format: 'argocd' | 'flux'): KubeObject[] {
