@@ -22,7 +22,9 @@ describe('generate', () => {
 
     expect((await readdir(join(out, 'dashboards'))).sort()).toEqual(buildDashboards(env).map((d) => d.fileName).sort());
     expect((await readdir(join(out, 'rules'))).sort()).toEqual(buildRuleFiles(env).map((r) => r.fileName).sort());
-    expect(files).toHaveLength(15);
+    // 7 dashboards and 9 rule files (prod runs the Redis cache: redis.rules.yaml).
+    expect(files).toHaveLength(16);
+    expect(files).toContain('rules/redis.rules.yaml');
     const app = JSON.parse(await readFile(join(out, 'dashboards', 'bitpin-app.json'), 'utf8')) as { uid: string };
     expect(app.uid).toBe('bitpin-app');
     expect(await readFile(join(out, 'rules', 'cnpg.rules.yaml'), 'utf8')).toBe(buildRuleFiles(env).find((r) => r.fileName === 'cnpg.rules.yaml')?.yaml);

@@ -7,6 +7,7 @@ import { promtool, RuleIndex, writePromtoolSuite, type PromtoolCase } from './pr
 import { deployedRelease, releases } from './support/releases.js';
 import { appCases } from './rules/app.cases.js';
 import { backupCases } from './rules/backups.cases.js';
+import { cacheCases } from './rules/cache.cases.js';
 import { databaseCases } from './rules/database.cases.js';
 import { kubernetesCases } from './rules/kubernetes.cases.js';
 import { loggingCases } from './rules/logging.cases.js';
@@ -25,6 +26,7 @@ export const CASES: Readonly<Record<string, CaseFactory>> = {
   'logging.rules.yaml': loggingCases,
   'meta.rules.yaml': metaCases,
   'scrape.rules.yaml': scrapeCases,
+  'redis.rules.yaml': cacheCases,
 };
 
 /** Every env of the repository, plus a 3-instance database (the only shape with the warning variant of CNPGStreamingReplicasMissing). */

@@ -8,7 +8,15 @@ import { runbookLink } from './common.js';
 export interface PanelRunbooks {
   readonly panel: string | RegExp;
   readonly alerts: readonly string[];
+  /**
+   * Envs whose dashboards have the panel and whose rules have the alerts.
+   * @default - every env
+   */
+  readonly when?: (env: EnvConfig) => boolean;
 }
+
+/** Panels of the Redis cache (libs/cache) exist only where the env runs it. */
+const withCache = (env: EnvConfig) => env.cache.enabled;
 
 /**
  * Which panels each alert watches: every panel listed gets a panel link to each alert's runbook
@@ -27,6 +35,10 @@ export const PANEL_RUNBOOKS: Readonly<Record<DashboardKey, readonly PanelRunbook
     { panel: 'Probe status by target', alerts: ['BitpinAppDown', 'BitpinAppDatabaseUnreachable'] },
     { panel: 'Upstream failures by kind', alerts: ['BitpinAppUpstreamFailures'] },
     { panel: 'Route templates vs cap', alerts: ['BitpinAppRouteOverflow'] },
+    { panel: 'Redis up', alerts: ['RedisDown'], when: withCache },
+    { panel: 'Redis memory', alerts: ['RedisMemoryNearMax'], when: withCache },
+    { panel: 'Redis memory of limit', alerts: ['RedisMemoryNearMax'], when: withCache },
+    { panel: 'Redis evictions', alerts: ['RedisEvictionsHigh'], when: withCache },
   ],
   postgres: [
     { panel: 'Instances up', alerts: ['CNPGClusterOffline', 'CNPGInstanceDown'] },
@@ -126,7 +138,8 @@ type PanelJson = Record<string, unknown> & { type?: string; title?: string; link
 export function addRunbookLinks(key: DashboardKey, json: Record<string, unknown>, env: EnvConfig): void {
   const alerts = new Set(alertingRules(buildRuleFiles(env)).map((r) => r.alert));
   const panels = (json['panels'] as PanelJson[]).filter((p) => p.type !== 'row');
-  for (const { panel, alerts: names } of PANEL_RUNBOOKS[key]) {
+  for (const { panel, alerts: names, when } of PANEL_RUNBOOKS[key]) {
+    if (when && !when(env)) continue;
     const unknown = names.filter((n) => !alerts.has(n));
     if (unknown.length) throw new Error(`PANEL_RUNBOOKS.${key} '${String(panel)}': ${unknown.join(', ')} is no alert of env ${env.name}`);
     const matching = panels.filter((p) => (typeof panel === 'string' ? p.title === panel : panel.test(p.title ?? '')));

@@ -2,6 +2,7 @@ import type { EnvConfig } from '@bitpin/config';
 import { METRICS } from '@bitpin/metrics-contract';
 import { JOBS } from '../../promql.js';
 import { addRow, platformDashboard, type AnyPanel, prometheusDatasourceVariable, queryVariable } from '../common.js';
+import { cachePanels } from './cache.js';
 import { latencyPanels } from './latency.js';
 import { overviewPanels } from './overview.js';
 import { businessPanels, probePanels, saturationPanels } from './sidecar.js';
@@ -29,5 +30,7 @@ export function appDashboard(env: EnvConfig) {
   row('Saturation and sidecar', saturationPanels(), 8);
   row('Probes', probePanels(), 12);
   row('Business queries', businessPanels(), 8);
+  // The Redis cache (libs/cache), where the env runs it.
+  if (env.cache.enabled) row('Redis cache', cachePanels(), 8);
   return b;
 }
