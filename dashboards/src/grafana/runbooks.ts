@@ -66,6 +66,8 @@ export const PANEL_RUNBOOKS: Readonly<Record<DashboardKey, readonly PanelRunbook
     { panel: 'Backup volume used', alerts: ['BackupVolumeFillingUp'] },
     { panel: 'Backup volume bytes', alerts: ['BackupVolumeFillingUp'] },
     { panel: 'WAL held by slot bitpin_backup', alerts: ['BackupWALSlotRetentionHigh'] },
+    { panel: 'WAL receiver streaming', alerts: ['BackupWALReceiverDown'] },
+    { panel: 'WAL receiver lag', alerts: ['BackupWALReceiverLagging'] },
   ],
   workloads: [
     { panel: 'Pods not running', alerts: ['KubePodNotReady'] },

@@ -158,6 +158,46 @@ max by (namespace, persistentvolumeclaim) (${sel('kubelet_volume_stats_capacity_
       summary: 'Backup slot {{ $labels.slot_name }} retains {{ $value | humanize1024 }}B of WAL',
       description: `The WAL slot the incremental backup streams from holds more than ${Math.round(BACKUP_SLOT_RETENTION_WARN_RATIO * 100)}% of max_slot_wal_keep_size (${keep}, env ${env.name}) for 15 minutes. At 100% PostgreSQL invalidates the slot and the WAL archive gets a gap: point-in-time recovery past it becomes impossible.`,
     }),
+    ...walReceiverAlerts(env),
   ];
   return ruleFile('backup.rules.yaml', [ruleGroup('backup', alerts)]);
+}
+
+/** What a stopped WAL receiver means for writes, per `backup.walReceiver.synchronous`. */
+export const RECEIVER_DOWN_IMPACT: Record<EnvConfig['backup']['walReceiver']['synchronous'], string> = {
+  off: 'Until it streams again the archive grows only every 15 minutes (bitpin-incremental-backup falls back to streaming by itself): a disaster now loses up to 15 minutes of transactions instead of seconds.',
+  fallback:
+    'Synchronous mode (fallback): commits are acknowledged once the standby has them instead, so writes go on, but the archive grows only every 15 minutes (the incremental run falls back to streaming by itself): losing the cluster now loses up to 15 minutes of transactions.',
+  strict: 'Synchronous mode (strict): every commit waits for the receiver, so writes to the database hang until it streams again.',
+};
+
+/**
+ * The WAL receiver (libs/backup wal-receiver.sh, `backup.walReceiver.enabled`): not streaming
+ * (its own report, or its metrics not scraped), or further behind the primary than
+ * `backup.walReceiver.lagAlertSeconds`.
+ */
+function walReceiverAlerts(env: EnvConfig) {
+  const r = env.backup.walReceiver;
+  if (!r.enabled) return [];
+  const job = { job: JOBS.walReceiver };
+  return [
+    alert({
+      name: 'BackupWALReceiverDown',
+      expr: `max by (namespace) (${sel('bitpin_wal_receiver_up', job)}) < 1
+or
+max by (namespace) (${sel('up', job)}) < 1`,
+      for: '5m',
+      severity: 'critical',
+      summary: 'The WAL receiver is not streaming in {{ $labels.namespace }}',
+      description: `Deployment ${SEED.backup.walReceiver.name} has not streamed WAL from the primary (or could not be scraped) for 5 minutes. ${RECEIVER_DOWN_IMPACT[r.synchronous]}`,
+    }),
+    alert({
+      name: 'BackupWALReceiverLagging',
+      expr: `max by (namespace) (${sel('bitpin_wal_receiver_lag_seconds', job)}) > ${r.lagAlertSeconds}`,
+      for: '5m',
+      severity: 'warning',
+      summary: 'The WAL receiver is {{ $value | humanizeDuration }} behind the primary in {{ $labels.namespace }}',
+      description: `The WAL archive has lacked WAL the primary flushed for more than ${r.lagAlertSeconds} s (env ${env.name}: backup.walReceiver.lagAlertSeconds) for 5 minutes: a disaster now loses that much. Usually the backup volume or the network to it is too slow for the write rate.`,
+    }),
+  ];
 }

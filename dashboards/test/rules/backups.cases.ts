@@ -1,4 +1,5 @@
 import type { EnvConfig } from '@bitpin/config';
+import { RECEIVER_DOWN_IMPACT } from '../../src/prometheus/backups.js';
 import { pgSizeBytes } from '../../src/promql.js';
 import { firing, series, silent, type PromtoolCase, type RuleIndex } from '../promtool.js';
 
@@ -218,5 +219,62 @@ export function backupCases(env: EnvConfig, r: RuleIndex): PromtoolCase[] {
       input_series: [slot('bitpin_backup', `${keep * 0.25}x30`)],
       alert_rule_test: [silent('BackupWALSlotRetentionHigh', '30m')],
     },
+    ...(env.backup.walReceiver.enabled ? walReceiverCases(env, r) : []),
   ];
+}
+
+function walReceiverCases(env: EnvConfig, r: RuleIndex): PromtoolCase[] {
+  const target = { job: 'bitpin-wal-receiver', instance: '10.0.0.7:9188', namespace: ns, pod: 'bitpin-wal-receiver-5d9c7-x2k4p' };
+  const m = (metric: string, values: string) => series(metric, target, values);
+  const down = r.fired('BackupWALReceiverDown', 'critical', { namespace: ns }, {
+    summary: `The WAL receiver is not streaming in ${ns}`,
+    description: `Deployment bitpin-wal-receiver has not streamed WAL from the primary (or could not be scraped) for 5 minutes. ${RECEIVER_DOWN_IMPACT[env.backup.walReceiver.synchronous]}`,
+  });
+  const lagLimit = env.backup.walReceiver.lagAlertSeconds;
+  return [
+    {
+      name: 'BackupWALReceiverDown: the receiver reports it is not streaming for 5m',
+      // Streaming for 2m, then not: pending from 2m, firing from 7m.
+      input_series: [m('bitpin_wal_receiver_up', '1 1 0x20'), m('up', '1x22')],
+      alert_rule_test: [silent('BackupWALReceiverDown', '6m'), firing('BackupWALReceiverDown', '8m', down)],
+    },
+    {
+      name: 'BackupWALReceiverDown: its metrics cannot be scraped for 5m',
+      input_series: [m('bitpin_wal_receiver_up', '1 1'), m('up', '1 1 0x20')],
+      alert_rule_test: [silent('BackupWALReceiverDown', '6m'), firing('BackupWALReceiverDown', '8m', down)],
+    },
+    {
+      name: 'BackupWALReceiverDown: a receiver restarting for a minute stays silent',
+      input_series: [m('bitpin_wal_receiver_up', '1 1 0 1x20'), m('up', '1x22')],
+      alert_rule_test: [silent('BackupWALReceiverDown', '10m')],
+    },
+    {
+      name: `BackupWALReceiverLagging: ${lagLimit * 2} s behind for 5m`,
+      input_series: [m('bitpin_wal_receiver_lag_seconds', `0 0 ${lagLimit * 2}x20`)],
+      alert_rule_test: [
+        silent('BackupWALReceiverLagging', '6m'),
+        firing(
+          'BackupWALReceiverLagging',
+          '8m',
+          r.fired('BackupWALReceiverLagging', 'warning', { namespace: ns }, {
+            summary: `The WAL receiver is ${humanizeSeconds(lagLimit * 2)} behind the primary in ${ns}`,
+            description: `The WAL archive has lacked WAL the primary flushed for more than ${lagLimit} s (env ${env.name}: backup.walReceiver.lagAlertSeconds) for 5 minutes: a disaster now loses that much. Usually the backup volume or the network to it is too slow for the write rate.`,
+          }),
+        ),
+      ],
+    },
+    {
+      name: 'BackupWALReceiverLagging: a second behind stays silent',
+      input_series: [m('bitpin_wal_receiver_lag_seconds', '1x30')],
+      alert_rule_test: [silent('BackupWALReceiverLagging', '30m')],
+    },
+  ];
+}
+
+/** Prometheus's humanizeDuration for whole seconds under a day (`2m 0s`). */
+function humanizeSeconds(s: number): string {
+  const h = Math.floor(s / 3600);
+  const m = Math.floor((s % 3600) / 60);
+  const sec = s % 60;
+  return h ? `${h}h ${m}m ${sec}s` : m ? `${m}m ${sec}s` : `${sec}s`;
 }

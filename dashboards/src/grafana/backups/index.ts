@@ -133,6 +133,37 @@ function storagePanels(env: EnvConfig) {
   ];
 }
 
+function walReceiverPanels() {
+  const job = { job: JOBS.walReceiver, namespace: ns };
+  return [
+    statPanel(
+      {
+        title: 'WAL receiver streaming',
+        description: `Whether ${SEED.backup.walReceiver.name} streams WAL from the primary (its own report) and is scraped (alert BackupWALReceiverDown after 5 minutes).`,
+        unit: units.NoUnit,
+        thresholds: thresholds([null, 'red'], [1, 'green']),
+        mappings: [
+          { value: 0, text: 'DOWN', color: 'red' },
+          { value: 1, text: 'streaming', color: 'green' },
+        ],
+      },
+      promInstant(`min(${sel('bitpin_wal_receiver_up', job)}) * min(${sel('up', job)})`),
+    ),
+    timeseriesPanel(
+      { title: 'WAL receiver lag', description: 'Seconds since the archive last had every WAL byte the primary had flushed (alert BackupWALReceiverLagging).', unit: units.Seconds, min: 0 },
+      promQuery(`max(${sel('bitpin_wal_receiver_lag_seconds', job)})`, 'seconds behind'),
+    ),
+    timeseriesPanel(
+      { title: 'WAL receiver lag (bytes)', description: 'WAL the primary has flushed that the receiver has not confirmed as on the backup volume.', unit: units.BytesIEC, min: 0 },
+      promQuery(`max(${sel('bitpin_wal_receiver_lag_bytes', job)})`, 'bytes behind'),
+    ),
+    timeseriesPanel(
+      { title: 'WAL receiver restarts', description: 'Times pg_receivewal ended and its supervising loop restarted it (primary restarts, failovers, network).', unit: units.Short, min: 0 },
+      promQuery(`max(increase(${sel('bitpin_wal_receiver_restarts_total', job)}[$__rate_interval]))`, 'restarts'),
+    ),
+  ];
+}
+
 function resourcePanels() {
   const c = { ...CADVISOR, namespace: ns, pod: varMatch('pod'), container: not('') };
   return [
@@ -165,6 +196,7 @@ export function backupsDashboard(env: EnvConfig) {
   addRow(b, 'Freshness', freshnessPanels(), 6, 6);
   addRow(b, 'Runs', runPanels(), 8);
   addRow(b, 'Storage', storagePanels(env), 8);
+  if (env.backup.walReceiver.enabled) addRow(b, 'WAL receiver', walReceiverPanels(), 6);
   addRow(b, 'Backup pods', resourcePanels(), 12);
   return b;
 }
