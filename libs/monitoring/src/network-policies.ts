@@ -67,6 +67,10 @@ export class MonitoringNetworkPolicies extends Construct {
           : []),
         // The Redis cache's exporter (libs/cache), where the env runs the cache.
         ...(env.cache.enabled ? [{ peers: [namespacePeer(ns.app, selectorLabels({ name: SEED.cache.name }))], ports: tcpPorts(SEED.cache.metricsPort) }] : []),
+        // libs/backup's WAL receiver (backup.walReceiver).
+        ...(env.backup.walReceiver.enabled
+          ? [{ peers: [namespacePeer(ns.app, selectorLabels({ name: 'bitpin-backup', instance: SEED.backup.walReceiver.name }))], ports: tcpPorts(SEED.backup.walReceiver.metricsPort) }]
+          : []),
         // Loki and the log agent both serve metrics on their port named `http-metrics`; the
         // logging Grafana on `http` (the scrape jobs select the same names).
         { peers: [namespacePeer(ns.logging)], ports: named('http-metrics', 'http') },

@@ -259,6 +259,10 @@ export function prometheusConfig(env: EnvConfig, options: PrometheusConfigOption
     ...(env.cache.enabled
       ? [podJob({ job: JOBS.cache, namespaces: [ns.app], selector: byName(SEED.cache.name), port: { name: 'metrics' } })]
       : []),
+    // libs/backup's WAL receiver (its lag), where the env runs it: port `metrics` (9188).
+    ...(env.backup.walReceiver.enabled
+      ? [podJob({ job: JOBS.walReceiver, namespaces: [ns.app], selector: { 'app.kubernetes.io/name': 'bitpin-backup', 'app.kubernetes.io/instance': SEED.backup.walReceiver.name }, port: { name: 'metrics' } })]
+      : []),
     // The log store: Loki, or VictoriaLogs (:9428, /metrics) with logging.backend: victorialogs.
     env.logging.backend === 'victorialogs'
       ? podJob({ job: JOBS.victorialogs, namespaces: [ns.logging], selector: byName('victorialogs'), port: { number: env.logging.victorialogs.port } })

@@ -50,7 +50,11 @@ describe.each(ENV_NAMES)('monitoring in env %s keeps every seed fact', (envName)
     const jobs = new Set(prom.scrape_configs.map(jobOf));
     // Jobs of components the env may leave off: the Redis cache (libs/cache, cache.enabled), the
     // poolers' PgBouncer (database.pooler.enabled).
-    const off = new Set<string>([...(e.cache.enabled ? [] : [SEED.monitoring.jobs.cache]), ...(e.database.pooler.enabled ? [] : [SEED.monitoring.jobs.pooler])]);
+    const off = new Set<string>([
+      ...(e.cache.enabled ? [] : [SEED.monitoring.jobs.cache]),
+      ...(e.database.pooler.enabled ? [] : [SEED.monitoring.jobs.pooler]),
+      ...(e.backup.walReceiver.enabled ? [] : [SEED.monitoring.jobs.walReceiver]),
+    ]);
     expect([...jobs].sort()).toEqual([...new Set(Object.values(SEED.monitoring.jobs))].filter((j) => !off.has(j)).sort());
     const byName = Object.fromEntries(prom.scrape_configs.map((sc: any) => [sc.job_name, sc]));
     // cAdvisor is job="kubelet" told apart by metrics_path, as kubernetes-mixin selects it.
@@ -81,6 +85,16 @@ describe.each(ENV_NAMES)('monitoring in env %s keeps every seed fact', (envName)
       );
     } else {
       expect(byName['redis']).toBeUndefined();
+    }
+    // libs/backup's WAL receiver: pods app.kubernetes.io/name=bitpin-backup, instance bitpin-wal-receiver, port `metrics` (9188).
+    if (e.backup.walReceiver.enabled) {
+      expect(byName['bitpin-wal-receiver'].relabel_configs).toEqual(
+        expect.arrayContaining([
+          { source_labels: ['__meta_kubernetes_pod_label_app_kubernetes_io_name'], regex: 'bitpin-backup', action: 'keep' },
+          { source_labels: ['__meta_kubernetes_pod_label_app_kubernetes_io_instance'], regex: 'bitpin-wal-receiver', action: 'keep' },
+          { source_labels: ['__meta_kubernetes_pod_container_port_name'], regex: 'metrics', action: 'keep' },
+        ]),
+      );
     }
     // CloudNativePG instances: pods labelled cnpg.io/cluster=bitpin-cluster, cnpg.io/podRole=instance, port `metrics` (9187).
     expect(byName['cnpg'].relabel_configs).toEqual(
