@@ -7,7 +7,8 @@
  */
 export { buildDashboards, type GrafanaDashboard } from './grafana/index.js';
 export { DASHBOARDS, PLATFORM_TAG, type DashboardKey } from './grafana/catalog.js';
-export { PROMETHEUS_VAR, LOKI_VAR } from './grafana/common.js';
+export { PROMETHEUS_VAR, LOKI_VAR, VICTORIALOGS_VAR } from './grafana/common.js';
+export { VictoriaLogsQueryBuilder, VictoriaLogsQueryType, victoriaLogsFieldVariable, type VictoriaLogsDataquery, type VictoriaLogsVariableQuery } from './grafana/victorialogs.js';
 export { buildRuleFiles } from './prometheus/index.js';
 export * from './prometheus/builder.js';
 export { JOBS, TARGET_LABELS, CADVISOR, PLATFORM_NAMESPACES } from './promql.js';

@@ -1,3 +1,4 @@
+import { SEED } from '@bitpin/config';
 import type { GrafanaDashboard } from '../src/index.js';
 
 export interface Panel {
@@ -15,8 +16,20 @@ export interface DashboardQuery {
   readonly dashboard: string;
   readonly panel: string;
   readonly refId: string;
-  readonly language: 'promql' | 'logql';
+  readonly language: 'promql' | 'logql' | 'logsql';
   readonly expr: string;
+  /** LogsQL only: the VictoriaLogs plugin's query type (instant, stats, statsRange, hits). */
+  readonly queryType?: string;
+  /** LogsQL instant queries: the line limit. */
+  readonly maxLines?: number;
+}
+
+/** The query language of a target, from its data source type. */
+function languageOf(t: Record<string, unknown>): DashboardQuery['language'] {
+  const type = (t['datasource'] as { type?: string } | undefined)?.type;
+  if (type === SEED.grafana.datasources.loki.type) return 'logql';
+  if (type === SEED.grafana.datasources.victorialogs.type) return 'logsql';
+  return 'promql';
 }
 
 /** The panels of a dashboard, without rows. */
@@ -31,8 +44,9 @@ export function queriesOf(d: GrafanaDashboard): DashboardQuery[] {
       dashboard: d.uid,
       panel: p.title,
       refId: String(t['refId']),
-      language: (t['datasource'] as { type?: string } | undefined)?.type === 'loki' ? ('logql' as const) : ('promql' as const),
+      language: languageOf(t),
       expr: String(t['expr']),
+      ...(languageOf(t) === 'logsql' ? { queryType: String(t['queryType']), ...(t['maxLines'] === undefined ? {} : { maxLines: Number(t['maxLines']) }) } : {}),
     })),
   );
 }

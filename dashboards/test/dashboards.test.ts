@@ -1,7 +1,7 @@
 import { ENV_NAMES, loadEnvConfig, SEED } from '@bitpin/config';
 import { histogramSeries, METRICS } from '@bitpin/metrics-contract';
 import { describe, expect, it } from 'vitest';
-import { buildDashboards, DASHBOARDS, LOKI_VAR, PROMETHEUS_VAR, type GrafanaDashboard } from '../src/index.js';
+import { buildDashboards, DASHBOARDS, LOKI_VAR, PROMETHEUS_VAR, VICTORIALOGS_VAR, type GrafanaDashboard } from '../src/index.js';
 import { panelsOf, queriesOf, type Panel } from './dashboard-queries.js';
 
 type Json = Record<string, unknown>;
@@ -18,8 +18,12 @@ const EXPECTED = [
   ['bitpin-alerts', 'Bitpin / Alerts overview'],
 ] as const;
 
-describe.each(ENV_NAMES)('dashboards of env %s', (envName) => {
-  const dashboards = buildDashboards(loadEnvConfig(envName));
+/** Every env of the repository, plus the VictoriaLogs store with vlagent (no repository env runs it yet). */
+const VICTORIALOGS_ENV = loadEnvConfig('dev', { overrides: { logging: { backend: 'victorialogs', agent: 'vlagent' } } });
+const ENVS = [...ENV_NAMES.map((n) => [n, loadEnvConfig(n)] as const), ['dev-victorialogs', VICTORIALOGS_ENV] as const];
+
+describe.each(ENVS)('dashboards of env %s', (_envName, env) => {
+  const dashboards = buildDashboards(env);
 
   it('are the seven platform dashboards with stable uids, titles and file names', () => {
     expect(dashboards.map((d) => [d.uid, d.title])).toEqual(EXPECTED);
@@ -39,9 +43,13 @@ describe.each(ENV_NAMES)('dashboards of env %s', (envName) => {
     if (usesLoki) {
       expect(variable(d, LOKI_VAR)).toMatchObject({ type: 'datasource', query: 'loki', current: { value: SEED.grafana.datasources.loki.uid } });
     }
+    const vl = SEED.grafana.datasources.victorialogs;
+    if (panelsOf(d).some((p) => (p.datasource as Json | undefined)?.['type'] === vl.type)) {
+      expect(variable(d, VICTORIALOGS_VAR)).toMatchObject({ type: 'datasource', query: vl.type, current: { value: vl.uid } });
+    }
     // Every panel and query points at a data-source variable, never at a hard-coded uid.
     for (const p of panelsOf(d)) {
-      expect([`\${${PROMETHEUS_VAR}}`, `\${${LOKI_VAR}}`]).toContain((p.datasource as Json)['uid']);
+      expect([`\${${PROMETHEUS_VAR}}`, `\${${LOKI_VAR}}`, `\${${VICTORIALOGS_VAR}}`]).toContain((p.datasource as Json)['uid']);
       for (const t of p.targets ?? []) expect((t['datasource'] as Json)['uid']).toBe((p.datasource as Json)['uid']);
     }
   });
@@ -117,5 +125,10 @@ describe('dashboards', () => {
 
   it.each(EXPECTED.map(([uid]) => uid))('%s matches its JSON snapshot (what Grafana provisions)', async (uid) => {
     await expect(`${JSON.stringify(byUid(uid).json, null, 2)}\n`).toMatchFileSnapshot(`./__snapshots__/dashboards/${uid}.json`);
+  });
+
+  it('bitpin-logs with logging.backend victorialogs and agent vlagent matches its JSON snapshot (LogsQL through the VictoriaLogs plugin)', async () => {
+    const logs = buildDashboards(VICTORIALOGS_ENV).find((d) => d.uid === 'bitpin-logs') as GrafanaDashboard;
+    await expect(`${JSON.stringify(logs.json, null, 2)}\n`).toMatchFileSnapshot('./__snapshots__/dashboards/bitpin-logs.victorialogs.json');
   });
 });

@@ -38,8 +38,10 @@ function metricsOf(expr: string): Set<string> {
 /** The `job` values an expression selects on. */
 const jobsOf = (expr: string) => new Set([...expr.matchAll(/\bjob="([^"]+)"/g)].map((m) => m[1]!));
 
-describe.each(ENV_NAMES)('runbook links of the dashboards of env %s', (envName) => {
-  const env = loadEnvConfig(envName);
+/** Every env of the repository, plus the VictoriaLogs store with vlagent (its alerts and panels differ). */
+const ENVS = [...ENV_NAMES.map((n) => [n, loadEnvConfig(n)] as const), ['dev-victorialogs', loadEnvConfig('dev', { overrides: { logging: { backend: 'victorialogs', agent: 'vlagent' } } })] as const];
+
+describe.each(ENVS)('runbook links of the dashboards of env %s', (_envName, env) => {
   const files = buildRuleFiles(env);
   const alerts = alertingRules(files);
   const records = new Map(files.flatMap((f) => f.groups.flatMap((g) => g.rules.filter((r) => !isAlertingRule(r)))).map((r) => [(r as { record: string }).record, r.expr]));

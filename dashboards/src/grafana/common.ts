@@ -10,6 +10,7 @@ import * as table from '@grafana/grafana-foundation-sdk/table';
 import * as timeseries from '@grafana/grafana-foundation-sdk/timeseries';
 import { runbookUrl } from '../prometheus/builder.js';
 import { DASHBOARDS, PLATFORM_TAG, type DashboardKey } from './catalog.js';
+import type { VictoriaLogsQueryBuilder } from './victorialogs.js';
 
 /*
  * House style: every dashboard and panel starts from these factories (grafana-foundation-sdk
@@ -26,6 +27,9 @@ export const LOKI_VAR = 'loki_datasource';
 
 export const prometheusDs: common.DataSourceRef = { type: DS.prometheus.type, uid: `\${${PROMETHEUS_VAR}}` };
 export const lokiDs: common.DataSourceRef = { type: DS.loki.type, uid: `\${${LOKI_VAR}}` };
+/** Name of the VictoriaLogs data-source variable (`logging.backend: victorialogs`); LogsQL panels reference `${victorialogs_datasource}`. */
+export const VICTORIALOGS_VAR = 'victorialogs_datasource';
+export const victoriaLogsDs: common.DataSourceRef = { type: DS.victorialogs.type, uid: `\${${VICTORIALOGS_VAR}}` };
 
 /** Value of a multi-value variable's "All": matches every value, including an absent label. */
 export const ALL_VALUE = '.*';
@@ -42,6 +46,7 @@ function datasourceVariable(name: string, label: string, ds: { uid: string; name
 
 export const prometheusDatasourceVariable = () => datasourceVariable(PROMETHEUS_VAR, 'Prometheus', DS.prometheus);
 export const lokiDatasourceVariable = () => datasourceVariable(LOKI_VAR, 'Loki', DS.loki);
+export const victoriaLogsDatasourceVariable = () => datasourceVariable(VICTORIALOGS_VAR, 'VictoriaLogs', DS.victorialogs);
 
 /** A multi-value query variable with "All" (= `.*`), refreshed when the time range changes. */
 export function queryVariable(
@@ -224,12 +229,22 @@ export function lokiTimeseriesPanel(p: TimeseriesSpec, ...targets: loki.Dataquer
   return withTargets(b, targets);
 }
 
-/** Raw log lines, newest first. */
-export function logsPanel(p: Omit<PanelSpec, 'unit'> & { unit?: string }, target: loki.DataqueryBuilder): logs.PanelBuilder {
+/** A VictoriaLogs time series (LogsQL `stats` over time: volume, rates). */
+export function victoriaLogsTimeseriesPanel(p: TimeseriesSpec, ...targets: VictoriaLogsQueryBuilder[]): timeseries.PanelBuilder {
+  const b = timeseriesPanel(p).datasource(victoriaLogsDs);
+  return withTargets(b, targets);
+}
+
+/** Raw log lines, newest first (Loki, or VictoriaLogs with its data source). */
+export function logsPanel(
+  p: Omit<PanelSpec, 'unit'> & { unit?: string },
+  target: loki.DataqueryBuilder | VictoriaLogsQueryBuilder,
+  ds: common.DataSourceRef = lokiDs,
+): logs.PanelBuilder {
   return new logs.PanelBuilder()
     .title(p.title)
     .description(p.description)
-    .datasource(lokiDs)
+    .datasource(ds)
     // Log lines have no numeric unit; "string" keeps the every-panel-has-a-unit rule honest.
     .unit(p.unit ?? 'string')
     .thresholds(p.thresholds ?? neutralThresholds())

@@ -85,12 +85,34 @@ export const SEED = {
       prometheus: 'prometheus',
     },
   },
-  logging: { loki: { name: 'loki', grpcPort: 9095 }, grafana: { name: 'grafana' } },
+  logging: {
+    loki: { name: 'loki', grpcPort: 9095 },
+    grafana: { name: 'grafana' },
+    /**
+     * The fields a log entry carries in VictoriaLogs, by who shipped it: vlagent's Kubernetes
+     * collector writes vector.dev's names (pod labels as `kubernetes.pod_labels.<key>`; the seed's
+     * `app` is the pod label `app`); Promtail and Alloy push the relabel table's Loki labels, which
+     * VictoriaLogs keeps as fields of the same names. The LogsQL dashboards and vlagent's
+     * `-kubernetesCollector.streamFields` take them from here.
+     */
+    logFields: {
+      vlagent: {
+        namespace: 'kubernetes.pod_namespace',
+        pod: 'kubernetes.pod_name',
+        container: 'kubernetes.container_name',
+        node_name: 'kubernetes.pod_node_name',
+        app: 'kubernetes.pod_labels.app',
+      },
+      lokiPush: { namespace: 'namespace', pod: 'pod', container: 'container', node_name: 'node_name', app: 'app' },
+    },
+  },
   /** Grafana data sources are provisioned with these fixed uids; dashboards reference them. */
   grafana: {
     datasources: {
       prometheus: { uid: 'prometheus', name: 'Prometheus', type: 'prometheus' },
       loki: { uid: 'loki', name: 'Loki', type: 'loki' },
+      /** The VictoriaLogs plugin's data source (logging Grafana, `logging.backend: victorialogs`). */
+      victorialogs: { uid: 'victorialogs', name: 'VictoriaLogs', type: 'victoriametrics-logs-datasource' },
       alertmanager: { uid: 'alertmanager', name: 'Alertmanager', type: 'alertmanager' },
     },
     /** The folder the platform's dashboards are provisioned into. */

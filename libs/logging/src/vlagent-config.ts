@@ -1,4 +1,4 @@
-import { type EnvConfig } from '@bitpin/config';
+import { SEED, type EnvConfig } from '@bitpin/config';
 import { POD_LOGS_DIR } from './pod-logs.js';
 import { VICTORIALOGS_NATIVE_PATH, victoriaLogsUrl } from './victorialogs-config.js';
 
@@ -12,15 +12,10 @@ export const VLAGENT_STATE_DIR = '/var/lib/vlagent';
 /**
  * The Kubernetes fields vlagent puts on every line (vector.dev's names) and the Loki labels of
  * Promtail's relabel table they stand for. `app` has no computed field: the LogsQL queries read
- * the pod label `app` (the seed's `app=bitpin-app`).
+ * the pod label `app` (the seed's `app=bitpin-app`). The contract with the LogsQL dashboards
+ * (dashboards/) lives in libs/config: `SEED.logging.logFields.vlagent`.
  */
-export const VLAGENT_FIELDS = {
-  namespace: 'kubernetes.pod_namespace',
-  pod: 'kubernetes.pod_name',
-  container: 'kubernetes.container_name',
-  node_name: 'kubernetes.pod_node_name',
-  app: 'kubernetes.pod_labels.app',
-} as const;
+export const VLAGENT_FIELDS = SEED.logging.logFields.vlagent;
 
 export interface VlagentArgsOptions {
   /** @default - VictoriaLogs' Service, native protocol (`http://victorialogs.logging.svc:9428/insert/native`) */

@@ -15,14 +15,18 @@ import {
   queryVariable,
   timeseriesPanel,
   upperThresholds,
+  victoriaLogsDatasourceVariable,
 } from '../common.js';
+import { ERROR_LEVELS, PG_ERROR_SEVERITIES } from './levels.js';
+import { logsqlRecentErrorsPanel, logsqlVariables, logsqlVolumePanels } from './logsql.js';
+import { victoriaLogsPanels } from './victorialogs-row.js';
+
+export { ERROR_LEVELS, PG_ERROR_SEVERITIES } from './levels.js';
+export { LOGSQL_ERROR_CONDITION, LOGSQL_ERROR_FILTER, LOGSQL_LEVEL_EXTRACT, logFields, logStream } from './logsql.js';
+export { VICTORIALOGS_VOLUME_USED } from './victorialogs-row.js';
 
 /** Log streams of the selected namespaces and pods (labels from libs/logging's relabel table). */
 export const LOG_STREAM = '{namespace=~"$namespace", pod=~"$pod"}';
-/** Log levels counted as errors (Python logging, pino, Go slog/logfmt, zap, gunicorn). */
-export const ERROR_LEVELS = ['error', 'err', 'critical', 'crit', 'fatal', 'panic'] as const;
-/** PostgreSQL error severities (CloudNativePG logs them as `record.error_severity` of a JSON line with level "info"). */
-export const PG_ERROR_SEVERITIES = ['ERROR', 'FATAL', 'PANIC'] as const;
 /** LogQL raw strings (backticks) keep regex backslashes as they are. */
 const BT = '`';
 const LEVEL_WORDS = ['trace', 'debug', 'info', 'notice', 'warn', 'warning', ...ERROR_LEVELS].join('|');
@@ -73,19 +77,25 @@ function volumePanels() {
   ];
 }
 
-function pipelinePanels(env: EnvConfig) {
+function agentPanel(env: EnvConfig) {
   const agent = env.logging.agent;
   const agentSel = (m: string) => sel(m, { job: JOBS.logAgent });
+  // vlagent counts blocks (batches of lines) it sent and dropped, Promtail and Alloy entries.
+  const what = agent === 'vlagent' ? 'Blocks of lines' : 'Entries';
+  return timeseriesPanel(
+    { title: `Log agent (${agent}): sent vs dropped`, description: `${what} the agent delivered, and ${what.toLowerCase()} it gave up on after its retries (alert LogAgentDroppingLines).`, unit: units.CountsPerSecond, min: 0 },
+    promQuery(`sum(rate(${agentSel(LOG_AGENT_SENT_METRIC[agent])}[$__rate_interval]))`, 'sent'),
+    promQuery(`sum by (reason) (rate(${agentSel(LOG_AGENT_DROPPED_METRIC[agent])}[$__rate_interval]))`, 'dropped {{reason}}'),
+  );
+}
+
+function pipelinePanels(env: EnvConfig) {
   return [
     timeseriesPanel(
       { title: 'Lines received by Loki', description: 'Lines accepted by the Loki distributor per second.', unit: units.CountsPerSecond, min: 0 },
       promQuery(`sum(rate(${sel('loki_distributor_lines_received_total', { job: JOBS.loki })}[$__rate_interval]))`, 'received'),
     ),
-    timeseriesPanel(
-      { title: `Log agent (${agent}): sent vs dropped`, description: 'Entries the agent delivered, and entries it gave up on after its retries (alert LogAgentDroppingLines).', unit: units.CountsPerSecond, min: 0 },
-      promQuery(`sum(rate(${agentSel(LOG_AGENT_SENT_METRIC[agent])}[$__rate_interval]))`, 'sent'),
-      promQuery(`sum by (reason) (rate(${agentSel(LOG_AGENT_DROPPED_METRIC[agent])}[$__rate_interval]))`, 'dropped {{reason}}'),
-    ),
+    agentPanel(env),
     timeseriesPanel(
       { title: 'Loki 5xx ratio by route', description: 'Share of Loki requests failing per route (alert LokiRequestErrors above 10%).', unit: units.PercentUnit, min: 0, thresholds: upperThresholds(0.05, 0.1) },
       promQuery(
@@ -98,6 +108,7 @@ function pipelinePanels(env: EnvConfig) {
 
 /** Logs of the platform from Loki (volume, errors, recent error lines) and the health of the log pipeline. */
 export function logsDashboard(env: EnvConfig) {
+  if (env.logging.backend === 'victorialogs') return victoriaLogsDashboard(env);
   const b = platformDashboard({
     key: 'logs',
     description: `Logs from Loki (shipped by ${env.logging.agent}): volume and error rate by app, the newest error lines, and the pipeline's own health. Env ${env.name}.`,
@@ -119,5 +130,26 @@ export function logsDashboard(env: EnvConfig) {
     12,
   );
   addRow(b, 'Pipeline health', pipelinePanels(env), 8);
+  return b;
+}
+
+/**
+ * The same dashboard on VictoriaLogs (`logging.backend: victorialogs`): the log panels in LogsQL
+ * through the VictoriaLogs data source plugin, on the fields of the env's agent; the pipeline row
+ * is the store's metrics (ingested, dropped, disk) and the agent's sent/dropped.
+ */
+function victoriaLogsDashboard(env: EnvConfig) {
+  const b = platformDashboard({
+    key: 'logs',
+    description: `Logs from VictoriaLogs (shipped by ${env.logging.agent}), queried in LogsQL: volume and error rate by app, the newest error lines, and the pipeline's own health (ingestion, drops, disk). Env ${env.name}.`,
+    tags: ['logs', 'victorialogs'],
+    from: 'now-1h',
+    variables: [victoriaLogsDatasourceVariable(), prometheusDatasourceVariable(), ...logsqlVariables(env)],
+  });
+  addRow(b, 'Volume and errors', logsqlVolumePanels(env), 8);
+  addRow(b, 'Recent errors', [logsqlRecentErrorsPanel(env)], 24, 12);
+  const [up, ingested, dropped, used, bytes] = victoriaLogsPanels(env);
+  addRow(b, 'VictoriaLogs: ingestion', [up, ingested, dropped], 8);
+  addRow(b, 'VictoriaLogs: disk, and the log agent', [used, bytes, agentPanel(env)], 8);
   return b;
 }
