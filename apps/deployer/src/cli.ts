@@ -158,6 +158,10 @@ export async function run(argv: readonly string[], io: Io = processIo): Promise<
         path: values.path,
         secrets: values.secrets,
         images: await imageOverrides(values.image),
+      }).catch((e: unknown) => {
+        // Its refusals are PreflightErrors of the copy of @bitpin/kube-client that dist/export.js
+        // loads, not the bundle's: by name, as with ConfigError (exit 2, nothing written).
+        throw e instanceof Error && e.name === 'PreflightError' ? new UsageError(e.message) : e;
       });
       for (const w of r.warnings) report.warn(w);
       if (json) io.stdout(JSON.stringify({ command, ok: true, ...r }));

@@ -1,5 +1,6 @@
 import { loadEnvConfig } from '@bitpin/config';
 import type { KubeObject } from '@bitpin/kube-client';
+import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -274,6 +275,20 @@ describe('export: bad input, one line each (exit 2, nothing written)', () => {
       expect(existsSync(out)).toBe(false);
     });
   }
+
+  it('the bundled CLI as a process (dist-cli, as a user runs it): the refusal exits 2, --secrets=omit writes the export', () => {
+    // The bundle loads export.js from dist/: its errors come from another copy of the libraries than the CLI's.
+    const bundle = join(import.meta.dirname, '..', 'dist-cli', 'deployer.mjs');
+    const out = join(work, 'bundled');
+    const refused = spawnSync(process.execPath, [bundle, ...exportArgs('prod', 'argocd', out)], { encoding: 'utf8', timeout: 120_000 });
+    expect(refused.status, refused.stderr).toBe(2);
+    expect(refused.stderr).toMatch(/^error: export prod: \d+ Secrets would leave in the export \(.*monitoring\/grafana-admin/m);
+    expect(existsSync(out)).toBe(false);
+    const ok = spawnSync(process.execPath, [bundle, ...exportArgs('prod', 'argocd', out, '--secrets=omit', '--output', 'json')], { encoding: 'utf8', timeout: 120_000 });
+    expect(ok.status, ok.stderr).toBe(0);
+    expect(JSON.parse(ok.stdout.trim().split('\n').at(-1)!)).toMatchObject({ command: 'export', ok: true, env: 'prod', format: 'argocd' });
+    expect(existsSync(join(out, 'argocd/application.yaml'))).toBe(true);
+  });
 
   it('fails on an --out directory that holds something else, and leaves it as it was', async () => {
     const out = join(work, 'not-an-export');

@@ -142,7 +142,7 @@ function readme(config: EnvConfig, opts: ExportOptions, waves: readonly ExportWa
     '## Layout',
     '',
     '- `kustomization.yaml`: the whole set (`kubectl kustomize .` renders it); it names the wave directories.',
-    ...waves.map((w) => `- \`${w.dir}/\`: wave ${w.wave}, ${WAVE_NAMES[w.wave] ?? 'more objects'} (${w.objects.length} objects, one file each)`),
+    ...waves.map((w) => `- \`${w.dir}/\`: wave ${w.wave}, ${WAVE_NAMES[w.wave] ?? 'more objects'} (${w.objects.length === 1 ? '1 object, one file' : `${w.objects.length} objects, one file each`})`),
   ];
   if (opts.format === 'argocd') {
     lines.push(
