@@ -41,6 +41,9 @@ offsite_setup() {
   # In the Pods an init container copies rclone into RCLONE_BIN_DIR (the PostgreSQL image has none).
   [[ -z "${RCLONE_BIN_DIR:-}" ]] || PATH="${RCLONE_BIN_DIR}:${PATH}"
   command -v rclone >/dev/null 2>&1 || die "rclone is not installed (Debian: apt-get install rclone; the backup image must include it)"
+  # rclone 1.60's s3 client refuses to start with AWS_CA_BUNDLE set ("unsupported transport"):
+  # a private CA for the endpoint goes in RCLONE_CA_CERT instead.
+  unset AWS_CA_BUNDLE
   # No configuration file at all (rclone would otherwise look for one in ~/.config).
   export RCLONE_CONFIG=''
   export RCLONE_CONFIG_BITPIN_S3_TYPE=s3

@@ -74,6 +74,11 @@ wanted_wal() {
 }
 
 # ---- upload -----------------------------------------------------------------------------------
+# Few rclone processes, one listing: (1) the listing, (2) every missing full backup file and WAL
+# file in one copy, (3) the backup.info files (a backup is complete off-site once its backup.info
+# is there), (4) retention's deletions when there are any, (5) incremental.log, the open segment's
+# snapshot and wal/SHA256SUMS in one copy. What the copy holds after (2)-(4) is known without
+# listing it again.
 upload() {
   require_backup_dir
   local t0 id f name n_full=0 n_wal=0 pending=0 bytes=0 partial=""
@@ -89,9 +94,9 @@ upload() {
   # under it); the files themselves never change once published, so they are read after it.
   take_lock
   plan_keep "$work/remote"
-  : >"$work/full.todo"
+  : >"$work/data.todo"
   : >"$work/info.todo"
-  : >"$work/wal.todo"
+  mkdir -p "$work/stage/wal"
   local -a ids=()
   while read -r d; do ids+=("${d##*/}"); done < <(good_backups)
   for id in "${ids[@]}"; do
@@ -99,7 +104,12 @@ upload() {
     for f in "$BACKUP_DIR/full/$id"/*; do
       name=${f##*/}
       [[ -z "${remote[full/$id/$name]:-}" ]] || continue
-      if [[ "$name" == backup.info ]]; then echo "$id/$name" >>"$work/info.todo"; else echo "$id/$name" >>"$work/full.todo"; fi
+      if [[ "$name" == backup.info ]]; then
+        echo "full/$id/$name" >>"$work/info.todo"
+      else
+        echo "full/$id/$name" >>"$work/data.todo"
+        n_full=$((n_full + 1))
+      fi
       bytes=$((bytes + $(stat -c %s "$f")))
     done
   done
@@ -109,63 +119,51 @@ upload() {
   while read -r _ name; do
     [[ "$name" =~ $WAL_RE && -f "$BACKUP_DIR/wal/$name" && -z "${remote[wal/$name]:-}" ]] || continue
     wanted_wal "$name" || continue
-    echo "$name" >>"$work/wal.todo"
+    echo "wal/$name" >>"$work/data.todo"
+    n_wal=$((n_wal + 1))
     bytes=$((bytes + $(stat -c %s "$BACKUP_DIR/wal/$name")))
   done <"$work/wal.sums"
   for f in "$BACKUP_DIR"/wal/*.partial; do
     name=${f##*/}
     [[ "$name" =~ $PARTIAL_RE ]] || continue
     partial=$name
-    mkdir -p "$work/partial"
-    cp "$f" "$work/partial/$name"
+    cp "$f" "$work/stage/wal/$name"
   done
-  [[ ! -f "$BACKUP_DIR/incremental.log" ]] || cp "$BACKUP_DIR/incremental.log" "$work/incremental.log"
+  [[ ! -f "$BACKUP_DIR/incremental.log" ]] || cp "$BACKUP_DIR/incremental.log" "$work/stage/incremental.log"
   exec 9>&- # the lock
-  n_full=$(wc -l <"$work/full.todo")
-  n_wal=$(wc -l <"$work/wal.todo")
   info "off-site copy ${BACKUP_OFFSITE_ENDPOINT} bucket ${BACKUP_OFFSITE_BUCKET}${BACKUP_OFFSITE_PREFIX:+/${BACKUP_OFFSITE_PREFIX}}: $(wc -l <"$work/remote") file(s) there; to upload: ${n_full} full backup file(s), ${n_wal} WAL file(s), $((bytes / 1048576)) MiB"
 
   # Immutable files: copied as they are, no per-file look-up at the destination (the listing
   # above said they are missing). A file retention removed meanwhile is skipped by the next run.
   local failed=0
-  if ((n_full > 0)); then
-    rc copy --no-check-dest --files-from "$work/full.todo" "$BACKUP_DIR/full" "${OFFSITE_REMOTE}full" || failed=1
+  if [[ -s "$work/data.todo" ]]; then
+    rc copy --no-check-dest --files-from "$work/data.todo" "$BACKUP_DIR" "$OFFSITE_REMOTE" || failed=1
   fi
-  if ((n_wal > 0)); then
-    rc copy --no-check-dest --files-from "$work/wal.todo" "$BACKUP_DIR/wal" "${OFFSITE_REMOTE}wal" || failed=1
-  fi
-  # A full backup is complete off-site once its backup.info is there: uploaded after its files.
   if [[ $failed -eq 0 && -s "$work/info.todo" ]]; then
-    rc copy --no-check-dest --files-from "$work/info.todo" "$BACKUP_DIR/full" "${OFFSITE_REMOTE}full" || failed=1
+    rc copy --no-check-dest --files-from "$work/info.todo" "$BACKUP_DIR" "$OFFSITE_REMOTE" || failed=1
   fi
   if [[ $failed -ne 0 ]]; then
-    offsite_list >"$work/remote.after" 2>/dev/null || cp "$work/remote" "$work/remote.after"
-    pending=$(missing_count "$work/remote.after")
+    offsite_list >"$work/now" 2>/dev/null || cp "$work/remote" "$work/now"
+    pending=$(missing_count "$work/now")
     record "failed" "$pending" "$t0"
     die "off-site upload failed: ${pending} published file(s) are not off-site yet; the next run uploads them (check the endpoint, the bucket and the credentials)"
   fi
-  # The open segment's snapshot, incremental.log, then the checksums of what is off-site now.
-  if [[ -n "$partial" ]]; then
-    rc copyto "$work/partial/$partial" "${OFFSITE_REMOTE}wal/$partial" || failed=1
-    # An older .partial off-site is superseded once its segment is complete there.
-    sha256_list "$work/partial" "$partial" >"$work/partial.sum"
-  fi
-  [[ ! -f "$work/incremental.log" ]] || rc copyto "$work/incremental.log" "${OFFSITE_REMOTE}incremental.log" || failed=1
-  ((failed == 0)) || { record failed "$(missing_count "$work/remote")" "$t0"; die "off-site upload of the open WAL segment or incremental.log failed; the next run retries"; }
+  sort -u "$work/remote" "$work/data.todo" "$work/info.todo" >"$work/now"
 
-  retention
+  retention "$work/now"
   # wal/SHA256SUMS off-site: the local checksums of the WAL files off-site, plus the snapshot's.
-  offsite_list >"$work/remote.after" || { record failed unknown "$t0"; die "cannot list the off-site copy after the upload; the next run checks again"; }
+  # (A local line for a .partial segment describes the file as it was then; the snapshot's own
+  # checksum describes what is uploaded.)
   {
     declare -A there=()
-    while read -r f; do [[ "$f" != wal/* ]] || there[${f#wal/}]=1; done <"$work/remote.after"
-    # (A local line for a .partial segment describes the file as it was then; the snapshot's own
-    # checksum below describes what was uploaded.)
+    while read -r f; do [[ "$f" != wal/* ]] || there[${f#wal/}]=1; done <"$work/now"
     while read -r s name; do [[ -z "${there[$name]:-}" || "$name" =~ $PARTIAL_RE ]] || printf '%s  %s\n' "$s" "$name"; done <"$work/wal.sums"
-    [[ -z "$partial" ]] || cat "$work/partial.sum"
+    [[ -z "$partial" ]] || sha256_list "$work/stage/wal" "$partial"
   } >"$work/SHA256SUMS"
-  rc copyto "$work/SHA256SUMS" "${OFFSITE_REMOTE}wal/SHA256SUMS" || { record failed 0 "$t0"; die "off-site upload of wal/SHA256SUMS failed; the next run retries"; }
-  pending=$(missing_count "$work/remote.after")
+  mv "$work/SHA256SUMS" "$work/stage/wal/SHA256SUMS"
+  rc copy --no-check-dest "$work/stage" "$OFFSITE_REMOTE" ||
+    { record failed "$(missing_count "$work/now")" "$t0"; die "off-site upload of incremental.log, the open WAL segment or wal/SHA256SUMS failed; the next run retries"; }
+  pending=$(missing_count "$work/now")
   if ((pending > 0)); then
     record behind "$pending" "$t0"
     die "${pending} published file(s) are still not off-site after this run; the next run retries"
@@ -174,7 +172,7 @@ upload() {
   info "off-site copy up to date: ${n_full} full backup file(s) and ${n_wal} WAL file(s) uploaded ($((bytes / 1048576)) MiB) in $(($(date +%s) - t0))s"
 }
 
-# missing_count REMOTE_LIST: published files (full backups, checksummed WAL) not in the list.
+# missing_count LIST: published files the copy keeps (full backups, checksummed WAL) not in LIST.
 missing_count() {
   local n=0 d f name
   declare -A there=()
@@ -195,13 +193,14 @@ record() {
 }
 
 # ---- retention (off-site) ---------------------------------------------------------------------
+# retention LIST: deletes what the copy does not keep (LIST: what it holds; updated in place).
 retention() {
-  local -a doomed=()
-  local f id name
-  offsite_list >"$work/remote.ret" || die "off-site retention: cannot list the copy"
-  plan_keep "$work/remote.ret"
+  local list=$1 f id name
+  local -a doomed=() purged=()
+  plan_keep "$list"
   [[ -n "$OLDEST_KEPT" ]] || return 0
-  declare -A seen=()
+  declare -A seen=() listed=()
+  while read -r f; do listed[$f]=1; done <"$list"
   while read -r f; do
     [[ "$f" =~ ^full/([^/]+)/ ]] || continue
     id=${BASH_REMATCH[1]}
@@ -210,29 +209,36 @@ retention() {
     # Not among the kept ones: older, or an incomplete upload of a backup the copy does not keep.
     if [[ -z "${KEEP[$id]:-}" ]]; then
       rc purge "${OFFSITE_REMOTE}full/$id" || die "off-site retention: cannot delete full/${id}"
+      purged+=("$id")
       info "off-site retention: deleted full/${id}"
     fi
-  done <"$work/remote.ret"
+  done <"$list"
   while read -r f; do
     [[ "$f" == wal/* ]] || continue
     name=${f#wal/}
     [[ "$name" =~ ^[0-9A-F]{24}(\.(gz|lz4|zst))?(\.partial)?$ ]] || continue
-    wanted_wal "$name" || doomed+=("$name")
-  done <"$work/remote.ret"
-  # A .partial snapshot off-site whose segment is complete off-site (or locally) is superseded.
-  declare -A listed=()
-  while read -r f; do listed[$f]=1; done <"$work/remote.ret"
-  while read -r f; do
-    [[ "$f" =~ ^wal/([0-9A-F]{24})((\.(gz|lz4|zst))?)\.partial$ ]] || continue
-    if [[ -n "${listed[wal/${BASH_REMATCH[1]}${BASH_REMATCH[2]}]:-}" || -f "$BACKUP_DIR/wal/${BASH_REMATCH[1]}${BASH_REMATCH[2]}" ]]; then
-      doomed+=("${f#wal/}")
+    if ! wanted_wal "$name"; then
+      doomed+=("$name")
+    elif [[ "$name" =~ ^([0-9A-F]{24}(\.(gz|lz4|zst))?)\.partial$ ]] &&
+      [[ -n "${listed[wal/${BASH_REMATCH[1]}]:-}" || -f "$BACKUP_DIR/wal/${BASH_REMATCH[1]}" ]]; then
+      # A .partial snapshot whose segment is complete off-site (or on the volume) is superseded.
+      doomed+=("$name")
     fi
-  done <"$work/remote.ret"
+  done <"$list"
   if ((${#doomed[@]} > 0)); then
     printf '%s\n' "${doomed[@]}" | sort -u >"$work/doomed"
     rc delete --files-from "$work/doomed" "${OFFSITE_REMOTE}wal" || die "off-site retention: deleting old WAL failed"
   fi
-  info "off-site retention: ${#KEEP[@]} full backup(s) kept (oldest ${OLDEST_KEPT}, keep ${BACKUP_OFFSITE_KEEP_FULL}), $(sort -u "$work/doomed" 2>/dev/null | wc -l) WAL file(s) before its start or superseded deleted"
+  # The list without what was deleted.
+  declare -A gone=()
+  for name in "${doomed[@]}"; do gone[wal/$name]=1; done
+  while read -r f; do
+    [[ -z "${gone[$f]:-}" ]] || continue
+    if [[ "$f" =~ ^full/([^/]+)/ ]] && [[ " ${purged[*]} " == *" ${BASH_REMATCH[1]} "* ]]; then continue; fi
+    echo "$f"
+  done <"$list" >"$list.new"
+  mv "$list.new" "$list"
+  info "off-site retention: ${#KEEP[@]} full backup(s) kept (oldest ${OLDEST_KEPT}, keep ${BACKUP_OFFSITE_KEEP_FULL}), ${#doomed[@]} WAL file(s) before its start or superseded deleted"
 }
 
 # ---- check ------------------------------------------------------------------------------------
