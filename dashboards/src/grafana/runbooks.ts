@@ -15,9 +15,8 @@ export interface PanelRunbooks {
   readonly when?: (env: EnvConfig) => boolean;
 }
 
-/** The log store's panels and alerts follow `logging.backend` (Loki, or VictoriaLogs). */
-const withLoki = (env: EnvConfig) => env.logging.backend === 'loki';
-const withVictoriaLogs = (env: EnvConfig) => env.logging.backend === 'victorialogs';
+/** Panels and alerts of the poolers (PgBouncer) exist only where the env pools connections. */
+const withPooler = (env: EnvConfig) => env.database.pooler.enabled;
 
 /** Panels of the Redis cache (libs/cache) exist only where the env runs it. */
 const withCache = (env: EnvConfig) => env.cache.enabled;
@@ -58,6 +57,10 @@ export const PANEL_RUNBOOKS: Readonly<Record<DashboardKey, readonly PanelRunbook
     { panel: 'Lock waits and deadlocks', alerts: ['CNPGBackendsWaiting'] },
     { panel: 'Transaction ID age', alerts: ['CNPGXIDAgeHigh'] },
     { panel: 'Volumes of bitpin-cluster', alerts: ['CNPGVolumeFillingUp'] },
+    { panel: 'PgBouncer up', alerts: ['PgBouncerDown'], when: withPooler },
+    { panel: 'Pool saturation', alerts: ['PgBouncerPoolSaturated'], when: withPooler },
+    { panel: 'Clients waiting for a server connection', alerts: ['PgBouncerClientsWaiting'], when: withPooler },
+    { panel: 'PgBouncer connections', alerts: ['PgBouncerPoolSaturated'], when: withPooler },
     { panel: 'WAL retained by replication slots', alerts: ['BackupWALSlotRetentionHigh'] },
   ],
   backups: [
@@ -97,11 +100,7 @@ export const PANEL_RUNBOOKS: Readonly<Record<DashboardKey, readonly PanelRunbook
   ],
   logs: [
     { panel: /^Log agent \(.+\): sent vs dropped$/, alerts: ['LogAgentDroppingLines'] },
-    { panel: 'Loki 5xx ratio by route', alerts: ['LokiRequestErrors'], when: withLoki },
-    { panel: 'VictoriaLogs up', alerts: ['VictoriaLogsDown'], when: withVictoriaLogs },
-    { panel: 'VictoriaLogs rows dropped', alerts: ['VictoriaLogsDroppingRows'], when: withVictoriaLogs },
-    { panel: 'VictoriaLogs volume used', alerts: ['VictoriaLogsDiskFillingUp'], when: withVictoriaLogs },
-    { panel: 'VictoriaLogs data and free space', alerts: ['VictoriaLogsDiskFillingUp'], when: withVictoriaLogs },
+    { panel: 'Loki 5xx ratio by route', alerts: ['LokiRequestErrors'] },
   ],
   alerts: [
     // Watchdog and the alerting-pipeline panels carry their links in alerts/index.ts.
@@ -117,14 +116,7 @@ export const PANEL_RUNBOOKS: Readonly<Record<DashboardKey, readonly PanelRunbook
         'KubeletDown',
         'KubeletCAdvisorDown',
         'NodeExporterDown',
-      ],
-    },
-    // The log store's whole-job alert follows logging.backend (link order kept: store, then agent).
-    { panel: 'Scrape jobs: targets up', alerts: ['LokiDown'], when: withLoki },
-    { panel: 'Scrape jobs: targets up', alerts: ['VictoriaLogsDown'], when: withVictoriaLogs },
-    {
-      panel: 'Scrape jobs: targets up',
-      alerts: [
+        'LokiDown',
         'LogAgentDown',
         'AlertmanagerDown',
         'AlertmanagerClusterDown',

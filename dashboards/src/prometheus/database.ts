@@ -212,5 +212,63 @@ max by (namespace, pod) (${sel('cnpg_pg_stat_archiver_last_archived_time', { job
     }),
   );
 
-  return ruleFile('cnpg.rules.yaml', [ruleGroup('cnpg', alerts)]);
+  return ruleFile('cnpg.rules.yaml', [ruleGroup('cnpg', alerts), ...(env.database.pooler.enabled ? [ruleGroup('pgbouncer', poolerAlerts(env))] : [])]);
+}
+
+/** Share of a PgBouncer pod's server connections in use above which PgBouncerPoolSaturated fires. */
+export const POOL_SATURATION_RATIO = 0.9;
+/** Seconds the oldest client has waited for a server connection above which PgBouncerClientsWaiting fires. */
+export const POOL_MAX_WAIT_SECONDS = 1;
+
+/**
+ * Server connections one PgBouncer pod may open to its database: `max_db_connections` of the
+ * Pooler (libs/database sets it to default_pool_size + reserve_pool_size).
+ */
+export const poolerServerConnections = (env: EnvConfig) => env.database.pooler.defaultPoolSize + env.database.pooler.reservePoolSize;
+
+/** Server connections in use (linked to a client) over what a PgBouncer pod may open, per pod. */
+export const poolSaturationExpr = (env: EnvConfig, scope: Readonly<Record<string, Matcher>> = { job: JOBS.pooler }) =>
+  `sum by (namespace, pod) (${sel('cnpg_pgbouncer_pools_sv_active', scope)}) / ${poolerServerConnections(env)}`;
+
+/** How long the oldest waiting client has waited for a server connection (seconds), per pod. */
+export const poolMaxWaitExpr = (scope: Readonly<Record<string, Matcher>> = { job: JOBS.pooler }) =>
+  `max by (namespace, pod) (${sel('cnpg_pgbouncer_pools_maxwait', scope)} + ${sel('cnpg_pgbouncer_pools_maxwait_us', scope)} / 1000000)`;
+
+/**
+ * The Poolers' PgBouncer pods (CloudNativePG's exporter on port 9127, job `pgbouncer`), where
+ * `database.pooler` is on. With pooling on the app reaches PostgreSQL only through them.
+ */
+function poolerAlerts(env: EnvConfig): AlertingRule[] {
+  const pjob = JOBS.pooler;
+  const ns = SEED.namespaces.app;
+  const size = poolerServerConnections(env);
+  return [
+    alert({
+      name: 'PgBouncerDown',
+      expr: `absent(${sel('cnpg_pgbouncer_up', { job: pjob, namespace: ns })} == 1)`,
+      for: '2m',
+      severity: 'critical',
+      labels: { job: pjob, namespace: ns },
+      summary: `No PgBouncer of ${cluster}'s poolers is up`,
+      description: `For 2 minutes no PgBouncer pod of the Poolers (${SEED.database.clusterName}-pooler-rw/-ro) has reported a working PgBouncer (cnpg_pgbouncer_up == 1), or the ${pjob} scrape job finds none: the app reaches the database only through them (DB_HOST), so it cannot query at all.`,
+    }),
+    alert({
+      name: 'PgBouncerPoolSaturated',
+      expr: `${poolSaturationExpr(env)}
+> ${POOL_SATURATION_RATIO}`,
+      for: '10m',
+      severity: 'warning',
+      summary: 'PgBouncer {{ $labels.pod }} uses {{ $value | humanizePercentage }} of its server connections',
+      description: `For 10 minutes more than ${POOL_SATURATION_RATIO * 100}% of the ${size} server connections PgBouncer pod {{ $labels.namespace }}/{{ $labels.pod }} may open (database.pooler defaultPoolSize + reservePoolSize, env ${env.name}) have been busy with clients: the next requests wait for a connection (PgBouncerClientsWaiting). Raise database.pooler.defaultPoolSize or instances (within max_connections), or find what holds connections (${env.database.pooler.poolMode} mode).`,
+    }),
+    alert({
+      name: 'PgBouncerClientsWaiting',
+      expr: `${poolMaxWaitExpr()}
+> ${POOL_MAX_WAIT_SECONDS}`,
+      for: '5m',
+      severity: 'warning',
+      summary: 'Clients wait {{ $value | humanizeDuration }} for a server connection on PgBouncer {{ $labels.pod }}',
+      description: `For 5 minutes the oldest client of PgBouncer pod {{ $labels.namespace }}/{{ $labels.pod }} has waited more than ${POOL_MAX_WAIT_SECONDS}s for a server connection: every pooled connection is busy, requests queue in PgBouncer (and fail after query_wait_timeout, ${env.database.pooler.queryWaitTimeoutSeconds}s). See PgBouncerPoolSaturated; the database may also be slow to answer.`,
+    }),
+  ];
 }

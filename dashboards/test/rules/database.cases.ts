@@ -356,5 +356,61 @@ export function databaseCases(env: EnvConfig, r: RuleIndex): PromtoolCase[] {
       input_series: [cnpg('cnpg_pg_database_xid_age', pod1, '500000000x12', { datname: 'app' })],
       alert_rule_test: [firing('CNPGXIDAgeHigh', '12m', expanded(r, 'CNPGXIDAgeHigh', 'warning', { namespace: ns, datname: 'app' }, '500M'))],
     },
+    ...(env.database.pooler.enabled ? poolerCases(env, r) : []),
+  ];
+}
+
+/** The poolers' PgBouncer (job pgbouncer), where the env pools connections. */
+function poolerCases(env: EnvConfig, r: RuleIndex): PromtoolCase[] {
+  const rw1 = 'bitpin-cluster-pooler-rw-7d9f8c6b5-abcde';
+  const rw2 = 'bitpin-cluster-pooler-rw-7d9f8c6b5-fghij';
+  const pgb = (metric: string, pod: string, values: string, extra: Record<string, string> = {}) =>
+    series(`cnpg_pgbouncer_${metric}`, { job: 'pgbouncer', namespace: ns, pod, ...extra }, values);
+  const pool = (metric: string, pod: string, values: string) => pgb(`pools_${metric}`, pod, values, { database: 'app', user: 'app' });
+  // max_db_connections of one PgBouncer pod: default_pool_size + reserve_pool_size.
+  const size = env.database.pooler.defaultPoolSize + env.database.pooler.reservePoolSize;
+  const pct = (x: number) => `${Number((x * 100).toPrecision(4))}%`;
+  return [
+    {
+      name: 'PgBouncerDown: every PgBouncer stops working (cnpg_pgbouncer_up 0) and it pages after 2m',
+      input_series: [pgb('up', rw1, '1 1 1 0x10'), pgb('up', rw2, '1 1 1 0x10')],
+      alert_rule_test: [silent('PgBouncerDown', '4m'), firing('PgBouncerDown', '5m', expanded(r, 'PgBouncerDown', 'critical', { job: 'pgbouncer', namespace: ns }))],
+    },
+    {
+      name: 'PgBouncerDown: the pooler pods disappear (no target of job pgbouncer) and it pages; one working PgBouncer of two keeps it silent',
+      input_series: [pgb('up', rw1, '1 1 stale'), pgb('up', rw2, '1 1 0x10')],
+      alert_rule_test: [silent('PgBouncerDown', '1m'), firing('PgBouncerDown', '5m', expanded(r, 'PgBouncerDown', 'critical', { job: 'pgbouncer', namespace: ns }))],
+    },
+    {
+      name: 'PgBouncerDown: silent while one PgBouncer works',
+      input_series: [pgb('up', rw1, '1x20'), pgb('up', rw2, '0x20')],
+      alert_rule_test: [silent('PgBouncerDown', '10m')],
+    },
+    {
+      name: `PgBouncerPoolSaturated: ${size - 1} of ${size} server connections busy on one pod for 10m; the other pod at half stays silent`,
+      input_series: [pool('sv_active', rw1, `${size - 1}x15`), pool('sv_active', rw2, `${Math.floor(size / 2)}x15`)],
+      alert_rule_test: [
+        silent('PgBouncerPoolSaturated', '9m'),
+        firing('PgBouncerPoolSaturated', '11m', expanded(r, 'PgBouncerPoolSaturated', 'warning', { namespace: ns, pod: rw1 }, pct((size - 1) / size))),
+      ],
+    },
+    {
+      name: 'PgBouncerPoolSaturated: 80% busy stays silent',
+      input_series: [pool('sv_active', rw1, `${Math.floor(size * 0.8)}x15`)],
+      alert_rule_test: [silent('PgBouncerPoolSaturated', '15m')],
+    },
+    {
+      name: 'PgBouncerClientsWaiting: the oldest client waits 3s for 5m',
+      input_series: [pool('maxwait', rw1, '0 0 3x10'), pool('maxwait_us', rw1, '0x12'), pool('maxwait', rw2, '0x12'), pool('maxwait_us', rw2, '0x12')],
+      alert_rule_test: [
+        silent('PgBouncerClientsWaiting', '6m'),
+        firing('PgBouncerClientsWaiting', '7m', expanded(r, 'PgBouncerClientsWaiting', 'warning', { namespace: ns, pod: rw1 }, '3s')),
+      ],
+    },
+    {
+      name: 'PgBouncerClientsWaiting: waits under a second (maxwait 0, 900 ms) stay silent',
+      input_series: [pool('maxwait', rw1, '0x12'), pool('maxwait_us', rw1, '900000x12')],
+      alert_rule_test: [silent('PgBouncerClientsWaiting', '12m')],
+    },
   ];
 }

@@ -3,6 +3,7 @@ import { JOBS } from '../../promql.js';
 import { addRow, platformDashboard, prometheusDatasourceVariable, queryVariable } from '../common.js';
 import { activityPanels } from './activity.js';
 import { overviewPanels } from './overview.js';
+import { poolerPanels } from './pooler.js';
 import { replicationPanels } from './replication.js';
 import { storagePanels } from './storage.js';
 
@@ -23,5 +24,6 @@ export function postgresDashboard(env: EnvConfig) {
   addRow(b, 'Replication', replicationPanels(env), 12);
   addRow(b, 'Connections and transactions', activityPanels(env), 12);
   addRow(b, 'WAL, size and volumes', storagePanels(), 12);
+  if (env.database.pooler.enabled) addRow(b, 'Connection pooling (PgBouncer)', poolerPanels(env), 6);
   return b;
 }
