@@ -15,6 +15,10 @@ export interface PanelRunbooks {
   readonly when?: (env: EnvConfig) => boolean;
 }
 
+/** The log store's panels and alerts follow `logging.backend` (Loki, or VictoriaLogs). */
+const withLoki = (env: EnvConfig) => env.logging.backend === 'loki';
+const withVictoriaLogs = (env: EnvConfig) => env.logging.backend === 'victorialogs';
+
 /** Panels and alerts of the poolers (PgBouncer) exist only where the env pools connections. */
 const withPooler = (env: EnvConfig) => env.database.pooler.enabled;
 
@@ -100,7 +104,11 @@ export const PANEL_RUNBOOKS: Readonly<Record<DashboardKey, readonly PanelRunbook
   ],
   logs: [
     { panel: /^Log agent \(.+\): sent vs dropped$/, alerts: ['LogAgentDroppingLines'] },
-    { panel: 'Loki 5xx ratio by route', alerts: ['LokiRequestErrors'] },
+    { panel: 'Loki 5xx ratio by route', alerts: ['LokiRequestErrors'], when: withLoki },
+    { panel: 'VictoriaLogs up', alerts: ['VictoriaLogsDown'], when: withVictoriaLogs },
+    { panel: 'VictoriaLogs rows dropped', alerts: ['VictoriaLogsDroppingRows'], when: withVictoriaLogs },
+    { panel: 'VictoriaLogs volume used', alerts: ['VictoriaLogsDiskFillingUp'], when: withVictoriaLogs },
+    { panel: 'VictoriaLogs data and free space', alerts: ['VictoriaLogsDiskFillingUp'], when: withVictoriaLogs },
   ],
   alerts: [
     // Watchdog and the alerting-pipeline panels carry their links in alerts/index.ts.
@@ -116,7 +124,14 @@ export const PANEL_RUNBOOKS: Readonly<Record<DashboardKey, readonly PanelRunbook
         'KubeletDown',
         'KubeletCAdvisorDown',
         'NodeExporterDown',
-        'LokiDown',
+      ],
+    },
+    // The log store's whole-job alert follows logging.backend (link order kept: store, then agent).
+    { panel: 'Scrape jobs: targets up', alerts: ['LokiDown'], when: withLoki },
+    { panel: 'Scrape jobs: targets up', alerts: ['VictoriaLogsDown'], when: withVictoriaLogs },
+    {
+      panel: 'Scrape jobs: targets up',
+      alerts: [
         'LogAgentDown',
         'AlertmanagerDown',
         'AlertmanagerClusterDown',
