@@ -92,6 +92,8 @@ export class WalReceiver extends Construct {
       periodSeconds: 30,
       failureThreshold: 3,
     };
+    // Ready once the lag check has written a fresh status (it has reached the database at least once).
+    const readinessProbe: k8s.Probe = { exec: livenessProbe.exec, periodSeconds: 10, failureThreshold: 3 };
     const template: k8s.PodTemplateSpec = {
       metadata: base.metadata,
       spec: {
@@ -99,7 +101,7 @@ export class WalReceiver extends Construct {
         restartPolicy: 'Always',
         // pg_receivewal flushes what it has and exits on SIGTERM; the loop passes it on.
         terminationGracePeriodSeconds: 30,
-        containers: [{ ...receiver, name: 'receiver', livenessProbe }, metrics],
+        containers: [{ ...receiver, name: 'receiver', livenessProbe, readinessProbe }, metrics],
       },
     };
     this.deployment = new k8s.KubeDeployment(this, 'Resource', {
