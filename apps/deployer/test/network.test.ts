@@ -254,8 +254,12 @@ describe('network policies: the flow matrix', () => {
       expect(got.filter((x) => x.includes(`→ ${pooler}:`))).toEqual([...f(APP, pooler, 5432), ...f(PROM, pooler, 9127)].sort());
       expect(got.filter((x) => x.startsWith(`${pooler} →`))).toEqual([...f(pooler, DB, 5432), ...api(pooler), ...f(pooler, 'kube-system/kube-dns', 53, '53/UDP')].sort());
     }
-    expect(got.filter((x) => x.endsWith(`→ ${DB}:5432`))).toEqual(
-      [...f(POOLER_RW, DB, 5432), ...f(POOLER_RO, DB, 5432), ...f(DB, DB, 5432), ...f('cnpg-system/operator', DB, 5432), ...f('bitpin-task/bitpin-full-backup', DB, 5432), ...f('bitpin-task/bitpin-incremental-backup', DB, 5432)].sort(),
+    // Who reaches PostgreSQL: the poolers, the other instances, the operator — and the pods that carry the
+    // database-client label (the backup workloads, whose replication protocol PgBouncer cannot carry); not the app.
+    const clients = new Set(endpointsOf(PROD.objects).filter((e) => e.labels?.['bitpin.io/database-client'] === 'true').map((e) => e.id));
+    expect(clients.has(APP)).toBe(false);
+    expect(got.filter((x) => x.endsWith(`→ ${DB}:5432`) && !clients.has(x.split(' → ')[0]!))).toEqual(
+      [...f(POOLER_RW, DB, 5432), ...f(POOLER_RO, DB, 5432), ...f(DB, DB, 5432), ...f('cnpg-system/operator', DB, 5432)].sort(),
     );
     // Without the pooler-client label (its policy gone) the app loses the poolers: the label is what admits it.
     const unlabelled = (PROD.objects as any[]).map((o) =>
