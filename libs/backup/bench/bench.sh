@@ -4,7 +4,7 @@
 # docs/benchmarks.md. Settings: BENCH_SCALE (pgbench scale, default 200 ≈ 3 GB), BENCH_ROUNDS
 # (default 3 for the full backup, up to 3 for the incremental run and the restores; rounds
 # alternate which side goes first and the best round of each side counts), BENCH_WORKLOAD_SECONDS
-# (default 30, per incremental round).
+# (default 30, per incremental round). Then the off-site rows: bench/offsite.sh (BENCH_OFFSITE=false skips).
 # Runs a private PostgreSQL 15 on a Unix socket in a temp dir (as `postgres` when started as root).
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -40,6 +40,8 @@ open(doc, "w").write(text)
 PY
   cat "$root/results.md"
   echo "bench: wrote the '## backup' section of docs/benchmarks.md"
+  # The off-site rows (SeaweedFS + rclone): their own section; BENCH_OFFSITE=false skips them.
+  if [[ "${BENCH_OFFSITE:-true}" == true ]]; then bash "$here/offsite.sh"; fi
   exit 0
 fi
 
