@@ -1,5 +1,9 @@
 import { loadEnvConfig } from '@bitpin/config';
 import { Testing } from 'cdk8s';
+import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { DatabaseChart } from '../src/index.js';
 
@@ -100,5 +104,24 @@ describe('connection pooling (CloudNativePG Pooler)', () => {
       matchLabels: { 'cnpg.io/cluster': 'bitpin-cluster' },
       matchExpressions: [{ key: 'cnpg.io/podRole', operator: 'NotIn', values: ['pooler'] }],
     });
+  });
+});
+
+describe('what the CloudNativePG webhook would say (it does not run here: no operator)', () => {
+  it("every PgBouncer parameter we send is on the operator's allowed list (internal/webhook/v1/pooler_webhook.go of the pinned module)", () => {
+    // GIVEN the operator's source at the pinned version (from the Go module cache; `go mod download`)
+    const version = readFileSync(join(import.meta.dirname, '../src/imports/CNPG_VERSION'), 'utf8').trim();
+    const out = execFileSync('go', ['mod', 'download', '-json', `github.com/cloudnative-pg/cloudnative-pg@${version}`], { cwd: tmpdir(), encoding: 'utf8' });
+    const dir = (JSON.parse(out) as { Dir: string }).Dir;
+    const webhook = readFileSync(join(dir, 'internal/webhook/v1/pooler_webhook.go'), 'utf8');
+    const block = /AllowedPgbouncerGenericConfigurationParameters = stringset\.From\(\[\]string\{([\s\S]*?)\}\)/.exec(webhook)?.[1] ?? '';
+    const allowed = new Set([...block.matchAll(/"([a-z0-9_]+)"/g)].map((m) => m[1]));
+    expect(allowed.size).toBeGreaterThan(30);
+    // THEN the Pooler would be admitted: no parameter is reserved or unknown
+    for (const env of ['staging', 'prod']) {
+      for (const p of byKind(synth(env), 'Pooler')) {
+        expect(Object.keys(p.spec.pgbouncer.parameters).filter((k) => !allowed.has(k)), `${env} ${p.metadata.name}`).toEqual([]);
+      }
+    }
   });
 });
