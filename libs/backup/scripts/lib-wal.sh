@@ -173,14 +173,23 @@ compress_published() {
     *) die "BACKUP_COMPRESSION must be gzip[:level], lz4[:level], zstd[:level] or none, got \"${BACKUP_COMPRESSION}\"" ;;
   esac
   if [[ -n "$ext" ]]; then
+    local -a todo=()
     for f in "$dir"/*; do
       name=${f##*/}
       [[ "$name" =~ ^([0-9A-F]{24}|[0-9A-F]{8}\.history)$ ]] || continue
-      "${cmd[@]}" <"$f" >"$f$ext.tmp"
-      sync "$f$ext.tmp"
-      mv -f "$f$ext.tmp" "$f$ext"
-      rm -f -- "$f"
+      todo+=("$f")
     done
+    if [[ "$method" == gzip ]] && command -v python3 >/dev/null 2>&1; then
+      # zlib in one process: the deflate pg_receivewal --compress=gzip uses (GNU gzip's is slower).
+      ((${#todo[@]} == 0)) || python3 -I -S "$BITPIN_LIB_DIR/bitpin_gzip.py" "${level:-6}" "${todo[@]}"
+    else
+      for f in "${todo[@]}"; do
+        "${cmd[@]}" <"$f" >"$f$ext.tmp"
+        sync "$f$ext.tmp"
+        mv -f "$f$ext.tmp" "$f$ext"
+        rm -f -- "$f"
+      done
+    fi
   fi
   for f in "$dir"/*.partial; do
     name=${f##*/}

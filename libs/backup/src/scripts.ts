@@ -23,6 +23,7 @@ export const SCRIPT_FILES = [
   'lib-offsite.sh',
   'bitpin_inflate.py',
   'bitpin_sha256.py',
+  'bitpin_gzip.py',
   'bitpin_metrics_http.py',
   'full-backup.sh',
   'incremental-backup.sh',
