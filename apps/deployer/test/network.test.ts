@@ -122,6 +122,7 @@ const DB = 'bitpin-task/bitpin-cluster';
 const REDIS = 'bitpin-task/bitpin-redis';
 const POOLER_RW = 'bitpin-task/bitpin-cluster-pooler-rw';
 const POOLER_RO = 'bitpin-task/bitpin-cluster-pooler-ro';
+const WAL_RECEIVER = 'bitpin-task/bitpin-wal-receiver';
 const PROM = 'monitoring/prometheus';
 const AM = 'monitoring/alertmanager';
 const GRAFANA = 'monitoring/grafana';
@@ -130,7 +131,7 @@ const LOKI = 'logging/loki';
 const AGENT = 'logging/promtail';
 const LOG_GRAFANA = 'logging/grafana';
 const OUR_PODS = [
-  APP, DB, REDIS, POOLER_RW, POOLER_RO, 'bitpin-task/bitpin-full-backup', 'bitpin-task/bitpin-incremental-backup', 'bitpin-task/bitpin-backup-verify',
+  APP, DB, REDIS, POOLER_RW, POOLER_RO, 'bitpin-task/bitpin-full-backup', 'bitpin-task/bitpin-incremental-backup', 'bitpin-task/bitpin-backup-verify', WAL_RECEIVER,
   PROM, AM, GRAFANA, KSM, LOKI, AGENT, LOG_GRAFANA,
 ];
 /** Sources no policy of ours restricts: the outside world, other namespaces, host-network pods. */
@@ -161,6 +162,8 @@ function intended(publicApp: string[] = fromAnyone(APP, 8080)): string[] {
     ...f(APP, REDIS, 6379),
     ...f('bitpin-task/bitpin-full-backup', DB, 5432),
     ...f('bitpin-task/bitpin-incremental-backup', DB, 5432),
+    // libs/backup's WAL receiver streams from the database; only Prometheus reaches it (its lag, 9188).
+    ...f(WAL_RECEIVER, DB, 5432),
     // The database: replication between instances, the operator, the API server.
     ...f(DB, DB, 5432),
     ...f('cnpg-system/operator', DB, 5432, 8000),
@@ -171,6 +174,7 @@ function intended(publicApp: string[] = fromAnyone(APP, 8080)): string[] {
     ...f(PROM, POOLER_RW, 9127),
     ...f(PROM, POOLER_RO, 9127),
     ...f(PROM, REDIS, 9121),
+    ...f(PROM, WAL_RECEIVER, 9188),
     ...f(PROM, PROM, 9090),
     ...f(PROM, AM, 9093),
     ...f(PROM, KSM, 8080, 8081),
