@@ -413,6 +413,7 @@ async function sidecarCount(metricsPort) {
 
 /** Where the sidecar's CPU goes: one more sidecar under wrk with V8's `--cpu-prof`, self time by area. */
 const PROFILE_SECONDS = Number(process.env.BENCH_PROFILE_SECONDS ?? 10);
+const UNDICI_AREA = 'undici (only the probes use it now; llhttp in wasm)';
 const NATIVE_IO = new Set(['writev', 'writeLatin1String', 'writeUtf8String', 'writeBuffer', 'writeAsciiString', 'readStart', 'readStop', 'shutdown', 'close']);
 
 function profileArea(cf) {
@@ -422,7 +423,7 @@ function profileArea(cf) {
   if (f === '(garbage collector)') return 'GC';
   if (f === '(program)') return 'V8/native, unattributed ((program))';
   if (!u && NATIVE_IO.has(f)) return 'socket writes and reads (syscalls, loopback TCP)';
-  if (u.includes('/undici/') || u.startsWith('wasm://')) return 'undici (upstream client, llhttp in wasm)';
+  if (u.includes('/undici/') || u.startsWith('wasm://')) return UNDICI_AREA;
   if (u.endsWith('/dist/upstream.js')) return 'sidecar upstream client (upstream.js: pool, request, response parser)';
   if (u.endsWith('/dist/proxy.js')) return 'sidecar data plane (proxy.js: headers, exchange)';
   if (u.endsWith('/dist/http-metrics.js') || u.endsWith('/dist/route-templates.js') || u.includes('/prom-client/')) return 'metrics (record, route templates, prom-client)';
@@ -449,15 +450,23 @@ async function profileSidecar(upstreamUrl, main) {
   });
   await waitHttp(`http://127.0.0.1:${port}${PATH}`);
   await wrk(`http://127.0.0.1:${port}${PATH}`, { seconds: WARMUP });
+  const t0 = performance.now();
   const m = await measure({ name: 'profile', url: `http://127.0.0.1:${port}`, proc }, { seconds: PROFILE_SECONDS });
   await stop(proc);
+  // Only the samples of the measured load (and the stop after it) count: not start-up (module
+  // loading and compiling) or the warm-up. The profile ends when the process exits.
+  const windowUs = (performance.now() - t0) * 1000;
   const file = readdirSync(dir).find((f) => f.endsWith('.cpuprofile'));
   if (!file) return undefined;
   const p = JSON.parse(readFileSync(join(dir, file), 'utf8'));
   const byId = new Map(p.nodes.map((n) => [n.id, n]));
   const areas = new Map();
   let busy = 0;
+  let t = p.startTime;
+  const from = p.endTime - windowUs;
   for (let i = 0; i < p.samples.length; i++) {
+    t += p.timeDeltas[i] ?? 0;
+    if (t < from) continue;
     const area = profileArea(byId.get(p.samples[i]).callFrame);
     if (area === undefined) continue;
     const d = p.timeDeltas[i] ?? 0;
@@ -705,7 +714,7 @@ function render(r) {
   }
   const pr = r.profile;
   const profileRows = pr
-    ? pr.areas.map((a) => `| ${a.area} | ${fmt(a.share * 100, 1)} % | ${fmt(a.share * sc.cpu, 1)} |`)
+    ? pr.areas.map((a) => `| ${a.area.startsWith('undici') ? UNDICI_AREA : a.area} | ${fmt(a.share * 100, 1)} % | ${fmt(a.share * sc.cpu, 1)} |`)
     : ['| (no profile in this run) | – | – |'];
   return `## metrics-sidecar
 
@@ -752,7 +761,8 @@ ${roundRows.join('\n')}
 ### Where the microseconds go
 
 ${pr ? `One more sidecar (same settings) under the same wrk load with V8's \`--cpu-prof\`, ${PROFILE_SECONDS} s after a warm-up (${fmt(pr.rps)} req/s,
-${fmt(pr.cpuUsPerReq, 1)} µs CPU per request with the profiler on, load ${fmt(pr.load1, 2)}): self time by area, idle excluded, and that share of the
+${fmt(pr.cpuUsPerReq, 1)} µs CPU per request with the profiler on, load ${fmt(pr.load1, 2)}): self time by area over the measured ${PROFILE_SECONDS} s only (start-up and warm-up
+samples left out), idle excluded, and that share of the
 sidecar's median CPU per request above (${fmt(sc.cpu, 1)} µs). Kernel time inside a syscall (loopback TCP delivers to the
 receiver inside the sender's \`writev\`) is counted under the JS-to-native call that made it.` : 'No profile in this run.'}
 
