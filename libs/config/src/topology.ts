@@ -87,6 +87,8 @@ export const SEED = {
   },
   logging: {
     loki: { name: 'loki', grpcPort: 9095 },
+    /** The VictoriaLogs store (`logging.backend: victorialogs`): its StatefulSet and Service name. */
+    victorialogs: { name: 'victorialogs' },
     grafana: { name: 'grafana' },
     /**
      * The fields a log entry carries in VictoriaLogs, by who shipped it: vlagent's Kubernetes

@@ -1,4 +1,5 @@
 import { SEED, type EnvConfig } from '@bitpin/config';
+import type { GrafanaPluginImage } from './grafana.js';
 
 /*
  * Grafana file provisioning (grafana docs: administration/provisioning): a data sources file and a
@@ -72,6 +73,60 @@ export function lokiDatasource(env: Pick<EnvConfig, 'logging'>, options: LokiDat
     editable: false,
     jsonData: { maxLines: 1000, timeout: 60 },
   };
+}
+
+/** VictoriaLogs' in-cluster base URL (`http://victorialogs.logging.svc:9428`). */
+export function victoriaLogsUrl(env: Pick<EnvConfig, 'logging'>): string {
+  return `http://${SEED.logging.victorialogs.name}.${SEED.namespaces.logging}.svc:${env.logging.victorialogs.port}`;
+}
+
+export interface VictoriaLogsDatasourceOptions {
+  /** @default false */
+  readonly isDefault?: boolean;
+  /** @default - {@link victoriaLogsUrl} */
+  readonly url?: string;
+}
+
+/**
+ * The VictoriaLogs data source (uid `victorialogs`, plugin `victoriametrics-logs-datasource`:
+ * `SEED.grafana.datasources.victorialogs`). The Grafana provisioning it needs the plugin
+ * ({@link PlatformGrafana.installPluginFromImage}).
+ */
+export function victoriaLogsDatasource(env: Pick<EnvConfig, 'logging'>, options: VictoriaLogsDatasourceOptions = {}): GrafanaDatasource {
+  const ds = SEED.grafana.datasources.victorialogs;
+  return {
+    uid: ds.uid,
+    name: ds.name,
+    type: ds.type,
+    access: 'proxy',
+    url: options.url ?? victoriaLogsUrl(env),
+    isDefault: options.isDefault ?? false,
+    editable: false,
+    jsonData: { maxLines: 1000 },
+  };
+}
+
+/** Where the plugin image (`images.grafanaVictoriaLogsPlugin`, libs/logging/grafana-plugin/Dockerfile) keeps the unpacked plugin. */
+export const VICTORIALOGS_PLUGIN_IMAGE_DIR = '/plugins';
+
+/**
+ * The VictoriaLogs data source plugin from its pinned image, for
+ * {@link PlatformGrafana.installPluginFromImage}: releases up to 0.14 are unsigned, so this id
+ * (and only it) is admitted unsigned.
+ */
+export function victoriaLogsPlugin(env: Pick<EnvConfig, 'images'>): GrafanaPluginImage {
+  return {
+    image: env.images.grafanaVictoriaLogsPlugin,
+    pluginId: SEED.grafana.datasources.victorialogs.type,
+    imageDir: VICTORIALOGS_PLUGIN_IMAGE_DIR,
+    unsigned: true,
+    initContainerName: 'install-victorialogs-plugin',
+  };
+}
+
+/** The log store's data source for the env (`logging.backend`): Loki's, or VictoriaLogs'. */
+export function logStoreDatasource(env: Pick<EnvConfig, 'logging'>, options: { readonly isDefault?: boolean } = {}): GrafanaDatasource {
+  return env.logging.backend === 'victorialogs' ? victoriaLogsDatasource(env, options) : lokiDatasource(env, options);
 }
 
 export interface GrafanaDashboardProvider {

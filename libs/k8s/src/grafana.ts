@@ -1,4 +1,5 @@
 import { SEED, parseQuantity, toYaml, type Resources } from '@bitpin/config';
+import { ApiObject, JsonPatch } from 'cdk8s';
 import { k8s } from 'cdk8s-plus-34';
 import { Construct } from 'constructs';
 import type { PlatformChart } from './chart.js';
@@ -45,6 +46,25 @@ export interface GrafanaDashboardFile {
   /** The dashboard JSON text. */
   readonly text: string;
 }
+
+/**
+ * A Grafana plugin that comes unpacked in an image (at `<imageDir>/<pluginId>/`), so Grafana needs
+ * no download when it starts: an init container copies it into the plugins emptyDir.
+ */
+export interface GrafanaPluginImage {
+  readonly image: string;
+  /** The plugin id (its directory name). */
+  readonly pluginId: string;
+  /** The directory in the image holding `<pluginId>/`. */
+  readonly imageDir: string;
+  /** Admit the plugin although it is unsigned (`GF_PLUGINS_ALLOW_LOADING_UNSIGNED_PLUGINS`, this id only). @default false */
+  readonly unsigned?: boolean;
+  /** The init container's name. @default 'install-plugin' */
+  readonly initContainerName?: string;
+}
+
+/** Grafana's plugin directory in the pod (`GF_PATHS_PLUGINS`) when a plugin is installed from an image: an emptyDir the init container fills. */
+export const GRAFANA_PLUGINS_DIR = '/var/lib/grafana-plugins';
 
 export interface PlatformGrafanaProps {
   /**
@@ -171,6 +191,8 @@ export class PlatformGrafana extends Construct {
   readonly dashboards?: readonly GrafanaDashboardFile[];
   /** The claim holding Grafana's database, when `storageSize` is set. */
   readonly storageSize?: string;
+  /** Plugin ids installed from images ({@link installPluginFromImage}). */
+  readonly plugins: string[] = [];
 
   constructor(scope: PlatformChart, id: string, props: PlatformGrafanaProps = {}) {
     super(scope, id);
@@ -341,6 +363,38 @@ export class PlatformGrafana extends Construct {
         },
       },
     });
+  }
+
+  /**
+   * Installs a plugin from an image (one call, one plugin): an init container copies
+   * `<imageDir>/<pluginId>` into an emptyDir that Grafana reads plugins from (`GF_PATHS_PLUGINS`,
+   * mounted read-only), so no internet is needed when Grafana starts. JSON patches on the
+   * rendered Deployment.
+   */
+  installPluginFromImage(plugin: GrafanaPluginImage): void {
+    if (this.plugins.length > 0) throw new Error(`${this.node.path}: installPluginFromImage is called once (has ${this.plugins.join(', ')}; asked for ${plugin.pluginId})`);
+    this.plugins.push(plugin.pluginId);
+    const deployment = ApiObject.of(this.node.findChild('Resource'));
+    const q = (v: string) => k8s.Quantity.fromString(v);
+    const init = {
+      name: plugin.initContainerName ?? 'install-plugin',
+      image: plugin.image,
+      imagePullPolicy: 'IfNotPresent',
+      command: ['cp', '-R', `${plugin.imageDir}/${plugin.pluginId}`, `${GRAFANA_PLUGINS_DIR}/`],
+      // Quantities, not strings: KubeDeployment maps its JSON (patches included) through the typed
+      // serializer, which reads a quantity's `.value` and drops a plain string.
+      resources: { requests: { cpu: q('10m'), memory: q('16Mi') }, limits: { memory: q('32Mi') } },
+      securityContext: restrictedContainerSecurity({ runAsUser: GRAFANA_UID }),
+      volumeMounts: [{ name: 'plugins', mountPath: GRAFANA_PLUGINS_DIR }],
+      terminationMessagePolicy: 'FallbackToLogsOnError',
+    };
+    deployment.addJsonPatch(
+      JsonPatch.add('/spec/template/spec/initContainers', [init]),
+      JsonPatch.add('/spec/template/spec/volumes/-', { name: 'plugins', emptyDir: { sizeLimit: q('128Mi') } }),
+      JsonPatch.add('/spec/template/spec/containers/0/volumeMounts/-', { name: 'plugins', mountPath: GRAFANA_PLUGINS_DIR, readOnly: true }),
+      JsonPatch.add('/spec/template/spec/containers/0/env/-', { name: 'GF_PATHS_PLUGINS', value: GRAFANA_PLUGINS_DIR }),
+      ...(plugin.unsigned ? [JsonPatch.add('/spec/template/spec/containers/0/env/-', { name: 'GF_PLUGINS_ALLOW_LOADING_UNSIGNED_PLUGINS', value: plugin.pluginId })] : []),
+    );
   }
 }
 

@@ -39,9 +39,19 @@ export type { PlatformExternalSecretProps } from './external-secret.js';
 export { CONFIG_CHECKSUM_ANNOTATION, configChecksum } from './checksum.js';
 export { volumeClaimSpec } from './storage.js';
 export type { VolumeClaimSpecProps } from './storage.js';
-export { GRAFANA_ADMIN_KEYS, GRAFANA_PATHS, GRAFANA_PORT, GRAFANA_UID, PlatformGrafana } from './grafana.js';
-export type { GrafanaDashboardFile, PlatformGrafanaProps } from './grafana.js';
-export { grafanaDashboardProviders, grafanaDatasourcesFile, lokiDatasource, lokiUrl } from './grafana-provisioning.js';
+export { GRAFANA_ADMIN_KEYS, GRAFANA_PATHS, GRAFANA_PLUGINS_DIR, GRAFANA_PORT, GRAFANA_UID, PlatformGrafana } from './grafana.js';
+export type { GrafanaDashboardFile, GrafanaPluginImage, PlatformGrafanaProps } from './grafana.js';
+export {
+  grafanaDashboardProviders,
+  grafanaDatasourcesFile,
+  logStoreDatasource,
+  lokiDatasource,
+  lokiUrl,
+  VICTORIALOGS_PLUGIN_IMAGE_DIR,
+  victoriaLogsDatasource,
+  victoriaLogsPlugin,
+  victoriaLogsUrl,
+} from './grafana-provisioning.js';
 export type {
   GrafanaDashboardProvider,
   GrafanaDashboardProvidersFile,
@@ -49,4 +59,5 @@ export type {
   GrafanaDatasource,
   GrafanaDatasourcesFile,
   LokiDatasourceOptions,
+  VictoriaLogsDatasourceOptions,
 } from './grafana-provisioning.js';

@@ -1,15 +1,12 @@
 import { SEED } from '@bitpin/config';
 import {
   GRAFANA_PORT,
-  GRAFANA_UID,
   PlatformGrafana,
   lokiDatasource,
-  restrictedContainerSecurity,
   type PlatformChart,
   type PlatformGrafanaProps,
 } from '@bitpin/k8s';
-import { ApiObject, JsonPatch } from 'cdk8s';
-import { GRAFANA_PLUGINS_DIR, VICTORIALOGS_PLUGIN_ID, VICTORIALOGS_PLUGIN_IMAGE_DIR, victoriaLogsDatasource } from './grafana-victorialogs.js';
+import { victoriaLogsDatasource, victoriaLogsPlugin } from './grafana-victorialogs.js';
 import { SCRAPE_JOB_LABEL } from './loki.js';
 import { scrapeAnnotations } from './render.js';
 
@@ -48,29 +45,6 @@ export class LoggingGrafana extends PlatformGrafana {
       podLabels: { [SCRAPE_JOB_LABEL]: SEED.monitoring.jobs.grafana },
       podAnnotations: scrapeAnnotations(GRAFANA_CONTAINER_PORT),
     });
-    if (victoria) this.addVictoriaLogsPlugin(env.images.grafanaVictoriaLogsPlugin);
-  }
-
-  /** The init container, volume, mount and env that give Grafana the plugin from an image (JSON patches on the rendered Deployment). */
-  private addVictoriaLogsPlugin(image: string): void {
-    const deployment = ApiObject.of(this.node.findChild('Resource'));
-    const init = {
-      name: 'install-victorialogs-plugin',
-      image,
-      imagePullPolicy: 'IfNotPresent',
-      command: ['cp', '-R', `${VICTORIALOGS_PLUGIN_IMAGE_DIR}/${VICTORIALOGS_PLUGIN_ID}`, `${GRAFANA_PLUGINS_DIR}/`],
-      resources: { requests: { cpu: '10m', memory: '16Mi' }, limits: { memory: '32Mi' } },
-      securityContext: restrictedContainerSecurity({ runAsUser: GRAFANA_UID }),
-      volumeMounts: [{ name: 'plugins', mountPath: GRAFANA_PLUGINS_DIR }],
-      terminationMessagePolicy: 'FallbackToLogsOnError',
-    };
-    deployment.addJsonPatch(
-      JsonPatch.add('/spec/template/spec/initContainers', [init]),
-      JsonPatch.add('/spec/template/spec/volumes/-', { name: 'plugins', emptyDir: { sizeLimit: '128Mi' } }),
-      JsonPatch.add('/spec/template/spec/containers/0/volumeMounts/-', { name: 'plugins', mountPath: GRAFANA_PLUGINS_DIR, readOnly: true }),
-      JsonPatch.add('/spec/template/spec/containers/0/env/-', { name: 'GF_PATHS_PLUGINS', value: GRAFANA_PLUGINS_DIR }),
-      // Plugin releases up to 0.14 are unsigned; this admits exactly this plugin id, nothing else.
-      JsonPatch.add('/spec/template/spec/containers/0/env/-', { name: 'GF_PLUGINS_ALLOW_LOADING_UNSIGNED_PLUGINS', value: VICTORIALOGS_PLUGIN_ID }),
-    );
+    if (victoria) this.installPluginFromImage(victoriaLogsPlugin(env));
   }
 }

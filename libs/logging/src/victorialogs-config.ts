@@ -1,8 +1,9 @@
 import { SEED, type EnvConfig } from '@bitpin/config';
+import { victoriaLogsUrl } from '@bitpin/k8s';
 import { lokiPushUrl } from './loki-config.js';
 
 /** The StatefulSet, Service and scrape job name of the VictoriaLogs store (its own name, not `loki`: see README). */
-export const VICTORIALOGS_NAME = 'victorialogs';
+export const VICTORIALOGS_NAME = SEED.logging.victorialogs.name;
 /** `-storageDataPath` in the pod: the PersistentVolumeClaim `storage`. */
 export const VICTORIALOGS_DATA_DIR = '/victoria-logs-data';
 /** Loki's push API as VictoriaLogs serves it (Promtail and Alloy push here). */
@@ -12,10 +13,8 @@ export const VICTORIALOGS_NATIVE_PATH = '/insert/native';
 /** LogsQL over HTTP. */
 export const VICTORIALOGS_QUERY_PATH = '/select/logsql/query';
 
-/** VictoriaLogs' in-cluster base URL (`http://victorialogs.logging.svc:9428`). */
-export function victoriaLogsUrl(env: Pick<EnvConfig, 'logging'>): string {
-  return `http://${VICTORIALOGS_NAME}.${SEED.namespaces.logging}.svc:${env.logging.victorialogs.port}`;
-}
+/** VictoriaLogs' in-cluster base URL (`http://victorialogs.logging.svc:9428`; libs/k8s, shared with both Grafanas). */
+export { victoriaLogsUrl };
 
 export interface VictoriaLogsArgsOptions {
   /** @default ':<logging.victorialogs.port>' (every interface of the pod) */

@@ -1,5 +1,5 @@
 import { SEED, type EnvConfig } from '@bitpin/config';
-import { grafanaDatasourcesFile, lokiDatasource, type GrafanaDatasource, type GrafanaDatasourcesFile } from '@bitpin/k8s';
+import { grafanaDatasourcesFile, lokiDatasource, victoriaLogsDatasource, type GrafanaDatasource, type GrafanaDatasourcesFile } from '@bitpin/k8s';
 import { MONITORING, serviceHost } from './names.js';
 
 /*
@@ -8,11 +8,12 @@ import { MONITORING, serviceHost } from './names.js';
  */
 
 /** The URLs Grafana reaches its data sources on (in-cluster Service DNS names). */
-export function datasourceUrls(env: EnvConfig): { prometheus: string; loki: string; alertmanager: string } {
+export function datasourceUrls(env: EnvConfig): { prometheus: string; loki: string; victorialogs: string; alertmanager: string } {
   const m = MONITORING;
   return {
     prometheus: `http://${serviceHost(m.prometheus.name, m.namespace)}:${m.prometheus.port}`,
     loki: `http://${serviceHost(SEED.logging.loki.name, SEED.namespaces.logging)}:${env.logging.loki.port}`,
+    victorialogs: `http://${serviceHost(SEED.logging.victorialogs.name, SEED.namespaces.logging)}:${env.logging.victorialogs.port}`,
     alertmanager: `http://${serviceHost(m.alertmanager.name, m.namespace)}:${m.alertmanager.port}`,
   };
 }
@@ -41,7 +42,10 @@ export function monitoringDatasources(env: EnvConfig): GrafanaDatasource[] {
         alertmanagerUid: ds.alertmanager.uid,
       },
     },
-    lokiDatasource(env, { url: urls.loki }),
+    // The log store of the env: Loki (the seed's), or with logging.backend victorialogs the
+    // VictoriaLogs plugin's data source (the Grafana installs the plugin, see grafana.ts), which
+    // the Logs dashboard's LogsQL panels read.
+    env.logging.backend === 'victorialogs' ? victoriaLogsDatasource(env, { url: urls.victorialogs }) : lokiDatasource(env, { url: urls.loki }),
     {
       uid: ds.alertmanager.uid,
       name: ds.alertmanager.name,

@@ -1,4 +1,4 @@
-import { PlatformGrafana, type PlatformChart, type PlatformGrafanaProps } from '@bitpin/k8s';
+import { PlatformGrafana, victoriaLogsPlugin, type PlatformChart, type PlatformGrafanaProps } from '@bitpin/k8s';
 import { monitoringDatasources } from './grafana-provisioning.js';
 import { checkDashboards, type DashboardInput } from './inputs.js';
 import { MONITORING } from './names.js';
@@ -39,5 +39,8 @@ export class Grafana extends PlatformGrafana {
       storageClass: env.monitoring.prometheus.storageClass,
       generateAdminSecret: props.generateAdminSecret,
     });
+    // With logging.backend victorialogs the log data source is VictoriaLogs': its plugin comes
+    // from the pinned image (an init container copies it; nothing is downloaded at start).
+    if (env.logging.backend === 'victorialogs') this.installPluginFromImage(victoriaLogsPlugin(env));
   }
 }

@@ -41,6 +41,8 @@ export class MonitoringNetworkPolicies extends Construct {
   constructor(scope: PlatformChart, id: string) {
     super(scope, id);
     const env = scope.env;
+    // The log store the Grafana queries follows logging.backend.
+    const victoria = env.logging.backend === 'victorialogs';
     const net = env.features.networkPolicies;
     const names: string[] = [];
     const policy = (cid: string, name: string, description: string, ingress: FlowRule[], egress: FlowRule[]) => {
@@ -94,13 +96,15 @@ export class MonitoringNetworkPolicies extends Construct {
     policy(
       'Grafana',
       M.grafana.name,
-      `people (an ingress controller, a port-forward) and Prometheus → :${grafanaPort}; it → Prometheus, Alertmanager, Loki`,
+      `people (an ingress controller, a port-forward) and Prometheus → :${grafanaPort}; it → Prometheus, Alertmanager, ${victoria ? 'VictoriaLogs' : 'Loki'}`,
       // People reach Grafana from wherever the cluster lets them.
       [{ ports: tcpPorts(grafanaPort) }],
       [
         { peers: [pods(M.prometheus.name)], ports: tcpPorts(M.prometheus.port) },
         { peers: [pods(M.alertmanager.name)], ports: tcpPorts(M.alertmanager.port) },
-        { peers: [namespacePeer(ns.logging, selectorLabels({ name: SEED.logging.loki.name }))], ports: tcpPorts(env.logging.loki.port) },
+        victoria
+          ? { peers: [namespacePeer(ns.logging, selectorLabels({ name: SEED.logging.victorialogs.name }))], ports: tcpPorts(env.logging.victorialogs.port) }
+          : { peers: [namespacePeer(ns.logging, selectorLabels({ name: SEED.logging.loki.name }))], ports: tcpPorts(env.logging.loki.port) },
       ],
     );
     policy(

@@ -54,6 +54,8 @@ describe.each(ENV_NAMES)('monitoring in env %s keeps every seed fact', (envName)
       ...(e.cache.enabled ? [] : [SEED.monitoring.jobs.cache]),
       ...(e.database.pooler.enabled ? [] : [SEED.monitoring.jobs.pooler]),
       ...(e.backup.walReceiver.enabled ? [] : [SEED.monitoring.jobs.walReceiver]),
+      // One log store per env (logging.backend): Loki's job, or VictoriaLogs'.
+      e.logging.backend === 'victorialogs' ? SEED.monitoring.jobs.loki : SEED.monitoring.jobs.victorialogs,
     ]);
     expect([...jobs].sort()).toEqual([...new Set(Object.values(SEED.monitoring.jobs))].filter((j) => !off.has(j)).sort());
     const byName = Object.fromEntries(prom.scrape_configs.map((sc: any) => [sc.job_name, sc]));
