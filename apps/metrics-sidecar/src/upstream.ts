@@ -30,9 +30,9 @@ import type { Readable } from 'node:stream';
  *
  * Connections are reused unless the app said `Connection: close` (or answered HTTP/1.0 without
  * `keep-alive`), the body ran to close, the request body was not fully sent, or the app sent bytes
- * beyond the response. An app's `Keep-Alive: timeout=N` shortens the idle time to N − 1 s. A
- * request without a body whose reused connection closes before any response byte arrives (the app
- * closed an idle connection as it was picked) is retried once on another connection.
+ * beyond the response. An app's `Keep-Alive: timeout=N` shortens the idle time to N − 1 s. An
+ * idempotent request without a body whose reused connection closes before any response byte
+ * arrives (the app closed an idle connection as it was picked) is retried once on another one.
  */
 
 export interface UpstreamPoolOptions {
@@ -128,6 +128,8 @@ const CONTENT_LENGTH = /^[0-9]{1,15}$/;
 const CHUNK_SIZE = /^([0-9A-Fa-f]{1,12})[\t ]*(?:;.*)?$/;
 const MAX_CHUNK_LINE = 4096;
 const MAX_TRAILERS = 16 * 1024;
+/** Methods a request may be sent twice with (RFC 9110 §9.2.2); TRACE never reaches the client. */
+const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'PUT', 'DELETE']);
 
 export class UpstreamPool {
   readonly host: string;
@@ -895,8 +897,9 @@ export class UpstreamConnection {
       x.onComplete();
       return;
     }
-    if (state === State.Head && this.reused && this.received === 0 && x.body === null && x.attempts < 2 && !this.pool.closed) {
-      // The app closed an idle connection just as it was picked: try once more on another one.
+    if (state === State.Head && this.reused && this.received === 0 && x.body === null && x.attempts < 2 && !this.pool.closed && IDEMPOTENT.has(x.method)) {
+      // The app closed an idle connection just as it was picked: try once more on another one
+      // (an idempotent request only: the app may have acted on it before it went away).
       this.pool.dispatch(x);
       return;
     }
