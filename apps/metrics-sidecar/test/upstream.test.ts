@@ -479,6 +479,25 @@ describe('upstream client: connections and faults', () => {
     expect(sample(await s.scrape(), REQUESTS, { method: 'GET', route: '/q/:id', status_code: '200' })).toBe(200);
   });
 
+  it("shortens the idle time to the app's Keep-Alive: timeout=N minus 1 s, and does not reuse at timeout=1", async () => {
+    // GIVEN an app that says it keeps idle connections 2 s (path /two) or 1 s (path /one)
+    raw = await startRawUpstream(async (c) => {
+      const n = c.head.startsWith('GET /two') ? 2 : 1;
+      await c.write(`HTTP/1.1 200 OK\r\nKeep-Alive: timeout=${n}\r\nContent-Length: 2\r\n\r\nok`);
+    });
+    const s = await start(raw.url, { SIDECAR_UPSTREAM_KEEPALIVE_MS: '60000' });
+    // WHEN timeout=2: the sidecar closes the idle connection after about 1 s, not after 60 s
+    const t0 = Date.now();
+    expect((await request(`${s.proxyUrl}/two`)).status).toBe(200);
+    await waitFor('the sidecar to close the idle connection', () => raw?.closedByPeer === 1, 5_000);
+    expect(Date.now() - t0).toBeGreaterThanOrEqual(900);
+    // WHEN timeout=1: no idle time is left, so the connection is closed at once and not reused
+    expect((await request(`${s.proxyUrl}/one`)).status).toBe(200);
+    await waitFor('the sidecar to close the connection', () => raw?.closedByPeer === 2, 500);
+    expect((await request(`${s.proxyUrl}/one`)).status).toBe(200);
+    expect(raw.connections).toBe(3);
+  });
+
   it('closes idle connections after SIDECAR_UPSTREAM_KEEPALIVE_MS', async () => {
     raw = await startRawUpstream(async (c) => {
       await c.write('HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok');
