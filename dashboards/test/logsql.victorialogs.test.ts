@@ -7,7 +7,7 @@
  *   `/insert/jsonline` with JSON lines' keys as fields and msg/message/log as `_msg`, as vlagent
  *   writes them (the real vlagent → VictoriaLogs path is libs/logging's e2e test);
  * - `agent: promtail` — a Loki push (JSON body, as Promtail's client sends it) with the relabel
- *   table's labels, to `/insert/loki/api/v1/push`.
+ *   table's labels, to `/insert/loki/api/v1/push?_msg_field=msg,message,log` (libs/logging's push URL).
  *
  * Every LogsQL expression of the dashboard, with its Grafana variables replaced as the plugin does
  * (one namespace as is, several as `"(a|b)"`, All as `.*`), is sent to the endpoint the plugin's
@@ -51,6 +51,9 @@ function substitute(expr: string, values: { namespace: string; pod: string }): s
   return out;
 }
 
+/** JSON keys taken as the message, by vlagent and by the agents' Loki push URL. */
+const MSG_FIELDS = SEED.logging.victorialogs.msgFields.join(',');
+
 /** All test lines carry this time, so every range query puts them in one step. */
 const T = Math.floor(Date.now() / 1000) - 300;
 const RANGE = { start: String(T - 600), end: String(T + 600), step: '1h' };
@@ -87,7 +90,7 @@ async function ingest(vl: VictoriaLogs, agent: Agent, ns: string, pods: readonly
         };
       }),
     );
-    await ingestJsonLines(vl.url, rows, { _stream_fields: [f.namespace, f.pod, f.container].join(','), _msg_field: 'msg,message,log' });
+    await ingestJsonLines(vl.url, rows, { _stream_fields: [f.namespace, f.pod, f.container].join(','), _msg_field: MSG_FIELDS });
   } else {
     await pushLoki(
       vl.url,
@@ -95,6 +98,8 @@ async function ingest(vl: VictoriaLogs, agent: Agent, ns: string, pods: readonly
         stream: { [f.namespace]: ns, [f.pod]: p.name, [f.container]: p.container, [f.app]: p.app, [f.node_name]: 'kwok-node-0', stream: 'stdout' },
         values: p.lines.map((line, i) => [String(BigInt(T) * 1_000_000_000n + BigInt(i)), line] as [string, string]),
       })),
+      // The query of the agents' push URL (libs/logging logPushUrl): JSON lines' msg/message/log is the message.
+      { _msg_field: MSG_FIELDS },
     );
   }
 }

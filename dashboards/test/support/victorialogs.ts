@@ -69,9 +69,9 @@ export async function ingestJsonLines(url: string, rows: readonly Record<string,
   if (!r.ok) throw new Error(`/insert/jsonline ${r.status}: ${await r.text()}`);
 }
 
-/** A Loki push (JSON body, as Promtail's and Alloy's clients send it) to VictoriaLogs' Loki endpoint. */
-export async function pushLoki(url: string, streams: ReadonlyArray<{ stream: Record<string, string>; values: Array<[string, string]> }>): Promise<void> {
-  const r = await fetch(`${url}/insert/loki/api/v1/push`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ streams }) });
+/** A Loki push (JSON body, as Promtail's and Alloy's clients send it) to VictoriaLogs' Loki endpoint, with the push URL's query parameters. */
+export async function pushLoki(url: string, streams: ReadonlyArray<{ stream: Record<string, string>; values: Array<[string, string]> }>, params: Record<string, string> = {}): Promise<void> {
+  const r = await fetch(`${url}/insert/loki/api/v1/push?${new URLSearchParams(params)}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ streams }) });
   if (!r.ok) throw new Error(`/insert/loki/api/v1/push ${r.status}: ${await r.text()}`);
 }
 

@@ -88,7 +88,15 @@ export const SEED = {
   logging: {
     loki: { name: 'loki', grpcPort: 9095 },
     /** The VictoriaLogs store (`logging.backend: victorialogs`): its StatefulSet and Service name. */
-    victorialogs: { name: 'victorialogs' },
+    victorialogs: {
+      name: 'victorialogs',
+      /**
+       * JSON keys VictoriaLogs takes as a line's message (`_msg`), the way vlagent does: Promtail
+       * and Alloy push to `/insert/loki/api/v1/push?_msg_field=<these>` (without it a JSON line's
+       * `msg` stays a field and `_msg` is a placeholder).
+       */
+      msgFields: ['msg', 'message', 'log'],
+    },
     grafana: { name: 'grafana' },
     /**
      * The fields a log entry carries in VictoriaLogs, by who shipped it: vlagent's Kubernetes

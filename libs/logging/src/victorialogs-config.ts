@@ -8,6 +8,8 @@ export const VICTORIALOGS_NAME = SEED.logging.victorialogs.name;
 export const VICTORIALOGS_DATA_DIR = '/victoria-logs-data';
 /** Loki's push API as VictoriaLogs serves it (Promtail and Alloy push here). */
 export const VICTORIALOGS_LOKI_PUSH_PATH = '/insert/loki/api/v1/push';
+/** The Loki push's query: a JSON line's `msg`/`message`/`log` becomes its message (`SEED.logging.victorialogs.msgFields`), as vlagent does. */
+export const VICTORIALOGS_LOKI_PUSH_QUERY = `_msg_field=${SEED.logging.victorialogs.msgFields.join(',')}`;
 /** vlagent's native protocol endpoint. */
 export const VICTORIALOGS_NATIVE_PATH = '/insert/native';
 /** LogsQL over HTTP. */
@@ -43,8 +45,8 @@ export function victoriaLogsArgs(env: Pick<EnvConfig, 'logging'>, options: Victo
 
 /**
  * Where Promtail and Alloy push: Loki's `/loki/api/v1/push`, or the same API on VictoriaLogs
- * (`/insert/loki/api/v1/push`) when `logging.backend` is `victorialogs`.
+ * (`/insert/loki/api/v1/push?_msg_field=msg,message,log`) when `logging.backend` is `victorialogs`.
  */
 export function logPushUrl(env: Pick<EnvConfig, 'logging'>): string {
-  return env.logging.backend === 'victorialogs' ? `${victoriaLogsUrl(env)}${VICTORIALOGS_LOKI_PUSH_PATH}` : lokiPushUrl(env);
+  return env.logging.backend === 'victorialogs' ? `${victoriaLogsUrl(env)}${VICTORIALOGS_LOKI_PUSH_PATH}?${VICTORIALOGS_LOKI_PUSH_QUERY}` : lokiPushUrl(env);
 }

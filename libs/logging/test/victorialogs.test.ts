@@ -10,7 +10,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { LoggingChart, VICTORIALOGS_LOKI_PUSH_PATH, victoriaLogsArgs } from '../src/index.js';
+import { LoggingChart, logPushUrl, VICTORIALOGS_LOKI_PUSH_PATH, victoriaLogsArgs } from '../src/index.js';
 import { BUILD_SCRIPT, VICTORIA_LOGS, VL_VERSION, binariesBuilt, logsql, rowsAtLeast, startVictoriaLogs, withFlags } from './support/victorialogs.js';
 
 const suite = requireServer('victoria-logs and vlagent', binariesBuilt(), `bash ${BUILD_SCRIPT}`);
@@ -76,6 +76,29 @@ suite('VictoriaLogs with the generated flags', () => {
       expect(rows[0]!['_stream']).toContain('app="bitpin-app"');
       // and LogQL-like label filters have LogsQL equivalents on those fields
       expect(await logsql(base, `app:="bitpin-app" AND stream:="stderr" AND pod:="${labels.pod}"`)).toHaveLength(1);
+    });
+
+    it("takes a JSON line's msg/message as the message through the URL Promtail and Alloy push to (logPushUrl); its keys become fields; a plain line stays the message", async () => {
+      // GIVEN the push URL of the agents' generated config, pointed at this VictoriaLogs
+      const env = loadEnvConfig('dev', { overrides: { logging: { backend: 'victorialogs', agent: 'promtail' } } });
+      const url = new URL(logPushUrl(env));
+      expect(url.pathname).toBe(VICTORIALOGS_LOKI_PUSH_PATH);
+      expect(url.searchParams.get('_msg_field')).toBe('msg,message,log');
+      const pod = `matcher-${Date.now()}`;
+      const t0 = BigInt(Date.now()) * 1_000_000n;
+      const lines = ['{"level":"error","msg":"order book locked","order":42}', '{"level":"info","message":"matched"}', 'plain text line'];
+      // WHEN a Loki JSON push carries JSON and plain lines
+      const r = await fetch(`${base}${url.pathname}${url.search}`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ streams: [{ stream: { namespace: 'bitpin-task', pod, app: 'matcher' }, values: lines.map((l, i) => [String(t0 + BigInt(i)), l]) }] }),
+      });
+      expect(r.status, await r.text()).toBeLessThan(300);
+      // THEN msg/message are the message, the other keys are fields, the plain line is its own message
+      const rows = await rowsAtLeast(base, `pod:="${pod}" | sort by (_time)`, 3);
+      expect(rows.map((x) => x['_msg'])).toEqual(['order book locked', 'matched', 'plain text line']);
+      expect(rows[0]).toMatchObject({ level: 'error', order: '42', app: 'matcher' });
+      expect(rows[1]).toMatchObject({ level: 'info' });
     });
 
     it('fails a push that is not a Loki push body (400), storing nothing', async () => {
