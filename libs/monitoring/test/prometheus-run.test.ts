@@ -101,8 +101,14 @@ describeWithDebian.each([0, 1])('a real Prometheus (release %i: 0 = deployed 3.5
       90_000,
     );
     const jobs = new Set(targets.map((t) => t.labels.job));
-    // dev's log store is Loki (logging.backend): VictoriaLogs' job is not configured.
-    expect([...jobs].sort()).toEqual([...new Set(Object.values(SEED.monitoring.jobs))].filter((j) => j !== SEED.monitoring.jobs.victorialogs).sort());
+    // The jobs dev turns on: its log store is Loki (logging.backend), so VictoriaLogs' job is not
+    // configured, and neither is PgBouncer's without connection pooling (database.pooler).
+    const dev = env('dev');
+    const off = new Set<string>([
+      dev.logging.backend === 'victorialogs' ? SEED.monitoring.jobs.loki : SEED.monitoring.jobs.victorialogs,
+      ...(dev.database.pooler.enabled ? [] : [SEED.monitoring.jobs.pooler]),
+    ]);
+    expect([...jobs].sort()).toEqual([...new Set(Object.values(SEED.monitoring.jobs))].filter((j) => !off.has(j)).sort());
     const kubelet = targets.filter((t) => t.labels.job === 'kubelet').map((t) => t.labels.metrics_path).sort();
     expect(kubelet).toEqual(['/metrics', '/metrics/cadvisor']);
     expect(exporter.requests.map((q) => q.path)).toContain('/metrics/cadvisor');
