@@ -70,8 +70,9 @@ describe('synth output', () => {
     const summary = JSON.parse(io.out[0]!);
     expect(summary).toMatchObject({ command: 'synth', env: 'prod' });
     expect(summary.files.map((f: any) => f.name).sort()).toEqual(filesOf('prod'));
-    // bitpin-app and the Redis cache bitpin-redis; bitpin-app-svc and bitpin-redis.
-    expect(summary.byNamespace['bitpin-task']).toMatchObject({ Deployment: 2, Service: 2, Cluster: 1 });
+    // bitpin-app, the Redis cache bitpin-redis and the WAL receiver bitpin-wal-receiver;
+    // bitpin-app-svc and bitpin-redis (the receiver has no Service: Prometheus finds its pod).
+    expect(summary.byNamespace['bitpin-task']).toMatchObject({ Deployment: 3, Service: 2, Cluster: 1 });
     expect(summary.warnings).toEqual([expect.stringMatching(/^images\.app .* is not pinned \(allowed in prod: /)]);
   });
 
@@ -89,7 +90,7 @@ describe('bad input: one line, exit code 2, nothing written', () => {
   const cases: [string, string[], RegExp][] = [
     ['an unknown env', ['synth', '--env=prd'], /^error: unknown env "prd"; known envs: local, dev, staging, prod/],
     ['a missing env', ['synth'], /^error: --env is required; known envs: local, dev, staging, prod$/],
-    ['an unknown command', ['deploy', '--env=dev'], /^error: unknown command "deploy"; expected one of: synth, diff, apply, status, history, rollback, destroy, graph$/],
+    ['an unknown command', ['deploy', '--env=dev'], /^error: unknown command "deploy"; expected one of: synth, diff, apply, status, history, rollback, destroy, graph, export$/],
     ['an unknown flag', ['synth', '--env=dev', '--force'], /^error: Unknown option '--force'; run with --help for usage$/],
     ['a bad output format', ['synth', '--env=dev', '--output', 'yaml'], /^error: --output "yaml" is not supported; use text or json$/],
     ['an unknown image key', ['synth', '--env=dev', '--image', 'django=x:1'], /^error: --image "django=x:1": unknown image key "django"; known keys: app, /],
