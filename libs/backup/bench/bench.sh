@@ -166,12 +166,14 @@ o_incr_max=$(printf '%s\n' "${o_incr_s[@]}" | sort -g | tail -n 1)
 psql -qAtc "SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots" >/dev/null
 
 # ---- restores, both to the same LSN with the same archive, alternating which goes first ------
-# The plain restore_command: gunzip a segment, or the newest .partial one padded to 16 MB.
+# The plain restore_command: gunzip a segment, or the newest .partial one padded to 16 MB (since
+# issue 18 pg_receivewal writes plain WAL and the open .partial stays plain: copied as it is).
 cat >"$root/plain-restore.sh" <<'SH'
 a=$1 f=$2 p=$3
 if [ -f "$a/$f.gz" ]; then gzip -dc "$a/$f.gz" >"$p"
 elif [ -f "$a/$f.gz.partial" ]; then gzip -dc "$a/$f.gz.partial" >"$p" && truncate -s 16M "$p"
 elif [ -f "$a/$f" ]; then cp "$a/$f" "$p"
+elif [ -f "$a/$f.partial" ]; then cp "$a/$f.partial" "$p"
 else exit 1; fi
 SH
 ours_pitr() {

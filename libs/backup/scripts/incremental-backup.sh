@@ -60,9 +60,19 @@ exec 8>>"$(receiver_lock_file)"
 if flock -n 8; then
   mode=fallback
   rc=0
-  # Plain WAL, like the receiver's (a compressed .partial cannot be resumed); compressed below.
+  # Plain WAL, like the receiver's (a compressed .partial cannot be resumed); the segments it
+  # completes are compressed meanwhile, on the other core, and the rest below.
+  compressing=$(mktemp "${TMPDIR:-/tmp}/bitpin-compressing.XXXXXX")
+  (while [[ -e "$compressing" ]]; do
+    compress_published "$wal_dir" || true
+    sleep 0.5
+  done) &
+  compressor=$!
   timeout "$BACKUP_RECEIVE_TIMEOUT" pg_receivewal -D "$wal_dir" --slot="$BACKUP_SLOT" --endpos="$endpos" \
     --no-loop --synchronous --no-password --verbose || rc=$?
+  # Stopped between two passes (a pass in progress finishes: no file is left half done).
+  rm -f "$compressing"
+  wait "$compressor" 2>/dev/null || true
   if [[ $rc -eq 124 ]]; then die "pg_receivewal did not reach ${endpos} within ${BACKUP_RECEIVE_TIMEOUT}s"; fi
   [[ $rc -eq 0 ]] || die "pg_receivewal failed (exit ${rc}) before reaching ${endpos}"
 else
@@ -99,6 +109,8 @@ fresh=()
 for f in "$wal_dir"/*; do
   name=${f##*/}
   [[ "$name" =~ ^([0-9A-F]{24}|[0-9A-F]{8}\.history)(\.(gz|lz4|zst))?$ ]] || continue
+  # A plain one the receiver completed just now is compressed (and checksummed) by the next run.
+  [[ "$BACKUP_COMPRESSION" == none || -n "${BASH_REMATCH[2]}" ]] || continue
   [[ -z "${known[$name]:-}" ]] || continue
   fresh+=("$name")
 done

@@ -159,8 +159,10 @@ wal_gap_plan() {
 }
 
 # compress_published WAL_DIR: complete segments and timeline history files pg_receivewal wrote
-# plain are compressed with BACKUP_COMPRESSION (written as .tmp, fsync'd, renamed; then the
-# plain file goes); a .partial of a segment that is complete now is removed.
+# plain are compressed with BACKUP_COMPRESSION (written as .tmp.<pid>, fsync'd, renamed; then the
+# plain file goes); a .partial of a segment that is complete now is removed. Safe to run while
+# pg_receivewal writes (complete names are final) and in two processes at once (the receiver and
+# an incremental run).
 compress_published() {
   local dir=$1 method=${BACKUP_COMPRESSION%%:*} level="" ext f name seg c done_seg
   local -a cmd
@@ -172,6 +174,8 @@ compress_published() {
     none) ext="" ;;
     *) die "BACKUP_COMPRESSION must be gzip[:level], lz4[:level], zstd[:level] or none, got \"${BACKUP_COMPRESSION}\"" ;;
   esac
+  # .tmp files of a compression that was killed.
+  find "$dir" -maxdepth 1 -name '*.tmp.*' -mmin +10 -delete 2>/dev/null || true
   if [[ -n "$ext" ]]; then
     local -a todo=()
     for f in "$dir"/*; do
@@ -184,15 +188,17 @@ compress_published() {
       ((${#todo[@]} == 0)) || python3 -I -S "$BITPIN_LIB_DIR/bitpin_gzip.py" "${level:-6}" "${todo[@]}"
     else
       for f in "${todo[@]}"; do
-        "${cmd[@]}" <"$f" >"$f$ext.tmp"
-        sync "$f$ext.tmp"
-        mv -f "$f$ext.tmp" "$f$ext"
+        [[ -f "$f" ]] || continue
+        "${cmd[@]}" <"$f" >"$f$ext.tmp.$$"
+        sync "$f$ext.tmp.$$"
+        mv -f "$f$ext.tmp.$$" "$f$ext"
         rm -f -- "$f"
       done
     fi
   fi
   for f in "$dir"/*.partial; do
     name=${f##*/}
+    [[ "$name" =~ ^[0-9A-F]{24}(\.(gz|lz4|zst))?\.partial$ ]] || continue # not SHA256SUMS.partial
     seg=${name:0:24}
     done_seg=""
     for c in "$seg" "$seg.gz" "$seg.lz4" "$seg.zst"; do [[ ! -f "$dir/$c" ]] || done_seg=$c; done

@@ -132,6 +132,8 @@ while :; do
     now=$(date +%s.%6N)
     now_s=${now%.*}
   fi
+  # Complete segments compressed as they complete (the incremental run publishes them).
+  compress_published "$wal_dir" 2>/dev/null || warn "compressing complete segments in ${wal_dir} failed; the incremental run retries"
   lag_seconds=$(awk -v n="$now" -v c="${caught_up:-$started_epoch}" 'BEGIN { d = n - c; printf "%.3f", d < 0 ? 0 : d }')
   newest=$(find "$wal_dir" -maxdepth 1 -name '0*' -printf '%T@\n' 2>/dev/null | sort -n | tail -n 1)
   {

@@ -31,7 +31,7 @@ class GzipTest(unittest.TestCase):
         path = self.file("000000010000000000000003", data)
         size = bgzip.gzip_file(path, 1)
         self.assertFalse(os.path.exists(path))
-        self.assertFalse(os.path.exists(path + ".gz.tmp"))
+        self.assertEqual(sorted(os.listdir(self.dir)), ["000000010000000000000003.gz"])
         self.assertEqual(os.path.getsize(path + ".gz"), size)
         with gzip.open(path + ".gz", "rb") as f:
             self.assertEqual(f.read(), data)
@@ -54,12 +54,20 @@ class GzipTest(unittest.TestCase):
         r = subprocess.run([sys.executable, "-I", "-S", SCRIPT, "0", a], capture_output=True)
         self.assertEqual(r.returncode, 2)
 
-    def test_a_missing_file_fails_and_leaves_the_others(self):
+    def test_a_file_another_process_compressed_meanwhile_is_skipped(self):
         a = self.file("a", b"x")
         missing = os.path.join(self.dir, "missing")
+        self.assertIsNone(bgzip.gzip_file(missing, 1))
         r = subprocess.run([sys.executable, "-I", "-S", SCRIPT, "1", missing, a], capture_output=True)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(os.listdir(self.dir), ["a.gz"])
+
+    def test_a_failure_leaves_the_file_and_no_tmp(self):
+        d = os.path.join(self.dir, "d")
+        os.mkdir(d)  # reading a directory fails
+        r = subprocess.run([sys.executable, "-I", "-S", SCRIPT, "1", d], capture_output=True)
         self.assertNotEqual(r.returncode, 0)
-        self.assertEqual(os.listdir(self.dir), ["a"])
+        self.assertEqual(os.listdir(self.dir), ["d"])
 
 
 if __name__ == "__main__":
