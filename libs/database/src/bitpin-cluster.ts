@@ -15,6 +15,7 @@ import {
   Cluster,
   ClusterSpecLogLevel,
   ClusterSpecPrimaryUpdateMethod,
+  ClusterSpecPostgresqlSynchronousDataDurability,
   ClusterSpecPostgresqlSynchronousMethod,
   ClusterSpecPrimaryUpdateStrategy,
   ClusterSpecResourcesLimits,
@@ -112,6 +113,8 @@ export class BitpinCluster extends Construct {
       this.synchronous = {
         method: ClusterSpecPostgresqlSynchronousMethod.FIRST,
         number: 1,
+        // Explicit: the CRD's CEL rule on dataDurability fails ("no such key") when it is absent.
+        dataDurability: ClusterSpecPostgresqlSynchronousDataDurability.REQUIRED,
         standbyNamesPre: [SEED.backup.walReceiver.applicationName],
         ...(receiver.synchronous === 'strict' ? { maxStandbyNamesFromCluster: 0 } : {}),
       };

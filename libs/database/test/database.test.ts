@@ -68,10 +68,10 @@ describe('database options', () => {
     const dev = loadEnvConfig('dev');
     const strict = { ...dev, backup: { ...dev.backup, walReceiver: { ...dev.backup.walReceiver, synchronous: 'strict' as const } } };
     // THEN prod lists the receiver first, then the instances; strict lists only the receiver; off sets nothing
-    expect(synth('prod')[0].spec.postgresql.synchronous).toEqual({ method: 'first', number: 1, standbyNamesPre: ['bitpin_wal_receiver'] });
+    expect(synth('prod')[0].spec.postgresql.synchronous).toEqual({ method: 'first', number: 1, dataDurability: 'required', standbyNamesPre: ['bitpin_wal_receiver'] });
     expect(synth('dev')[0].spec.postgresql.synchronous).toBeUndefined();
     const [cluster] = Testing.synth(new DatabaseChart(Testing.app(), 'db', { env: strict }));
-    expect((cluster as any).spec.postgresql.synchronous).toEqual({ method: 'first', number: 1, standbyNamesPre: ['bitpin_wal_receiver'], maxStandbyNamesFromCluster: 0 });
+    expect((cluster as any).spec.postgresql.synchronous).toEqual({ method: 'first', number: 1, dataDurability: 'required', standbyNamesPre: ['bitpin_wal_receiver'], maxStandbyNamesFromCluster: 0 });
     // and a receiver that is off never holds up commits
     const off = { ...strict, backup: { ...strict.backup, walReceiver: { ...strict.backup.walReceiver, enabled: false } } };
     expect((Testing.synth(new DatabaseChart(Testing.app(), 'db', { env: off }))[0] as any).spec.postgresql.synchronous).toBeUndefined();
