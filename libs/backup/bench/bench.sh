@@ -283,7 +283,13 @@ What the full backup adds is the verification (a second, uncompressed copy writt
 PostgreSQL 15's pg_verifybackup reads only plain directories) and the row counts; it saves on
 pg_dump's compression (level 1, like the base backup's gzip:1, instead of pg_dump's default 6).
 
-- **RPO**: 15 min (the incremental schedule) + one run (at most ${o_incr_max} s here): at most ~$(awk -v s="$o_incr_max" 'BEGIN { printf "%.1f", 15 + s / 60 }') min of commits.
+- **RPO**: with the WAL receiver streaming, seconds (measured by \`nx run backup:bench-rpo\`, section
+  "backup: RPO"); while it is down, 15 min (the incremental schedule) + one run (at most ${o_incr_max} s
+  here): at most ~$(awk -v s="$o_incr_max" 'BEGIN { printf "%.1f", 15 + s / 60 }') min of commits.
+- The incremental row is the run's fallback (it streams WAL itself, as when no receiver runs):
+  since issue 18 pg_receivewal writes plain WAL (PostgreSQL 15's cannot resume a compressed
+  \`.partial\`) and the run compresses complete segments with zlib (bitpin_gzip.py) as they
+  complete and when it publishes; the anchor compresses inside pg_receivewal.
 - **RTO** for this database: ${o_pitr} s to a consistent, promoted copy (≈ $(rate "$o_pitr") MB/s, so a full
   5 GiB volume ≈ $(awk -v r="$(rate "$o_pitr")" 'BEGIN { printf "%.1f", 5120 / r / 60 }') min plus replaying a day of WAL); the logical path
   ${o_logical} s. Add Pod scheduling and image pull for the Kubernetes Job.
