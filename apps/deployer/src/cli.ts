@@ -43,7 +43,7 @@ Options:
   --force-conflicts         apply: take over fields another field manager owns
   -y, --yes                 apply/rollback: go on without asking (envs with deploy.confirm — staging, prod — ask
                             on a terminal and refuse without one)
-  --only <part,...>         apply: only these parts' objects (app, database, backup, monitoring, logging) are
+  --only <part,...>         apply: only these parts' objects (app, database, cache, backup, monitoring, logging) are
                             applied, waited for and pruned; the rest of the env is left as it is
   --replace <ref>           apply/rollback: delete and re-create this object when the API server refuses its change as
                             immutable, e.g. Deployment/ns/name (repeatable; never PVCs, namespaces, CRDs, or a

@@ -370,7 +370,7 @@ describe.sequential('team-scoped applies (--only)', () => {
   it('fails an unknown part in one line', async () => {
     const r = await deployer('apply', '--env=local', '--only=monitoring,web');
     expect(r.code).toBe(2);
-    expect(r.err).toEqual(['error: --only "monitoring,web": unknown part "web"; parts: app, database, backup, monitoring, logging']);
+    expect(r.err).toEqual(['error: --only "monitoring,web": unknown part "web"; parts: app, database, cache, backup, monitoring, logging']);
   });
 });
 
