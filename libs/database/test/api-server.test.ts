@@ -12,7 +12,7 @@ import { Testing } from 'cdk8s';
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { DatabaseChart } from '../src/index.js';
-import { kubeFromConfig, type Kube } from './support/kube.js';
+import { kubeFromConfig, type Kube } from '@bitpin/test-support';
 
 /* eslint-disable @typescript-eslint/no-explicit-any -- manifests and API responses are plain JSON */
 const ns = `db-pooler-${randomBytes(3).toString('hex')}`;

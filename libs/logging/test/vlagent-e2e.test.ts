@@ -11,7 +11,7 @@
  * them into the pods' status as a kubelet would (vlagent skips containers without one).
  */
 import { loadEnvConfig, type EnvConfig } from '@bitpin/config';
-import { freePorts, requireServer, waitFor, type Proc, startProcess } from '@bitpin/test-support';
+import { freePorts, kubeFromConfig, requireServer, startProcess, waitFor, type Kube, type Proc } from '@bitpin/test-support';
 import { Testing } from 'cdk8s';
 import { randomBytes } from 'node:crypto';
 import { appendFileSync, mkdirSync, mkdtempSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
@@ -19,7 +19,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, inject, it } from 'vitest';
 import { LoggingChart, VLAGENT_FIELDS } from '../src/index.js';
-import { kubeFromConfig, type Kube } from './support/kube.js';
 import { BUILD_SCRIPT, VLAGENT, binariesBuilt, rowsAtLeast, startVictoriaLogs, withFlags, type Row } from './support/victorialogs.js';
 
 const kubeconfigPath = (inject as (k: string) => { kubeconfigPath: string } | undefined)('k8sTestEnv')?.kubeconfigPath ?? process.env['BITPIN_KUBECONFIG'] ?? '';

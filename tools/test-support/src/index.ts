@@ -23,3 +23,4 @@ export {
   type Tls,
   type TlsOptions,
 } from './postgres.js';
+export { kubeFromConfig, type Kube } from './kube.js';

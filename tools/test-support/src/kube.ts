@@ -1,6 +1,6 @@
 /**
- * The few API calls the end-to-end test needs, over HTTPS with the admin client certificate of
- * the test control plane's kubeconfig (this library may not import the deployer's kube-client).
+ * The few API calls a library's tests need against the test control plane, over HTTPS with the admin client certificate of
+ * its kubeconfig (libraries may not import the deployer's kube-client; tools/k8s-testenv writes the kubeconfig).
  */
 import { readFileSync } from 'node:fs';
 import { request } from 'node:https';
