@@ -2,12 +2,19 @@ import type { KubeObject } from '@bitpin/kube-client';
 import type { V1Container, V1CronJobSpec, V1DeploymentSpec, V1PodTemplateSpec, V1ServiceSpec } from '@kubernetes/client-node';
 
 /**
- * A diagram of the platform derived from the synthesized objects alone: namespaces, workloads
- * and services, and three flows — requests (Service → workload, workload → database), metrics
+ * A diagram of the platform derived from the synthesized objects alone: namespaces, workloads,
+ * services and PgBouncer Poolers, and three flows — requests (Service → workload; workload → the
+ * host its env names: a Pooler, the database's -rw/-ro Service, another Service such as Redis;
+ * Pooler → database), metrics
  * (Prometheus → every pod port named like `metrics`) and logs (log agent → Loki, Grafana → its
  * data sources). Nothing is drawn that the objects do not say.
  */
-const WORKLOADS = new Set(['Deployment', 'StatefulSet', 'DaemonSet', 'CronJob', 'Cluster']);
+const WORKLOADS = new Set(['Deployment', 'StatefulSet', 'DaemonSet', 'CronJob', 'Cluster', 'Pooler']);
+/** The Service CloudNativePG makes for each kind of Pooler (spec.type) and the Cluster's own suffixes. */
+const CLUSTER_SERVICES = ['rw', 'ro', 'r'];
+/** The port PgBouncer serves on (CloudNativePG's Pooler pods) and exports metrics on. */
+const POOLER_PORT = 5432;
+const POOLER_METRICS_PORT = 9127;
 
 interface Node {
   id: string;
@@ -68,14 +75,35 @@ export function platformGraph(objects: readonly KubeObject[]): string {
       edges.push(`  users((users)) -->|NodePort ${ports}| ${s.id}`);
     }
   }
-  // Database: a workload reading a CloudNativePG app Secret talks to that cluster's -rw Service.
+  // Hosts a workload's env names (DB_HOST, DB_READ_HOST, PGHOST, REDIS_HOST, …): a Pooler, a
+  // Cluster's -rw/-ro/-r Service, or another Service of its namespace.
   const clusters = workloads.filter((w) => w.obj.kind === 'Cluster');
-  for (const w of workloads.filter((x) => x.obj.kind !== 'Cluster')) {
-    const refs = JSON.stringify(containers(w.obj));
-    for (const c of clusters) {
-      if (refs.includes(`"${c.obj.metadata.name}-app"`) || refs.includes(`"${c.obj.metadata.name}-rw`)) {
+  const poolers = workloads.filter((w) => w.obj.kind === 'Pooler');
+  for (const p of poolers) {
+    const spec = p.obj.spec as { cluster?: { name?: string }; type?: string } | undefined;
+    const c = clusters.find((x) => x.ns === p.ns && x.obj.metadata.name === spec?.cluster?.name);
+    if (c) edges.push(`  ${p.id} -->|${c.obj.metadata.name}-${spec?.type ?? 'rw'}:5432| ${c.id}`);
+  }
+  for (const w of workloads.filter((x) => x.obj.kind !== 'Cluster' && x.obj.kind !== 'Pooler')) {
+    const hosts = new Set(containers(w.obj).flatMap((c) => (c.env ?? []).map((e) => e.value).filter((v): v is string => Boolean(v))));
+    let database = false;
+    for (const p of poolers.filter((x) => x.ns === w.ns && hosts.has(x.obj.metadata.name))) {
+      edges.push(`  ${w.id} -->|${p.obj.metadata.name}:${POOLER_PORT}| ${p.id}`);
+      database = true;
+    }
+    for (const c of clusters.filter((x) => x.ns === w.ns)) {
+      for (const suffix of CLUSTER_SERVICES.filter((x) => hosts.has(`${c.obj.metadata.name}-${x}`))) {
+        edges.push(`  ${w.id} -->|${c.obj.metadata.name}-${suffix}:5432| ${c.id}`);
+        database = true;
+      }
+      // No host in its env but the cluster's app Secret: the credentials' own host (-rw).
+      if (!database && JSON.stringify(containers(w.obj)).includes(`"${c.obj.metadata.name}-app"`)) {
         edges.push(`  ${w.id} -->|${c.obj.metadata.name}-rw:5432| ${c.id}`);
       }
+    }
+    for (const s of services.filter((x) => x.ns === w.ns && hosts.has(x.obj.metadata.name))) {
+      const port = serviceSpec(s.obj)?.ports?.[0]?.port;
+      edges.push(`  ${w.id} -->|${s.obj.metadata.name}${port ? `:${port}` : ''}| ${s.id}`);
     }
   }
   // Metrics: Prometheus scrapes every workload exposing a port named like metrics.
@@ -85,9 +113,9 @@ export function platformGraph(objects: readonly KubeObject[]): string {
       if (w === prometheus) continue;
       const ports = containers(w.obj).flatMap((c) => c.ports ?? []);
       const metricsPort = ports.find((p) => /metrics/.test(p.name ?? ''));
-      if (metricsPort || w.obj.kind === 'Cluster') {
-        edges.push(`  ${prometheus.id} -. "scrape${metricsPort ? ` :${metricsPort.containerPort}` : ' :9187'}" .-> ${w.id}`);
-      }
+      // CloudNativePG's pods export on fixed ports: the instances on 9187, PgBouncer on 9127.
+      const fixed = w.obj.kind === 'Cluster' ? 9187 : w.obj.kind === 'Pooler' ? POOLER_METRICS_PORT : undefined;
+      if (metricsPort || fixed) edges.push(`  ${prometheus.id} -. "scrape :${metricsPort?.containerPort ?? fixed}" .-> ${w.id}`);
     }
   }
   // Logs and dashboards: URLs in config name the Services a workload reads from or writes to.
