@@ -9,9 +9,10 @@ import { parentName, partOf, PARTS, stateOf, unionState, withMembership, type Pa
 import { KubeClient, loadKubeAccess, PreflightError, type KubeObject } from '@bitpin/kube-client';
 import { deployerCacheDir } from './kube/cache.js';
 import { objectRef, sortForApply } from './manifest.js';
+import { mapLimit } from './pool.js';
 import { contextFor, preflight, startReads, type ClusterReads, type DeployEnv } from './preflight.js';
 import type { Reporter } from './reporter.js';
-import { cnpgStatusSimulatedBy, waitForReady, type WaitResult } from './wait.js';
+import { cnpgStatusSimulatedBy, isPooler, poolerHealth, waitForReady, type WaitResult } from './wait.js';
 import { RevisionRecorder, type RecordOptions } from './release-commands.js';
 import { adoptionLines, findUnowned } from './adoption.js';
 import type { Confirm } from './confirm.js';
@@ -562,7 +563,12 @@ export async function statusCommand(engine: Engine, env: DeployEnv, desired: rea
   const p = await plan(engine, desired, new Set(), { parent, live: r.members });
   // The local control plane simulates Clusters' status (tools/k8s-testenv): said on their line.
   const simulatedBy = [...p.live.values()].some((m) => m.object.kind === 'Cluster') ? await cnpgStatusSimulatedBy(engine) : undefined;
-  const members = [...p.live.values()].map((m) => {
+  const members = await mapLimit([...p.live.values()], 8, async (m) => {
+    if (isPooler(m.object)) {
+      // Its PgBouncer pods are the operator's Deployment; none (no operator here) is unknown, not failed.
+      const h = await poolerHealth(engine, m.object);
+      return { ref: m.ref, ready: h.absent ? null : h.done && h.ok, message: h.message };
+    }
     const check = healthCheckFor(m.object.apiVersion, m.object.kind);
     if (!check) return { ref: m.ref, ready: null, message: 'stored' };
     const h = check(m.object as never);

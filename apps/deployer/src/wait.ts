@@ -1,6 +1,6 @@
 import type { CoreV1Event, V1LabelSelector, V1Pod } from '@kubernetes/client-node';
 import type { Engine } from './engine/index.js';
-import { healthCheckFor, type Health } from './health.js';
+import { deploymentHealth, healthCheckFor, type Health } from './health.js';
 import { resourcePath, type KubeObject } from '@bitpin/kube-client';
 import { objectRef } from './manifest.js';
 import { mapLimit } from './pool.js';
@@ -37,9 +37,10 @@ export const STATUS_SIMULATED_ANNOTATION = 'bitpin.io/status-simulated-by';
 export async function waitForReady(engine: Engine, objects: readonly KubeObject[], opts: WaitOptions): Promise<WaitResult[]> {
   const interval = opts.intervalMs ?? 1000;
   const skipped: WaitResult[] = [];
-  let watched = objects.filter((o) => healthCheckFor(o.apiVersion, o.kind));
+  let watched = objects.filter((o) => healthCheckFor(o.apiVersion, o.kind) || isPooler(o));
   const clusters = watched.some((o) => o.kind === 'Cluster');
-  const operator = clusters && (await hasCnpgOperator(engine));
+  const poolers = watched.some(isPooler);
+  const operator = (clusters || poolers) && (await hasCnpgOperator(engine));
   const simulatedBy = clusters && !operator ? await cnpgStatusSimulatedBy(engine) : undefined;
   const simulated = (o: KubeObject): boolean => simulatedBy !== undefined && o.kind === 'Cluster';
   if (clusters && !operator && !simulatedBy) {
@@ -48,11 +49,19 @@ export async function waitForReady(engine: Engine, objects: readonly KubeObject[
     }
     watched = watched.filter((o) => o.kind !== 'Cluster');
   }
+  // A Pooler's PgBouncer pods are the operator's Deployment: without the operator nothing makes them
+  // (the local control plane simulates Clusters' status only).
+  if (poolers && !operator) {
+    const why = simulatedBy ? `no CloudNativePG operator runs in this cluster (${simulatedBy} simulates Clusters only; PgBouncer pods are the operator's)` : 'no CloudNativePG operator runs in this cluster';
+    for (const o of watched.filter(isPooler)) skipped.push({ ref: objectRef(o), health: { done: true, ok: true, message: 'not waited' }, skipped: why });
+    watched = watched.filter((o) => !isPooler(o));
+  }
   const deadline = Date.now() + opts.timeoutMs;
   const state = new Map<string, WaitResult>();
   let pending = watched;
   for (;;) {
     const results = await mapLimit(pending, 8, async (o) => {
+      if (isPooler(o)) return { o, result: { ref: objectRef(o), health: await poolerHealth(engine, o) } };
       const info = await engine.info(o);
       const live = await engine.client.get(resourcePath(info, o.metadata.namespace, o.metadata.name), { allow404: true });
       const health: Health = live ? healthCheckFor(o.apiVersion, o.kind)!(live) : { done: false, ok: false, message: 'not found' };
@@ -87,6 +96,24 @@ export async function cnpgStatusSimulatedBy(engine: Engine): Promise<string | un
   }
 }
 
+/** A CloudNativePG Pooler (PgBouncer). */
+export function isPooler(o: Pick<KubeObject, 'apiVersion' | 'kind'>): boolean {
+  return o.kind === 'Pooler' && o.apiVersion.startsWith('postgresql.cnpg.io/');
+}
+
+/**
+ * A Pooler is ready when its PgBouncer pods are: CloudNativePG runs them as a Deployment with the
+ * Pooler's name in its namespace (pkg/specs/pgbouncer), `spec.instances` replicas — the Pooler's own
+ * status only counts the pods it asked for. Read with the Deployment rules (`kubectl rollout status`).
+ */
+export async function poolerHealth(engine: Engine, o: KubeObject): Promise<Health & { absent?: true }> {
+  const path = `/apis/apps/v1/namespaces/${o.metadata.namespace}/deployments/${o.metadata.name}`;
+  const live = await engine.client.get<Parameters<typeof deploymentHealth>[0] | undefined>(path, { allow404: true });
+  if (!live) return { done: false, ok: false, absent: true, message: `no PgBouncer Deployment ${o.metadata.name} yet (the CloudNativePG operator makes it)` };
+  const h = deploymentHealth(live);
+  return { ...h, message: `PgBouncer: ${h.message}` };
+}
+
 async function hasCnpgOperator(engine: Engine): Promise<boolean> {
   const info = await engine.info({ apiVersion: 'apps/v1', kind: 'Deployment' });
   const list = await engine.client.get<{ items: unknown[] }>(resourcePath(info), {
@@ -103,9 +130,10 @@ async function evidenceFor(engine: Engine, o: KubeObject): Promise<string[]> {
       query: { fieldSelector: `involvedObject.name=${o.metadata.name},involvedObject.kind=${o.kind}` },
     });
     for (const e of ev.items.filter((x) => x.type === 'Warning').slice(-3)) lines.push(`event ${e.reason}: ${e.message}`);
-    // Deployments, StatefulSets and DaemonSets all select their pods with spec.selector.
-    const selector = (o as { spec?: { selector?: V1LabelSelector } }).spec?.selector?.matchLabels;
-    if (selector && ['Deployment', 'StatefulSet', 'DaemonSet'].includes(o.kind)) {
+    // Deployments, StatefulSets and DaemonSets all select their pods with spec.selector; a Pooler's
+    // pods carry its name (CloudNativePG's cnpg.io/poolerName).
+    const selector = isPooler(o) ? { 'cnpg.io/poolerName': o.metadata.name } : (o as { spec?: { selector?: V1LabelSelector } }).spec?.selector?.matchLabels;
+    if (selector && ['Deployment', 'StatefulSet', 'DaemonSet', 'Pooler'].includes(o.kind)) {
       const pods = await engine.client.get<{ items: V1Pod[] }>(`/api/v1/namespaces/${ns}/pods`, {
         query: { labelSelector: Object.entries(selector).map(([k, v]) => `${k}=${v}`).join(','), limit: 20 },
       });

@@ -589,3 +589,78 @@ describe('hardening switches (prod)', () => {
     }
   });
 });
+
+describe('Poolers (PgBouncer)', () => {
+  /** The PgBouncer Deployment CloudNativePG makes for a Pooler (pkg/specs/pgbouncer: the Pooler's name, cnpg.io/poolerName on its pods). */
+  const pgbouncerDeployment = (name: string): KubeObject => ({
+    apiVersion: 'apps/v1',
+    kind: 'Deployment',
+    metadata: { name, namespace: 'bitpin-task', labels: { 'cnpg.io/poolerName': name } },
+    spec: {
+      replicas: 1,
+      selector: { matchLabels: { 'cnpg.io/poolerName': name } },
+      template: {
+        metadata: { labels: { 'cnpg.io/poolerName': name, 'cnpg.io/podRole': 'pooler' } },
+        spec: {
+          securityContext: { runAsNonRoot: true, runAsUser: 998, seccompProfile: { type: 'RuntimeDefault' } },
+          containers: [
+            {
+              name: 'pgbouncer',
+              image: 'ghcr.io/cloudnative-pg/pgbouncer:1.25.1',
+              securityContext: { allowPrivilegeEscalation: false, capabilities: { drop: ['ALL'] }, readOnlyRootFilesystem: true },
+              resources: { requests: { cpu: '10m', memory: '16Mi' }, limits: { cpu: '100m', memory: '64Mi' } },
+            },
+          ],
+        },
+      },
+    },
+  });
+  const OPERATOR: KubeObject = {
+    apiVersion: 'apps/v1',
+    kind: 'Deployment',
+    metadata: { name: 'cnpg-controller-manager', namespace: 'someone-else', labels: { 'app.kubernetes.io/name': 'cloudnative-pg' } },
+    spec: {
+      replicas: 0,
+      selector: { matchLabels: { 'app.kubernetes.io/name': 'cloudnative-pg' } },
+      template: { metadata: { labels: { 'app.kubernetes.io/name': 'cloudnative-pg' } }, spec: { containers: [{ name: 'manager', image: 'ghcr.io/cloudnative-pg/cloudnative-pg:1.25.1' }] } },
+    },
+  };
+  const POOLERS = ['bitpin-cluster-pooler-ro', 'bitpin-cluster-pooler-rw'];
+  const poolerWait = (r: any) => r.wait.filter((w: any) => w.ref.startsWith('Pooler/')).sort((a: any, b: any) => a.ref.localeCompare(b.ref));
+
+  it('waits for the PgBouncer pods of each Pooler (the operator\'s Deployment); without the operator says why it does not', async () => {
+    await wipe();
+    try {
+      // No CloudNativePG operator here (k8s-testenv simulates Clusters' status only): not waited, said why.
+      const first = await applyJson('--env=staging', '--timeout=120s');
+      expect(first.ok).toBe(true);
+      expect(poolerWait(first).map((w: any) => [w.ref, w.skipped])).toEqual(
+        POOLERS.map((n) => [`Pooler/bitpin-task/${n}`, expect.stringMatching(/^no CloudNativePG operator runs in this cluster \(k8s-testenv simulates Clusters only/)]),
+      );
+
+      // With an operator running, a Pooler is ready only once its PgBouncer Deployment is.
+      if (!(await admin.tryGet('v1', 'Namespace', 'someone-else'))) await admin.create({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'someone-else' } });
+      await admin.create(OPERATOR);
+      const missing = await deployer('apply', '--env=staging', '--timeout=5s', '--no-atomic', '--output', 'json');
+      expect(missing.code).toBe(1);
+      expect(poolerWait(JSON.parse(missing.out.at(-1)!)).map((w: any) => [w.ref, w.health.ok, w.health.message])).toEqual(
+        POOLERS.map((n) => [`Pooler/bitpin-task/${n}`, false, `no PgBouncer Deployment ${n} yet (the CloudNativePG operator makes it)`]),
+      );
+
+      for (const n of POOLERS) await admin.create(pgbouncerDeployment(n));
+      const ready = await applyJson('--env=staging', '--timeout=120s');
+      expect(ready.ok).toBe(true);
+      expect(poolerWait(ready).map((w: any) => [w.ref, w.health.ok, w.health.message])).toEqual(
+        POOLERS.map((n) => [`Pooler/bitpin-task/${n}`, true, 'PgBouncer: 1/1 replicas available']),
+      );
+      const status = JSON.parse((await deployer('status', '--env=staging', '--output', 'json')).out.at(-1)!);
+      expect(status.members.filter((m: any) => m.ref.startsWith('Pooler/'))).toEqual(
+        POOLERS.map((n) => ({ ref: `Pooler/bitpin-task/${n}`, ready: true, message: 'PgBouncer: 1/1 replicas available' })),
+      );
+    } finally {
+      await admin.delete('apps/v1', 'Deployment', OPERATOR.metadata.name, OPERATOR.metadata.namespace).catch(() => undefined);
+      for (const n of POOLERS) await admin.delete('apps/v1', 'Deployment', n, 'bitpin-task').catch(() => undefined);
+      await wipe();
+    }
+  });
+});
