@@ -1,7 +1,8 @@
 import type { EnvConfig } from '@bitpin/config';
-import { CRD_INFO, listMembers, listParents, ownParent, type Engine, type LiveMember, type ServerVersion } from './engine/index.js';
-import { PreflightError, resourcePath, type KubeObject } from '@bitpin/kube-client';
-import { parentName, readParentState } from './inventory.js';
+import { CRD_INFO, listMembers, listMembersOf, listParents, ownParent, splitGroupKind, type Engine, type LiveMember, type ServerVersion } from './engine/index.js';
+import { PreflightError, resourcePath, type KubeObject, type ResourceInfo } from '@bitpin/kube-client';
+import { parentName, readParentState, type ParentState } from './inventory.js';
+import { readInventoryHint, writeInventoryHint } from './kube/inventory-hint.js';
 
 /** What the cluster commands need of an env: its name and the cluster it deploys to. */
 export type DeployEnv = Pick<EnvConfig, 'name' | 'kube' | 'deploy'>;
@@ -60,14 +61,63 @@ export function startReads(engine: Engine, envName: string): ClusterReads {
   const parents = listParents(engine);
   const discovery = engine.discover();
   const version = engine.serverVersion();
-  const members = Promise.all([parents, discovery]).then(([p]) => {
+  // The kinds the inventory named last time (a guess, see inventory-hint.ts): their LISTs go out now,
+  // with the parents' read, on the cached discovery's paths.
+  const server = engine.client.server;
+  const hint = readInventoryHint(server, envName);
+  const guessed = (hint ?? []).map((gk) => {
+    const { group, kind } = splitGroupKind(gk);
+    return engine.discovery.cachedGroupKind(group, kind);
+  });
+  const early = hint?.length && guessed.every(Boolean) ? listMembersOf(engine, guessed as ResourceInfo[]) : undefined;
+  early?.catch(() => undefined); // used (and its failure seen) only if the guess holds
+  const members = Promise.all([parents, discovery]).then(async ([p]) => {
     const parent = p.items.find((x) => x.metadata.name === parentName(envName));
     const state = readParentState(parent);
-    return state.groupKinds.length ? listMembers(engine, state) : new Map<string, LiveMember>();
+    writeInventoryHint(server, envName, state.groupKinds, hint);
+    if (!state.groupKinds.length) return new Map<string, LiveMember>();
+    const fromGuess = early && (await usableGuess(engine, state, guessed as ResourceInfo[], early));
+    return fromGuess ?? listMembers(engine, state);
   });
   // Awaited later (or never, when the input turns out bad): not unhandled meanwhile.
   for (const p of [version, parents, discovery, members]) p.catch(() => undefined);
   return { version, parents, discovery, members };
+}
+
+/**
+ * The members the early LISTs found, when they answer for exactly the inventory's kinds as confirmed
+ * discovery serves them: kinds the guess missed are listed now; a guessed LIST that failed, a kind
+ * served at another path than the cache said, or one that answered 404 makes the guess unusable
+ * (undefined: list the usual way).
+ */
+async function usableGuess(engine: Engine, state: ParentState, guessed: readonly ResourceInfo[], early: Promise<{ members: Map<string, LiveMember>; stale: ResourceInfo[] }>): Promise<Map<string, LiveMember> | undefined> {
+  let got: Awaited<typeof early>;
+  try {
+    got = await early;
+  } catch {
+    return undefined;
+  }
+  if (got.stale.length) return undefined;
+  const want: ResourceInfo[] = [];
+  for (const gk of state.groupKinds) {
+    const { group, kind } = splitGroupKind(gk);
+    const info = engine.discovery.findByGroupKind(group, kind);
+    if (!info) return undefined; // not served (any more): the usual path says why
+    want.push(info);
+  }
+  const same = (a: ResourceInfo, b: ResourceInfo) => a.group === b.group && a.version === b.version && a.resource === b.resource && a.kind === b.kind;
+  for (const g of guessed) {
+    const w = want.find((x) => x.group === g.group && x.kind === g.kind);
+    if (w && !same(w, g)) return undefined; // served at another version or path now
+  }
+  const missing = want.filter((w) => !guessed.some((g) => same(g, w)));
+  const members = new Map([...got.members].filter(([, m]) => want.some((w) => same(w, m.info))));
+  if (missing.length) {
+    const more = await listMembersOf(engine, missing);
+    if (more.stale.length) return undefined;
+    for (const [ref, m] of more.members) members.set(ref, m);
+  }
+  return members;
 }
 
 /**

@@ -6,9 +6,9 @@
 import { loadEnvConfig } from '@bitpin/config';
 import { waitFor, type KubeObject, type ObjectClient as AdminClient } from '@bitpin/kube-client';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, connect, type Socket } from 'node:net';
-import { tmpdir } from 'node:os';
+import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse, stringify } from 'yaml';
@@ -341,6 +341,36 @@ describe.sequential('an install refused mid-way is undone', () => {
     const again = await applyJson('--env=staging', '--no-wait');
     expect(again.changes.every((c: any) => c.kind === 'noop')).toBe(true);
     expect(again.requests).toBeLessThan(n / 2);
+  });
+
+  it('sends the member LISTs with the inventory read when this machine has seen the inventory; a wrong guess costs requests, never results', async () => {
+    // staging is applied by the test before. The hint: the kinds its inventory named (kube/inventory-hint.ts).
+    const dir = join(process.env['BITPIN_CACHE'] || join(homedir(), '.cache', 'bitpin'), 'deployer', 'inventory');
+    const file = join(dir, readdirSync(dir).find((f) => f.endsWith('-staging.json'))!);
+    const right: string[] = JSON.parse(readFileSync(file, 'utf8')).groupKinds;
+    expect(right).toEqual(expect.arrayContaining(['ConfigMap', 'Deployment.apps', 'Namespace', 'Pooler.postgresql.cnpg.io']));
+    const noop = await applyJson('--env=staging', '--no-wait');
+    expect(noop.changes.every((c: any) => c.kind === 'noop')).toBe(true);
+    // With the right guess, the members' LISTs go with the parents' read: no more requests than without.
+    expect(noop.requests).toBe(2 + right.length);
+
+    // Wrong guesses: a kind missing and one the set never had; a kind discovery does not know (no early
+    // LISTs at all); none. Every object is still found (all unchanged) and the hint is right again after.
+    const wrong = [[...right.filter((k) => k !== 'Deployment.apps'), 'Ingress.networking.k8s.io'], ['Widget.example.com'], []];
+    for (const guess of wrong) {
+      writeFileSync(file, JSON.stringify({ format: 1, groupKinds: guess }));
+      const r = await applyJson('--env=staging', '--no-wait');
+      expect(r.changes.filter((c: any) => c.kind !== 'noop'), JSON.stringify(guess)).toEqual([]);
+      expect(JSON.parse(readFileSync(file, 'utf8')).groupKinds).toEqual(right);
+    }
+    // A prune with a guess that lacks the pruned object's kind still finds and deletes it.
+    writeFileSync(file, JSON.stringify({ format: 1, groupKinds: right.filter((k) => k !== 'ConfigMap') }));
+    const dropped = synthTo('staging', (objs) => objs.filter((o) => !(o.kind === 'ConfigMap' && o.metadata.name === 'grafana-dashboard-bitpin-logs')));
+    const pruned = await applyJson('--env=staging', '--no-wait', '--prune', '--from', dropped);
+    expect(pruned.pruned).toEqual(['ConfigMap/monitoring/grafana-dashboard-bitpin-logs']);
+    // destroy removes the hint with the inventory.
+    await wipe();
+    expect(existsSync(file)).toBe(false);
   });
 });
 

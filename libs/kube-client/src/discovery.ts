@@ -172,6 +172,17 @@ export class Discovery {
     return this.findByGroupKind(group, kind);
   }
 
+  /**
+   * A group-kind as the disk cache has it, before (and without) the server's confirmation: for reads
+   * sent speculatively while discovery is confirmed, whose caller then checks the confirmed answer
+   * ({@link findByGroupKind}) before using what they returned. Undefined when there is no fresh cache.
+   */
+  cachedGroupKind(group: string, kind: string): ResourceInfo | undefined {
+    const c = this.readCache();
+    if (!c?.etag || Date.now() - c.fetchedAt >= DISCOVERY_TTL_MS) return undefined;
+    return c.resources.find((r) => r.group === group && r.kind === kind);
+  }
+
   /** Looks a group-kind up (preferring the first version served). */
   findByGroupKind(group: string, kind: string): ResourceInfo | undefined {
     for (const info of this.byGvk.values()) if (info.group === group && info.kind === kind) return info;

@@ -8,6 +8,7 @@ import { resourcePath, type KubeObject, type ResourceInfo } from '@bitpin/kube-c
 import { ANN_TOOLING, LABEL_PART_OF, PARENT_GROUP, PARENT_KIND, PARENT_VERSION, TOOLING, applysetId, parentCrd, parentName, parentObject, type ParentState } from '../inventory.js';
 import { objectRef } from '../manifest.js';
 import { mapLimit } from '../pool.js';
+import { writeInventoryHint } from '../kube/inventory-hint.js';
 import type { Engine } from './engine.js';
 import { ApplyError } from './errors.js';
 import { CRD_INFO, PARENT_INFO } from './resources.js';
@@ -41,31 +42,46 @@ export function ownParent(engine: Engine, parent: KubeObject | undefined): KubeO
   return parent;
 }
 
+/** A group-kind ("Deployment.apps", "Namespace") split into its group and kind. */
+export function splitGroupKind(gk: string): { group: string; kind: string } {
+  const dot = gk.indexOf('.');
+  return dot === -1 ? { group: '', kind: gk } : { group: gk.slice(dot + 1), kind: gk.slice(0, dot) };
+}
+
 /** Every live member of the set, found by label in each group-kind the set has used (one LIST each, all at once). */
 export async function listMembers(engine: Engine, state: ParentState): Promise<Map<string, LiveMember>> {
-  const members = new Map<string, LiveMember>();
   const kinds: ResourceInfo[] = [];
   for (const gk of state.groupKinds) {
-    const dot = gk.indexOf('.');
-    const info = await engine.discovery.resolveGroupKind(dot === -1 ? '' : gk.slice(dot + 1), dot === -1 ? gk : gk.slice(0, dot));
+    const { group, kind } = splitGroupKind(gk);
+    const info = await engine.discovery.resolveGroupKind(group, kind);
     if (info) kinds.push(info); // a kind whose CRD is gone has no members left to prune
   }
   engine.progress('inventory', { total: kinds.length, done: 0 });
-  let stale = false;
+  const { members, stale } = await listMembersOf(engine, kinds);
+  if (stale.length) await engine.discovery.invalidate();
+  return members;
+}
+
+/**
+ * The members of the given resource types (one LIST each, all at once), and the types that
+ * answered 404 (gone since discovery was read: no members).
+ */
+export async function listMembersOf(engine: Engine, kinds: readonly ResourceInfo[]): Promise<{ members: Map<string, LiveMember>; stale: ResourceInfo[] }> {
+  const members = new Map<string, LiveMember>();
+  const stale: ResourceInfo[] = [];
   await mapLimit(kinds, Math.max(engine.concurrency, kinds.length), async (info) => {
     const list = await engine.client.get<{ items: KubeObject[] }>(resourcePath(info), {
       query: { labelSelector: `${LABEL_PART_OF}=${applysetId(engine.env)}` },
       allow404: true,
     });
     // The whole resource type is gone (its CRD was deleted since discovery was cached): no members.
-    if (!list) stale = true;
+    if (!list) stale.push(info);
     for (const item of list?.items ?? []) {
       const o = { ...item, apiVersion: info.group ? `${info.group}/${info.version}` : info.version, kind: info.kind } as KubeObject;
       members.set(objectRef(o), { ref: objectRef(o), object: o, info });
     }
   });
-  if (stale) await engine.discovery.invalidate();
-  return members;
+  return { members, stale };
 }
 
 /** Writes the parent with `state`, installing the parent CRD first when it is not served (`crdServed`, from {@link listParents}). */
@@ -76,9 +92,11 @@ export async function writeParent(engine: Engine, context: string, state: Parent
     await waitEstablished(engine, crd.metadata.name, 30_000, false);
   }
   await engine.applyOne(parentObject(engine.env, context, state), { info: PARENT_INFO });
+  writeInventoryHint(engine.client.server, engine.env, state.groupKinds);
 }
 
 /** Deletes this env's parent (the inventory); absent is fine. */
 export async function deleteParent(engine: Engine): Promise<void> {
   await engine.client.request('DELETE', resourcePath(PARENT_INFO, undefined, parentName(engine.env)), { allow404: true });
+  writeInventoryHint(engine.client.server, engine.env, []);
 }
