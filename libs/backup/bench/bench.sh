@@ -288,8 +288,9 @@ pg_dump's compression (level 1, like the base backup's gzip:1, instead of pg_dum
   here): at most ~$(awk -v s="$o_incr_max" 'BEGIN { printf "%.1f", 15 + s / 60 }') min of commits.
 - The incremental row is the run's fallback (it streams WAL itself, as when no receiver runs):
   since issue 18 pg_receivewal writes plain WAL (PostgreSQL 15's cannot resume a compressed
-  \`.partial\`) and the run compresses complete segments with zlib (bitpin_gzip.py) as they
-  complete and when it publishes; the anchor compresses inside pg_receivewal.
+  \`.partial\`) and one \`bitpin_gzip.py --follow\` beside it compresses each segment with zlib as
+  soon as it is complete (two threads, so what is left when the streaming stops is done on both
+  cores), taking each file's SHA-256 as it writes it; the anchor compresses inside pg_receivewal.
 - **RTO** for this database: ${o_pitr} s to a consistent, promoted copy (≈ $(rate "$o_pitr") MB/s, so a full
   5 GiB volume ≈ $(awk -v r="$(rate "$o_pitr")" 'BEGIN { printf "%.1f", 5120 / r / 60 }') min plus replaying a day of WAL); the logical path
   ${o_logical} s. Add Pod scheduling and image pull for the Kubernetes Job.

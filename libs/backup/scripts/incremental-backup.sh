@@ -24,7 +24,10 @@ require_number BACKUP_RECEIVE_TIMEOUT "$BACKUP_RECEIVE_TIMEOUT"
 
 run_id=$(date -u +%Y%m%dT%H%M%SZ)
 wal_dir="$BACKUP_DIR/wal"
-trap 'rc=$?; [[ $rc -eq 0 ]] || log "ERROR incremental backup ${run_id} failed (exit ${rc})"' EXIT
+# SHA-256 of the files this run compresses, taken as they are written (sha256_list_known).
+run_sums=$(mktemp "${TMPDIR:-/tmp}/bitpin-sums.XXXXXX")
+compressing=""
+trap 'rc=$?; rm -f "$run_sums" ${compressing:+"$compressing"}; [[ $rc -eq 0 ]] || log "ERROR incremental backup ${run_id} failed (exit ${rc})"' EXIT
 
 take_lock
 info "incremental backup ${run_id}: WAL from ${PGHOST:-local}:${PGPORT:-5432} (sslmode ${PGSSLMODE:-default}, slot ${BACKUP_SLOT}) into ${wal_dir}"
@@ -46,12 +49,14 @@ case "$BACKUP_SWITCH_WAL" in
   *) die "BACKUP_SWITCH_WAL must be auto, required or off, got \"${BACKUP_SWITCH_WAL}\"" ;;
 esac
 
-pos=$(q "SELECT pg_current_wal_flush_lsn() || ' ' || to_char(clock_timestamp() AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"') || ' ' || floor(extract(epoch FROM clock_timestamp()))::bigint")
+# The position and the server's clock, then (pg_receivewal stops only once it has received WAL at
+# or beyond --endpos, and on an idle server nothing would come) one tiny record written past it:
+# one statement, the position read first (a materialised CTE the message's text depends on).
+pos=$(q "WITH p AS MATERIALIZED (SELECT pg_current_wal_flush_lsn() AS l, clock_timestamp() AS c)
+  SELECT p.l || ' ' || to_char(p.c AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"') || ' ' || floor(extract(epoch FROM p.c))::bigint
+    FROM p, LATERAL pg_logical_emit_message(true, 'bitpin-backup', 'run ${run_id} endpos ' || p.l) AS m")
 read -r endpos end_iso end_epoch <<<"$pos"
 [[ "$endpos" =~ ^[0-9A-F]+/[0-9A-F]+$ ]] || die "cannot read the current WAL position: ${pos}"
-# pg_receivewal stops only once it has received WAL at or beyond --endpos; on an idle server
-# nothing would come, so write one tiny record past it.
-q "SELECT pg_logical_emit_message(true, 'bitpin-backup', 'run ${run_id} endpos ${endpos}')" >/dev/null
 
 t0=$(date +%s)
 # Receiver mode when the WAL receiver holds the archive's lock; else this run takes it (the
@@ -60,20 +65,18 @@ exec 8>>"$(receiver_lock_file)"
 if flock -n 8; then
   mode=fallback
   rc=0
-  # Plain WAL, like the receiver's (a compressed .partial cannot be resumed); the segments it
-  # completes are compressed meanwhile, on the other core, and the rest below.
+  # Plain WAL, like the receiver's (a compressed .partial cannot be resumed); each segment it
+  # completes is compressed at once, beside it (the other core), and what is left when it stops
+  # on both cores.
   compressing=$(mktemp "${TMPDIR:-/tmp}/bitpin-compressing.XXXXXX")
-  (while [[ -e "$compressing" ]]; do
-    compress_published "$wal_dir" || true
-    sleep 0.5
-  done) &
+  compress_follow "$wal_dir" "$compressing" "$run_sums" &
   compressor=$!
   # No --synchronous: nothing waits on this stream's confirmations, and pg_receivewal fsyncs each
   # segment as it closes it and the open one when it stops at --endpos; the slot is advanced below
   # only once it has (an fsync per message of plain WAL cost ~2x here).
   timeout "$BACKUP_RECEIVE_TIMEOUT" pg_receivewal -D "$wal_dir" --slot="$BACKUP_SLOT" --endpos="$endpos" \
     --no-loop --no-password --verbose || rc=$?
-  # Stopped between two passes (a pass in progress finishes: no file is left half done).
+  # The follower compresses what is left and ends (a failure is retried by the publish step below).
   rm -f "$compressing"
   wait "$compressor" 2>/dev/null || true
   if [[ $rc -eq 124 ]]; then die "pg_receivewal did not reach ${endpos} within ${BACKUP_RECEIVE_TIMEOUT}s"; fi
@@ -96,12 +99,14 @@ else
   [[ -n "$got" ]] || die "the WAL receiver (${BACKUP_RECEIVER_NAME}) holds the archive but did not confirm ${endpos} within ${BACKUP_RECEIVER_WAIT}s (it confirmed ${seen:-nothing}: not connected?); see docs/runbooks/restore.md#wal-receiver"
   info "the WAL receiver has confirmed ${got} (at or beyond ${endpos})"
 fi
-# The slot has served its purpose up to endpos: what lies before it is in the archive, fsync'd.
-advance_slot "$BACKUP_SLOT" "$endpos"
+# The slot has served its purpose up to endpos: what lies before it is in the archive, fsync'd
+# (advanced beside the publishing below; waited for before the run is recorded).
+advance_slot "$BACKUP_SLOT" "$endpos" &
+advancing=$!
 
 # Publish: complete segments and history files (written plain) compressed with
 # BACKUP_COMPRESSION, fsync'd and renamed into place; .partial files of completed segments removed.
-compress_published "$wal_dir"
+compress_published "$wal_dir" "$run_sums"
 
 # Checksums of segments completed since the last run (.partial files still change).
 sums="$wal_dir/SHA256SUMS"
@@ -118,14 +123,17 @@ for f in "$wal_dir"/*; do
   fresh+=("$name")
 done
 new=${#fresh[@]}
-sha256_list "$wal_dir" "${fresh[@]}" >>"$sums"
+sha256_list_known "$run_sums" "$wal_dir" "${fresh[@]}" >>"$sums"
+# No gap from the oldest good base backup (or the first archived segment) up to endpos (file
+# names only: checked beside the .partial checksum below; the run fails unless both succeed).
+last_segno=$(($(lsn_to_dec "$endpos") / WAL_SEG_SIZE))
+bash "$BITPIN_SCRIPTS_DIR/check.sh" --wal-only --upto-segno "$last_segno" &
+checking=$!
 # The open segment: all of it when this run streamed (nobody writes now), else what the receiver confirmed.
 write_partial_sums "$wal_dir" "$([[ "$mode" == fallback ]] && echo all || echo "$got")"
 sync "$wal_dir"
-
-# No gap from the oldest good base backup (or the first archived segment) up to endpos.
-last_segno=$(($(lsn_to_dec "$endpos") / WAL_SEG_SIZE))
-bash "$BITPIN_SCRIPTS_DIR/check.sh" --wal-only --upto-segno "$last_segno"
+wait "$checking"
+wait "$advancing"
 
 read -r s_id s_count s_md5 <<<"${sentinel:-- - -}"
 printf 'run_id=%s lsn=%s time=%s epoch=%s switched=%s sentinel_id=%s sentinel_count=%s sentinel_md5=%s mode=%s\n' \

@@ -87,6 +87,38 @@ sha256_list() {
     (cd "$dir" && sha256sum -- "$@")
   fi
 }
+# sha256_list_known KNOWN DIR NAME...: as sha256_list, for files bitpin_gzip.py --sums may have
+# written: KNOWN holds "<sha256> <bytes> <inode> <mtime_ns> <name>" lines, the digest taken as the
+# file was written; a file whose size, inode and mtime are still those is not read again (one
+# stat for all of them), any other is hashed.
+sha256_list_known() {
+  local known=$1 dir=$2 sum size ino mt name
+  shift 2
+  (($# > 0)) || return 0
+  local -A rec=() want=() got=()
+  local -a todo=()
+  for name in "$@"; do want[$name]=1; done
+  if [[ -s "$known" ]]; then
+    while read -r sum size ino mt name; do
+      [[ -z "${want[$name]:-}" ]] || rec[$name]="$sum $size $ino $mt"
+    done <"$known"
+  fi
+  if ((${#rec[@]} > 0)); then
+    while read -r name size ino mt; do
+      sum=${rec[$name]:-}
+      [[ -n "$sum" && "$sum" == "${sum%% *} $size $ino ${mt/./}" ]] || continue
+      got[$name]=${sum%% *}
+    done < <(cd "$dir" && stat -c '%n %s %i %.9Y' -- "${!rec[@]}" 2>/dev/null)
+  fi
+  for name in "$@"; do [[ -n "${got[$name]:-}" ]] || todo+=("$name"); done
+  if ((${#todo[@]} > 0)); then
+    while read -r sum name; do got[$name]=$sum; done < <(sha256_list "$dir" "${todo[@]}")
+  fi
+  for name in "$@"; do
+    [[ -n "${got[$name]:-}" ]] || return 1
+    printf '%s  %s\n' "${got[$name]}" "$name"
+  done
+}
 # untar DIR: extract the tar on stdin into DIR, reading 1 MiB records (tar's default 10 KiB ones
 # cost ~40 % more CPU on a multi-GB base backup).
 untar() { tar -b 2048 -B -xf - -C "$1"; }

@@ -27,22 +27,27 @@ advance_slot() {
 # before it is final; a receiver that restarts rewrites a compressed .partial from the segment's
 # start, so compressed bytes may differ while the WAL in them does not).
 write_partial_sums() {
-  local dir=$1 stable=$2 f name bytes sum tmp out
+  local dir=$1 stable=$2 f name bytes sum tmp out src
   out="$dir/.SHA256SUMS.partial.tmp"
   tmp=$(mktemp "${TMPDIR:-/tmp}/bitpin-partial.XXXXXX")
   : >"$out"
   for f in "$dir"/*.partial; do
     name=${f##*/}
     [[ "$name" =~ ^[0-9A-F]{24}(\.(gz|lz4|zst))?\.partial$ ]] || continue
-    unpack_partial "$f" >"$tmp"
-    bytes=$(stat -c %s "$tmp")
+    # A plain one is read in place (its first bytes no longer change), a compressed one unpacked.
+    src=$f
+    if [[ -n "${BASH_REMATCH[1]}" ]]; then
+      unpack_partial "$f" >"$tmp"
+      src=$tmp
+    fi
+    bytes=$(stat -c %s "$src")
     if [[ "$stable" != all ]]; then
       # Only the segment the confirmed position lies in has a known final part.
       [[ "$(wal_segno "$name")" == "$(($(lsn_to_dec "$stable") / WAL_SEG_SIZE))" ]] || continue
       ((bytes <= $(lsn_to_dec "$stable") % WAL_SEG_SIZE)) || bytes=$(($(lsn_to_dec "$stable") % WAL_SEG_SIZE))
     fi
     ((bytes > 0)) || continue
-    sum=$(head -c "$bytes" "$tmp" | sha256sum | cut -c1-64)
+    sum=$(head -c "$bytes" "$src" | sha256sum | cut -c1-64)
     printf '%s %s %s\n' "$sum" "$bytes" "$name" >>"$out"
   done
   rm -f "$tmp"
@@ -158,13 +163,14 @@ wal_gap_plan() {
   echo $((gap - 1))
 }
 
-# compress_published WAL_DIR: complete segments and timeline history files pg_receivewal wrote
-# plain are compressed with BACKUP_COMPRESSION (written as .tmp.<pid>, fsync'd, renamed; then the
-# plain file goes); a .partial of a segment that is complete now is removed. Safe to run while
-# pg_receivewal writes (complete names are final) and in two processes at once (the receiver and
-# an incremental run).
+# compress_published WAL_DIR [SUMS]: complete segments and timeline history files pg_receivewal
+# wrote plain are compressed with BACKUP_COMPRESSION (written as .tmp.<pid>…, fsync'd, renamed;
+# then the plain file goes); a .partial of a segment that is complete now is removed. Safe to run
+# while pg_receivewal writes (complete names are final) and in two processes at once (the
+# receiver and an incremental run). SUMS: bitpin_gzip.py appends the SHA-256 of each file it
+# writes there (for sha256_list_known).
 compress_published() {
-  local dir=$1 method=${BACKUP_COMPRESSION%%:*} level="" ext f name seg c done_seg
+  local dir=$1 sums=${2:-} method=${BACKUP_COMPRESSION%%:*} level="" ext f name seg c done_seg
   local -a cmd
   [[ "$BACKUP_COMPRESSION" != *:* ]] || level=${BACKUP_COMPRESSION#*:}
   case "$method" in
@@ -184,8 +190,8 @@ compress_published() {
       todo+=("$f")
     done
     if [[ "$method" == gzip ]] && command -v python3 >/dev/null 2>&1; then
-      # zlib in one process: the deflate pg_receivewal --compress=gzip uses (GNU gzip's is slower).
-      ((${#todo[@]} == 0)) || python3 -I -S "$BITPIN_LIB_DIR/bitpin_gzip.py" "${level:-6}" "${todo[@]}"
+      # zlib in one process (two threads): the deflate pg_receivewal --compress=gzip uses (GNU gzip's is slower).
+      ((${#todo[@]} == 0)) || python3 -I -S "$BITPIN_LIB_DIR/bitpin_gzip.py" ${sums:+--sums "$sums"} "${level:-6}" "${todo[@]}"
     else
       for f in "${todo[@]}"; do
         [[ -f "$f" ]] || continue
@@ -204,4 +210,23 @@ compress_published() {
     for c in "$seg" "$seg.gz" "$seg.lz4" "$seg.zst"; do [[ ! -f "$dir/$c" ]] || done_seg=$c; done
     [[ -z "$done_seg" ]] || rm -f -- "$f"
   done
+}
+
+# compress_follow WAL_DIR STOPFILE [SUMS]: compresses complete segments as pg_receivewal completes
+# them, until STOPFILE is gone (or the script that started it, $$, has ended); then the ones left,
+# and returns. Run in the background by an incremental run's fallback, so compression overlaps the
+# streaming: gzip with python3 is one bitpin_gzip.py --follow (it looks every 50 ms, two threads);
+# other methods compress_published every 0.2 s.
+compress_follow() {
+  local dir=$1 stop=$2 sums=${3:-} level=""
+  [[ "$BACKUP_COMPRESSION" != *:* ]] || level=${BACKUP_COMPRESSION#*:}
+  if [[ "${BACKUP_COMPRESSION%%:*}" == gzip ]] && command -v python3 >/dev/null 2>&1; then
+    python3 -I -S "$BITPIN_LIB_DIR/bitpin_gzip.py" ${sums:+--sums "$sums"} --follow "$dir" "$stop" "${level:-6}" "$$"
+    return
+  fi
+  while [[ -e "$stop" ]] && kill -0 "$$" 2>/dev/null; do
+    compress_published "$dir" || true
+    sleep 0.2
+  done
+  compress_published "$dir"
 }

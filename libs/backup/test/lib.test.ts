@@ -119,6 +119,37 @@ for i in range(0, len(d), 7000):
     expect(readFileSync(join(dest, 'small'), 'utf8')).toBe('x');
   });
 
+  it('sha256_list_known: a digest taken while writing is used only for the file as written', () => {
+    // GIVEN three compressed segments written by bitpin_gzip.py --sums, one rewritten since, and a
+    // fourth it never wrote
+    const dir = join(work, 'known');
+    execFileSync('mkdir', ['-p', dir]);
+    const names = ['000000010000000000000001', '000000010000000000000002', '000000010000000000000003'];
+    for (const n of names) writeFileSync(join(dir, n), Buffer.concat([Buffer.from(n.repeat(1000)), Buffer.alloc(70_000)]));
+    const known = join(work, 'known.sums');
+    const made = lib(`python3 -I -S "$BITPIN_LIB_DIR/bitpin_gzip.py" --sums "${known}" 1 ${names.map((n) => `"${join(dir, n)}"`).join(' ')}`);
+    expect(made.status, made.stderr).toBe(0);
+    // A recorded digest that is not the file's: if the function used it, it did not read the file.
+    const lines = readFileSync(known, 'utf8').trim().split('\n');
+    const forged = lines.map((l) => (l.endsWith(`${names[0]}.gz`) ? `${'0'.repeat(64)}${l.slice(64)}` : l));
+    writeFileSync(known, forged.join('\n') + '\n');
+    writeFileSync(join(dir, `${names[1]}.gz`), 'rewritten'); // same inode, new size and mtime
+    writeFileSync(join(dir, 'other.gz'), 'never recorded');
+    const sha = (p: string) => createHash('sha256').update(readFileSync(p)).digest('hex');
+    // WHEN the list is made
+    const all = [`${names[0]}.gz`, `${names[1]}.gz`, `${names[2]}.gz`, 'other.gz'];
+    const out = lib(`sha256_list_known "${known}" "${dir}" ${all.join(' ')}`);
+    // THEN the untouched ones carry the recorded digest, the others their own, in the order asked
+    expect(out.status, out.stderr).toBe(0);
+    expect(out.stdout.toString()).toBe(
+      [`${'0'.repeat(64)}  ${all[0]}`, `${sha(join(dir, all[1]!))}  ${all[1]}`, `${sha(join(dir, all[2]!))}  ${all[2]}`, `${sha(join(dir, all[3]!))}  ${all[3]}`]
+        .map((l) => `${l}\n`)
+        .join(''),
+    );
+    // and with no record at all, every file is read
+    expect(lib(`sha256_list_known "" "${dir}" ${all[2]}`).stdout.toString()).toBe(`${sha(join(dir, all[2]!))}  ${all[2]}\n`);
+  });
+
   describe('unpack_extract: one read of a gzip tar, copied, hashed and extracted', () => {
     /** A tree with what a base backup holds, and what GNU tar adds: a long name, an empty file. */
     const src = join(work, 'extract-src');

@@ -15,7 +15,8 @@ import { scriptPath } from '../src/index.js';
 
 const SEG = 16384;
 const work = mkdtempSync(join(tmpdir(), 'bitpin-wal-restore-'));
-afterAll(() => rmSync(work, { recursive: true, force: true }));
+// Retried: a prefetch wal-restore.sh left running in the background may still be writing there.
+afterAll(() => rmSync(work, { recursive: true, force: true, maxRetries: 20, retryDelay: 100 }));
 
 const name = (n: number) => `0000000100000000${n.toString(16).toUpperCase().padStart(8, '0')}`;
 const payload = (n: number) => Buffer.alloc(SEG, `segment ${n} `);
