@@ -58,12 +58,18 @@ offsite_setup() {
   export RCLONE_CONFIG_BITPIN_OFFSITE_REMOTE="bitpin_s3:${BACKUP_OFFSITE_BUCKET}${BACKUP_OFFSITE_PREFIX:+/${BACKUP_OFFSITE_PREFIX#/}}"
   export RCLONE_CONFIG_BITPIN_OFFSITE_FILENAME_ENCRYPTION=standard
   export RCLONE_CONFIG_BITPIN_OFFSITE_DIRECTORY_NAME_ENCRYPTION=true
-  # rclone wants the crypt keys "obscured"; they go through its stdin, never an argument.
-  RCLONE_CONFIG_BITPIN_OFFSITE_PASSWORD=$(printf '%s' "$BACKUP_OFFSITE_PASSWORD" | rclone obscure -) ||
-    die "rclone obscure failed for BACKUP_OFFSITE_PASSWORD"
-  RCLONE_CONFIG_BITPIN_OFFSITE_PASSWORD2=$(printf '%s' "$BACKUP_OFFSITE_SALT" | rclone obscure -) ||
-    die "rclone obscure failed for BACKUP_OFFSITE_SALT"
-  export RCLONE_CONFIG_BITPIN_OFFSITE_PASSWORD RCLONE_CONFIG_BITPIN_OFFSITE_PASSWORD2
+  # rclone wants the crypt keys "obscured"; they go through its stdin, never an argument. One
+  # `rclone obscure` obscures one line, so the two run at once (read back through pipes: the
+  # obscured keys touch no disk either).
+  local fa fb pw="" salt=""
+  exec {fa}< <(printf '%s' "$BACKUP_OFFSITE_PASSWORD" | rclone obscure - 2>/dev/null)
+  exec {fb}< <(printf '%s' "$BACKUP_OFFSITE_SALT" | rclone obscure - 2>/dev/null)
+  IFS= read -r pw <&"$fa" || true
+  IFS= read -r salt <&"$fb" || true
+  exec {fa}<&- {fb}<&-
+  [[ "$pw" =~ ^[A-Za-z0-9_-]+$ ]] || die "rclone obscure failed for BACKUP_OFFSITE_PASSWORD"
+  [[ "$salt" =~ ^[A-Za-z0-9_-]+$ ]] || die "rclone obscure failed for BACKUP_OFFSITE_SALT"
+  export RCLONE_CONFIG_BITPIN_OFFSITE_PASSWORD=$pw RCLONE_CONFIG_BITPIN_OFFSITE_PASSWORD2=$salt
   # Quiet, bounded retries inside one run; what still fails is left to the next run.
   export RCLONE_RETRIES=${RCLONE_RETRIES:-2} RCLONE_LOW_LEVEL_RETRIES=${RCLONE_LOW_LEVEL_RETRIES:-3}
   export RCLONE_CONTIMEOUT=${RCLONE_CONTIMEOUT:-10s} RCLONE_TIMEOUT=${RCLONE_TIMEOUT:-60s}

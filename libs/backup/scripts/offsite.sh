@@ -75,10 +75,11 @@ wanted_wal() {
 
 # ---- upload -----------------------------------------------------------------------------------
 # Few rclone processes, one listing: (1) the listing, (2) every missing full backup file and WAL
-# file in one copy, (3) the backup.info files (a backup is complete off-site once its backup.info
-# is there), (4) retention's deletions when there are any, (5) incremental.log, the open segment's
-# snapshot and wal/SHA256SUMS in one copy. What the copy holds after (2)-(4) is known without
-# listing it again.
+# file in one copy, (3) once all of them are there, the catalogue in one copy: the new backups'
+# backup.info files (a backup is complete off-site once its backup.info is there),
+# incremental.log, the open segment's snapshot and wal/SHA256SUMS, (4) retention's deletions, when
+# there are any, once the catalogue no longer names what they delete. What the copy holds after
+# (2)-(4) is known without listing it again.
 upload() {
   require_backup_dir
   local t0 id f name n_full=0 n_wal=0 pending=0 bytes=0 partial=""
@@ -106,6 +107,8 @@ upload() {
       [[ -z "${remote[full/$id/$name]:-}" ]] || continue
       if [[ "$name" == backup.info ]]; then
         echo "full/$id/$name" >>"$work/info.todo"
+        mkdir -p "$work/stage/full/$id"
+        cp "$f" "$work/stage/full/$id/$name"
       else
         echo "full/$id/$name" >>"$work/data.todo"
         n_full=$((n_full + 1))
@@ -139,18 +142,16 @@ upload() {
   if [[ -s "$work/data.todo" ]]; then
     rc copy --no-check-dest --files-from "$work/data.todo" "$BACKUP_DIR" "$OFFSITE_REMOTE" || failed=1
   fi
-  if [[ $failed -eq 0 && -s "$work/info.todo" ]]; then
-    rc copy --no-check-dest --files-from "$work/info.todo" "$BACKUP_DIR" "$OFFSITE_REMOTE" || failed=1
-  fi
   if [[ $failed -ne 0 ]]; then
     offsite_list >"$work/now" 2>/dev/null || cp "$work/remote" "$work/now"
     pending=$(missing_count "$work/now")
     record "failed" "$pending" "$t0"
     die "off-site upload failed: ${pending} published file(s) are not off-site yet; the next run uploads them (check the endpoint, the bucket and the credentials)"
   fi
-  sort -u "$work/remote" "$work/data.todo" "$work/info.todo" >"$work/now"
+  sort -u "$work/remote" "$work/data.todo" >"$work/now.data"
+  sort -u "$work/now.data" "$work/info.todo" >"$work/now"
 
-  retention "$work/now"
+  retention_plan "$work/now"
   # wal/SHA256SUMS off-site: the local checksums of the WAL files off-site, plus the snapshot's.
   # (A local line for a .partial segment describes the file as it was then; the snapshot's own
   # checksum describes what is uploaded.)
@@ -162,7 +163,8 @@ upload() {
   } >"$work/SHA256SUMS"
   mv "$work/SHA256SUMS" "$work/stage/wal/SHA256SUMS"
   rc copy --no-check-dest "$work/stage" "$OFFSITE_REMOTE" ||
-    { record failed "$(missing_count "$work/now")" "$t0"; die "off-site upload of incremental.log, the open WAL segment or wal/SHA256SUMS failed; the next run retries"; }
+    { record failed "$(missing_count "$work/now.data")" "$t0"; die "off-site upload of the backup.info files, incremental.log, the open WAL segment or wal/SHA256SUMS failed; the next run retries"; }
+  retention_apply
   pending=$(missing_count "$work/now")
   if ((pending > 0)); then
     record behind "$pending" "$t0"
@@ -193,10 +195,14 @@ record() {
 }
 
 # ---- retention (off-site) ---------------------------------------------------------------------
-# retention LIST: deletes what the copy does not keep (LIST: what it holds; updated in place).
-retention() {
+# retention_plan LIST: what the copy does not keep (LIST: what it holds; updated in place to what
+# it keeps): PURGE_IDS (full backups) and DOOMED (WAL files), deleted by retention_apply once the
+# new catalogue is off-site.
+PURGE_IDS=() DOOMED=() RETENTION_NOTE=""
+retention_plan() {
   local list=$1 f id name
   local -a doomed=() purged=()
+  PURGE_IDS=() DOOMED=() RETENTION_NOTE=""
   plan_keep "$list"
   [[ -n "$OLDEST_KEPT" ]] || return 0
   declare -A seen=() listed=()
@@ -207,11 +213,7 @@ retention() {
     [[ -z "${seen[$id]:-}" ]] || continue
     seen[$id]=1
     # Not among the kept ones: older, or an incomplete upload of a backup the copy does not keep.
-    if [[ -z "${KEEP[$id]:-}" ]]; then
-      rc purge "${OFFSITE_REMOTE}full/$id" || die "off-site retention: cannot delete full/${id}"
-      purged+=("$id")
-      info "off-site retention: deleted full/${id}"
-    fi
+    [[ -n "${KEEP[$id]:-}" ]] || purged+=("$id")
   done <"$list"
   while read -r f; do
     [[ "$f" == wal/* ]] || continue
@@ -225,11 +227,7 @@ retention() {
       doomed+=("$name")
     fi
   done <"$list"
-  if ((${#doomed[@]} > 0)); then
-    printf '%s\n' "${doomed[@]}" | sort -u >"$work/doomed"
-    rc delete --files-from "$work/doomed" "${OFFSITE_REMOTE}wal" || die "off-site retention: deleting old WAL failed"
-  fi
-  # The list without what was deleted.
+  # The list without what is to be deleted.
   declare -A gone=()
   for name in "${doomed[@]}"; do gone[wal/$name]=1; done
   while read -r f; do
@@ -238,7 +236,23 @@ retention() {
     echo "$f"
   done <"$list" >"$list.new"
   mv "$list.new" "$list"
-  info "off-site retention: ${#KEEP[@]} full backup(s) kept (oldest ${OLDEST_KEPT}, keep ${BACKUP_OFFSITE_KEEP_FULL}), ${#doomed[@]} WAL file(s) before its start or superseded deleted"
+  PURGE_IDS=("${purged[@]}") DOOMED=("${doomed[@]}")
+  RETENTION_NOTE="${#KEEP[@]} full backup(s) kept (oldest ${OLDEST_KEPT}, keep ${BACKUP_OFFSITE_KEEP_FULL}), ${#doomed[@]} WAL file(s) before its start or superseded deleted"
+}
+
+# retention_apply: deletes what retention_plan chose.
+retention_apply() {
+  local id
+  [[ -n "$RETENTION_NOTE" ]] || return 0
+  for id in "${PURGE_IDS[@]}"; do
+    rc purge "${OFFSITE_REMOTE}full/$id" || die "off-site retention: cannot delete full/${id}"
+    info "off-site retention: deleted full/${id}"
+  done
+  if ((${#DOOMED[@]} > 0)); then
+    printf '%s\n' "${DOOMED[@]}" | sort -u >"$work/doomed"
+    rc delete --files-from "$work/doomed" "${OFFSITE_REMOTE}wal" || die "off-site retention: deleting old WAL failed"
+  fi
+  info "off-site retention: ${RETENTION_NOTE}"
 }
 
 # ---- check ------------------------------------------------------------------------------------
