@@ -33,37 +33,50 @@ function managerOf(meta: Meta, env: string): string {
  *
  * Cheap by construction: one metadata-only LIST of the namespaces, then one metadata-only LIST per
  * kind — cluster-wide for cluster-scoped kinds, and only in namespaces that already exist for
- * namespaced ones (nothing can exist in a namespace that does not). A first apply to a fresh
- * cluster costs 1 + (cluster-scoped kinds) requests, all in one round trip after the first.
+ * namespaced ones (nothing can exist in a namespace that does not). The namespaces' LIST and the
+ * cluster-scoped kinds' go out together, so a first apply to a fresh cluster costs 1 + (cluster-
+ * scoped kinds) requests in one round trip; namespaced kinds follow only where a namespace exists.
  */
 export async function findUnowned(engine: Engine, adds: readonly KubeObject[], env: string): Promise<Unowned[]> {
   if (!adds.length) return [];
-  const nsList = await engine.client.get<{ items: { metadata: Meta }[] }>('/api/v1/namespaces', { accept: METADATA_ONLY_LIST });
-  const namespaces = new Map(nsList.items.map((n) => [n.metadata.name, n.metadata]));
-  // What to list: (resource, namespace) → the names we would add there.
-  const lists = new Map<string, { info: ResourceInfo; namespace: string | undefined; names: Map<string, KubeObject> }>();
-  for (const o of adds) {
-    if (o.kind === 'Namespace') continue; // answered by the namespace list itself
-    const info = await engine.info(o);
-    const ns = info.namespaced ? o.metadata.namespace : undefined;
-    if (info.namespaced && (!ns || !namespaces.has(ns))) continue;
+  // What to list: (resource, namespace) → the names we would add there. Cluster-scoped kinds are
+  // listed at once with the namespaces; namespaced kinds after, only in namespaces that exist.
+  type Entry = { info: ResourceInfo; namespace: string | undefined; names: Map<string, KubeObject> };
+  const clusterLists = new Map<string, Entry>();
+  const namespaced: { o: KubeObject; info: ResourceInfo }[] = [];
+  const add = (lists: Map<string, Entry>, o: KubeObject, info: ResourceInfo, ns: string | undefined) => {
     const key = `${info.group}/${info.resource}/${ns ?? ''}`;
     const entry = lists.get(key) ?? { info, namespace: ns, names: new Map<string, KubeObject>() };
     entry.names.set(o.metadata.name, o);
     lists.set(key, entry);
+  };
+  for (const o of adds) {
+    if (o.kind === 'Namespace') continue; // answered by the namespace list itself
+    const info = await engine.info(o);
+    if (info.namespaced) namespaced.push({ o, info });
+    else add(clusterLists, o, info, undefined);
   }
   const found: Unowned[] = [];
+  const listEach = (lists: Map<string, Entry>) =>
+    mapLimit([...lists.values()], 16, async ({ info, namespace, names }) => {
+      const list = await engine.client.get<{ items: { metadata: Meta }[] }>(resourcePath(info, namespace), { accept: METADATA_ONLY_LIST, allow404: true });
+      for (const item of list?.items ?? []) {
+        const o = names.get(item.metadata.name);
+        if (o) found.push({ ref: objectRef(o), managedBy: managerOf(item.metadata, env) });
+      }
+    });
+  const [nsList] = await Promise.all([engine.client.get<{ items: { metadata: Meta }[] }>('/api/v1/namespaces', { accept: METADATA_ONLY_LIST }), listEach(clusterLists)]);
+  const namespaces = new Map(nsList.items.map((n) => [n.metadata.name, n.metadata]));
   for (const o of adds.filter((x) => x.kind === 'Namespace')) {
     const meta = namespaces.get(o.metadata.name);
     if (meta) found.push({ ref: objectRef(o), managedBy: managerOf(meta, env) });
   }
-  await mapLimit([...lists.values()], 16, async ({ info, namespace, names }) => {
-    const list = await engine.client.get<{ items: { metadata: Meta }[] }>(resourcePath(info, namespace), { accept: METADATA_ONLY_LIST, allow404: true });
-    for (const item of list?.items ?? []) {
-      const o = names.get(item.metadata.name);
-      if (o) found.push({ ref: objectRef(o), managedBy: managerOf(item.metadata, env) });
-    }
-  });
+  const nsLists = new Map<string, Entry>();
+  for (const { o, info } of namespaced) {
+    const ns = o.metadata.namespace;
+    if (ns && namespaces.has(ns)) add(nsLists, o, info, ns);
+  }
+  await listEach(nsLists);
   return found.sort((a, b) => a.ref.localeCompare(b.ref));
 }
 
