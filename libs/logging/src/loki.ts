@@ -2,20 +2,17 @@ import { SEED, toYaml } from '@bitpin/config';
 import {
   httpProbe,
   restrictedContainerSecurity,
-  restrictedPodSecurity,
   selectorLabels,
   standardLabels,
   toResourceRequirements,
-  volumeClaimSpec,
   type PlatformChart,
 } from '@bitpin/k8s';
 import { k8s } from 'cdk8s-plus-34';
 import { Construct } from 'constructs';
 import { LOKI_CONFIG_DIR, LOKI_CONFIG_FILE, LOKI_DATA_DIR, lokiConfig, type LokiConfig } from './loki-config.js';
-import { contentHash, scrapeAnnotations } from './render.js';
+import { logStoreServices, logStoreStatefulSet } from './log-store.js';
 
-/** The label Prometheus' pod discovery keeps targets by; its value is the scrape job name. */
-export const SCRAPE_JOB_LABEL = 'bitpin.io/scrape-job';
+export { SCRAPE_JOB_LABEL } from './log-store.js';
 
 /** The grafana/loki image's user (UID and GID 10001); the PVC is group-owned by it. */
 export const LOKI_UID = 10001;
@@ -81,14 +78,7 @@ export class Loki extends Construct {
       { name: 'http-metrics', port: this.port, targetPort: k8s.IntOrString.fromString('http-metrics'), protocol: 'TCP' },
       { name: 'grpc', port: this.grpcPort, targetPort: k8s.IntOrString.fromString('grpc'), protocol: 'TCP' },
     ];
-    new k8s.KubeService(this, 'Service', {
-      metadata: meta(this.name),
-      spec: { type: 'ClusterIP', selector, ports },
-    });
-    new k8s.KubeService(this, 'HeadlessService', {
-      metadata: meta(this.headlessServiceName),
-      spec: { clusterIp: 'None', publishNotReadyAddresses: true, selector, ports },
-    });
+    logStoreServices(this, { name: this.name, namespace: this.namespace, headlessServiceName: this.headlessServiceName, labels, selector }, ports);
 
     const loki: k8s.Container = {
       name: 'loki',
@@ -119,41 +109,23 @@ export class Loki extends Construct {
       terminationMessagePolicy: 'FallbackToLogsOnError',
     };
 
-    new k8s.KubeStatefulSet(this, 'Resource', {
-      metadata: meta(this.name),
-      spec: {
-        serviceName: this.headlessServiceName,
-        replicas: 1,
-        podManagementPolicy: 'Parallel',
-        updateStrategy: { type: 'RollingUpdate' },
-        // The volume outlives the StatefulSet: deleting or re-creating it never deletes logs.
-        persistentVolumeClaimRetentionPolicy: { whenDeleted: 'Retain', whenScaled: 'Retain' },
-        selector: { matchLabels: selector },
-        template: {
-          metadata: {
-            labels: { ...labels, [SCRAPE_JOB_LABEL]: job },
-            annotations: { 'checksum/config': contentHash(this.configYaml), ...scrapeAnnotations(this.port) },
-          },
-          spec: {
-            serviceAccountName: this.name,
-            automountServiceAccountToken: false,
-            enableServiceLinks: false,
-            terminationGracePeriodSeconds: grace,
-            securityContext: restrictedPodSecurity({ runAsUser: LOKI_UID, fsGroup: LOKI_UID }),
-            containers: [loki],
-            volumes: [
-              { name: 'config', configMap: { name: this.name } },
-              { name: 'tmp', emptyDir: { sizeLimit: k8s.Quantity.fromString('256Mi') } },
-            ],
-          },
-        },
-        volumeClaimTemplates: [
-          {
-            metadata: { name: 'storage', labels },
-            spec: volumeClaimSpec({ size: cfg.storageSize, storageClass: cfg.storageClass }),
-          },
-        ],
-      },
+    logStoreStatefulSet(this, {
+      name: this.name,
+      namespace: this.namespace,
+      headlessServiceName: this.headlessServiceName,
+      labels,
+      selector,
+      job,
+      metricsPort: this.port,
+      configText: this.configYaml,
+      terminationGracePeriodSeconds: grace,
+      uid: LOKI_UID,
+      container: loki,
+      volumes: [
+        { name: 'config', configMap: { name: this.name } },
+        { name: 'tmp', emptyDir: { sizeLimit: k8s.Quantity.fromString('256Mi') } },
+      ],
+      storage: { size: cfg.storageSize, storageClass: cfg.storageClass },
     });
   }
 }

@@ -2,17 +2,14 @@ import { SEED } from '@bitpin/config';
 import {
   httpProbe,
   restrictedContainerSecurity,
-  restrictedPodSecurity,
   selectorLabels,
   standardLabels,
   toResourceRequirements,
-  volumeClaimSpec,
   type PlatformChart,
 } from '@bitpin/k8s';
 import { k8s } from 'cdk8s-plus-34';
 import { Construct } from 'constructs';
-import { SCRAPE_JOB_LABEL } from './loki.js';
-import { contentHash, scrapeAnnotations } from './render.js';
+import { logStoreServices, logStoreStatefulSet } from './log-store.js';
 import { VICTORIALOGS_DATA_DIR, VICTORIALOGS_NAME, victoriaLogsArgs } from './victorialogs-config.js';
 
 /** The UID and GID VictoriaLogs runs as (the image is `scratch`-based and needs none of its own); the PVC is group-owned by it. */
@@ -59,11 +56,7 @@ export class VictoriaLogs extends Construct {
 
     new k8s.KubeServiceAccount(this, 'ServiceAccount', { metadata: meta(this.name), automountServiceAccountToken: false });
     const ports: k8s.ServicePort[] = [{ name: 'http-metrics', port: this.port, targetPort: k8s.IntOrString.fromString('http-metrics'), protocol: 'TCP' }];
-    new k8s.KubeService(this, 'Service', { metadata: meta(this.name), spec: { type: 'ClusterIP', selector, ports } });
-    new k8s.KubeService(this, 'HeadlessService', {
-      metadata: meta(this.headlessServiceName),
-      spec: { clusterIp: 'None', publishNotReadyAddresses: true, selector, ports },
-    });
+    logStoreServices(this, { name: this.name, namespace: this.namespace, headlessServiceName: this.headlessServiceName, labels, selector }, ports);
 
     const container: k8s.Container = {
       name: this.name,
@@ -80,33 +73,19 @@ export class VictoriaLogs extends Construct {
       terminationMessagePolicy: 'FallbackToLogsOnError',
     };
 
-    new k8s.KubeStatefulSet(this, 'Resource', {
-      metadata: meta(this.name),
-      spec: {
-        serviceName: this.headlessServiceName,
-        replicas: 1,
-        podManagementPolicy: 'Parallel',
-        updateStrategy: { type: 'RollingUpdate' },
-        persistentVolumeClaimRetentionPolicy: { whenDeleted: 'Retain', whenScaled: 'Retain' },
-        selector: { matchLabels: selector },
-        template: {
-          metadata: {
-            labels: { ...labels, [SCRAPE_JOB_LABEL]: SEED.monitoring.jobs.victorialogs },
-            annotations: { 'checksum/config': contentHash(this.args.join('\n')), ...scrapeAnnotations(this.port) },
-          },
-          spec: {
-            serviceAccountName: this.name,
-            automountServiceAccountToken: false,
-            enableServiceLinks: false,
-            terminationGracePeriodSeconds: grace,
-            securityContext: restrictedPodSecurity({ runAsUser: VICTORIALOGS_UID, fsGroup: VICTORIALOGS_UID }),
-            containers: [container],
-          },
-        },
-        volumeClaimTemplates: [
-          { metadata: { name: 'storage', labels }, spec: volumeClaimSpec({ size: cfg.storageSize, storageClass: cfg.storageClass }) },
-        ],
-      },
+    logStoreStatefulSet(this, {
+      name: this.name,
+      namespace: this.namespace,
+      headlessServiceName: this.headlessServiceName,
+      labels,
+      selector,
+      job: SEED.monitoring.jobs.victorialogs,
+      metricsPort: this.port,
+      configText: this.args.join('\n'),
+      terminationGracePeriodSeconds: grace,
+      uid: VICTORIALOGS_UID,
+      container,
+      storage: { size: cfg.storageSize, storageClass: cfg.storageClass },
     });
   }
 }
