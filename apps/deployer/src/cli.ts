@@ -1,6 +1,7 @@
 import { ConfigError, ENV_NAMES, ENVIRONMENTS, parseDuration, SEED_DEFAULTS, type EnvConfig, type ImageKey } from '@bitpin/config';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { ExitCode } from './exit-codes.js';
+import { DEFAULT_CONCURRENCY } from './pool.js';
 import { PreflightError, type KubeObject } from '@bitpin/kube-client';
 import { makeReporter, type Reporter } from './reporter.js';
 import type { DeployEnv } from './preflight.js';
@@ -54,7 +55,7 @@ Options:
                             within --timeout (default: the env's deploy.atomic; on in staging and prod)
   --to <revision>           rollback: the revision to go back to (default: the previous deployed one)
   --no-wait                 apply: do not wait for readiness
-  --concurrency <n>         Parallel API requests (default: 8)
+  --concurrency <n>         Parallel API requests (default: 16)
   --embed <file>            graph: replace the diagram between <!-- graph:<env>:start/end --> markers in <file>
   --confirm <env>           destroy: must repeat the env name
   --include-data            destroy: also delete PersistentVolumeClaims and namespaces
@@ -85,7 +86,7 @@ const OPTIONS = {
   atomic: { type: 'boolean' },
   'no-atomic': { type: 'boolean' },
   to: { type: 'string' },
-  concurrency: { type: 'string', default: '8' },
+  concurrency: { type: 'string', default: String(DEFAULT_CONCURRENCY) },
   confirm: { type: 'string' },
   'include-data': { type: 'boolean' },
   embed: { type: 'string' },

@@ -9,7 +9,7 @@ import { parentName, partOf, PARTS, stateOf, unionState, withMembership, type Pa
 import { KubeClient, loadKubeAccess, PreflightError, type KubeObject } from '@bitpin/kube-client';
 import { deployerCacheDir } from './kube/cache.js';
 import { objectRef, sortForApply } from './manifest.js';
-import { mapLimit } from './pool.js';
+import { DEFAULT_CONCURRENCY, mapLimit } from './pool.js';
 import { contextFor, preflight, startReads, type ClusterReads, type DeployEnv } from './preflight.js';
 import type { Reporter } from './reporter.js';
 import { cnpgStatusSimulatedBy, isPooler, poolerHealth, waitForReady, type WaitResult } from './wait.js';
@@ -189,10 +189,10 @@ export async function connect(env: DeployEnv, opts: ClusterOptions, report: Repo
     kubeconfig = cp.kubeconfigPath;
   }
   const access = await loadKubeAccess({ ...(kubeconfig ? { kubeconfig } : {}), context });
-  const client = new KubeClient(access, { connections: opts.concurrency ?? 8, userAgent: 'bitpin-deployer' });
+  const client = new KubeClient(access, { connections: opts.concurrency ?? DEFAULT_CONCURRENCY, userAgent: 'bitpin-deployer' });
   return new Engine(client, {
     env: env.name,
-    concurrency: opts.concurrency ?? 8,
+    concurrency: opts.concurrency ?? DEFAULT_CONCURRENCY,
     forceConflicts: opts.forceConflicts ?? false,
     progress: (e) => report.progress(e.phase, e.total !== undefined ? `${e.done ?? 0}/${e.total}${e.message ? ` — ${e.message}` : ''}` : (e.message ?? '')),
   });

@@ -2,7 +2,7 @@ import { Discovery, METADATA_ONLY, PreflightError, resourcePath, type KubeClient
 import { discoveryCacheDir } from '../kube/cache.js';
 import { FIELD_MANAGER } from '../inventory.js';
 import { objectRef } from '../manifest.js';
-import { mapLimit } from '../pool.js';
+import { DEFAULT_CONCURRENCY, mapLimit } from '../pool.js';
 import { ApplyError, explainApplyError, isUnknownResource } from './errors.js';
 
 export type { ServerVersion };
@@ -59,7 +59,7 @@ export class Engine {
     this.discovery = new Discovery(client, {
       cacheDir: 'discoveryCacheDir' in opts ? opts.discoveryCacheDir : discoveryCacheDir(),
     });
-    this.concurrency = opts.concurrency ?? 8;
+    this.concurrency = opts.concurrency ?? DEFAULT_CONCURRENCY;
   }
 
   get env(): string {
