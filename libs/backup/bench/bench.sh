@@ -258,9 +258,9 @@ Goal: within 1.2 × of the plain tools' time.
 Run: $(date -u +%Y-%m-%d), pgbench scale ${BENCH_SCALE} (database $(mb "$db_bytes") MB, data directory
 $(mb "$cluster_bytes") MB), best of ${BENCH_ROUNDS} rounds for the full backup and ${restore_rounds} for the incremental run and the restores
 (rounds alternate which side goes first), the whole bench took
-$(awk -v s="$SECONDS" 'BEGIN { printf "%.1f", s / 60 }') min; ${cpu} cores shared with other work, load average at the end ${load}.
+$(awk -v s="$SECONDS" 'BEGIN { printf "%.1f", s / 60 }') min; ${cpu} cores, load average at the end ${load} (this bench's own work included).
 Unix socket, no TLS (the CronJobs add TLS 1.3 to bitpin-cluster-rw). Timings on this machine vary
-by ±20 % between rounds with the other work running.
+by up to ±20 % between rounds when other work shares the cores.
 
 | step | ours s | plain s | × plain | ours MB/s |
 |---|---|---|---|---|
