@@ -2,31 +2,19 @@
 
 import gzip
 import hashlib
-import importlib.util
 import os
-import shutil
 import subprocess
 import sys
-import tempfile
 import time
 import unittest
 
-SCRIPT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "scripts", "bitpin_gzip.py")
-spec = importlib.util.spec_from_file_location("bitpin_gzip", SCRIPT)
-bgzip = importlib.util.module_from_spec(spec)
-spec.loader.exec_module(bgzip)
+from scripts_under_test import ScratchDirTest, load_script
+
+SCRIPT, bgzip = load_script("bitpin_gzip")
 
 
-class GzipTest(unittest.TestCase):
-    def setUp(self):
-        self.dir = tempfile.mkdtemp(prefix="bitpin-gzip-")
-        self.addCleanup(shutil.rmtree, self.dir)
-
-    def file(self, name, data):
-        path = os.path.join(self.dir, name)
-        with open(path, "wb") as f:
-            f.write(data)
-        return path
+class GzipTest(ScratchDirTest):
+    prefix = "bitpin-gzip-"
 
     def test_replaces_the_file_with_a_gzip_that_gunzip_reads(self):
         data = os.urandom(3 << 20) + bytes(5 << 20)  # larger than the buffer, partly compressible

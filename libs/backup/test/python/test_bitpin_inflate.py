@@ -5,7 +5,6 @@ damaged headers, truncated streams)."""
 
 import gzip
 import hashlib
-import importlib.util
 import io
 import os
 import shutil
@@ -16,10 +15,9 @@ import tempfile
 import unittest
 import zlib
 
-SCRIPT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "scripts", "bitpin_inflate.py")
-spec = importlib.util.spec_from_file_location("bitpin_inflate", SCRIPT)
-inflate = importlib.util.module_from_spec(spec)
-spec.loader.exec_module(inflate)
+from scripts_under_test import load_script
+
+SCRIPT, inflate = load_script("bitpin_inflate")
 
 PAYLOAD = b"bitpin " * 50_000 + bytes(300_000) + os.urandom(70_000)
 

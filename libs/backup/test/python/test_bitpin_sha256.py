@@ -1,19 +1,15 @@
 """bitpin_sha256.py: SHA-256 lists like sha256sum's, in one process."""
 
 import hashlib
-import importlib.util
 import io
 import os
-import shutil
 import subprocess
 import sys
-import tempfile
 import unittest
 
-SCRIPT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "scripts", "bitpin_sha256.py")
-spec = importlib.util.spec_from_file_location("bitpin_sha256", SCRIPT)
-sha256 = importlib.util.module_from_spec(spec)
-spec.loader.exec_module(sha256)
+from scripts_under_test import ScratchDirTest, load_script
+
+SCRIPT, sha256 = load_script("bitpin_sha256")
 
 EMPTY = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
 ABC = "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
@@ -21,16 +17,8 @@ ABC = "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
 MILLION_A = "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0"
 
 
-class Sha256Test(unittest.TestCase):
-    def setUp(self):
-        self.dir = tempfile.mkdtemp(prefix="bitpin-sha256-")
-        self.addCleanup(shutil.rmtree, self.dir)
-
-    def file(self, name, data):
-        path = os.path.join(self.dir, name)
-        with open(path, "wb") as f:
-            f.write(data)
-        return path
+class Sha256Test(ScratchDirTest):
+    prefix = "bitpin-sha256-"
 
     def test_known_digests(self):
         self.assertEqual(sha256.sha256_file(self.file("empty", b"")), EMPTY)
