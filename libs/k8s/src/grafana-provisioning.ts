@@ -36,25 +36,44 @@ export function grafanaDatasourcesFile(datasources: readonly GrafanaDatasource[]
   };
 }
 
-/**
- * Loki's in-cluster query and push base URL. `<svc>.<ns>.svc` resolves whatever the cluster
- * domain is.
- */
-export function lokiUrl(env: Pick<EnvConfig, 'logging'>): string {
-  return `http://${SEED.logging.loki.name}.${SEED.namespaces.logging}.svc:${env.logging.loki.port}`;
+/** A log store's in-cluster base URL: `<svc>.<ns>.svc` resolves whatever the cluster domain is. */
+function logStoreUrl(name: string, port: number): string {
+  return `http://${name}.${SEED.namespaces.logging}.svc:${port}`;
 }
 
-export interface LokiDatasourceOptions {
+/** Loki's in-cluster query and push base URL (`http://loki.logging.svc:3100`). */
+export function lokiUrl(env: Pick<EnvConfig, 'logging'>): string {
+  return logStoreUrl(SEED.logging.loki.name, env.logging.loki.port);
+}
+
+/** VictoriaLogs' in-cluster base URL (`http://victorialogs.logging.svc:9428`). */
+export function victoriaLogsUrl(env: Pick<EnvConfig, 'logging'>): string {
+  return logStoreUrl(SEED.logging.victorialogs.name, env.logging.victorialogs.port);
+}
+
+export interface LogDatasourceOptions {
   /**
-   * Make Loki the default data source (true in the logging Grafana, where it is the only one).
+   * Make it the default data source (true in the logging Grafana, where it is the only one).
    * @default false
    */
   readonly isDefault?: boolean;
   /**
-   * Where Grafana reaches Loki.
-   * @default - {@link lokiUrl}: Loki's Service in namespace `logging`
+   * Where Grafana reaches the store.
+   * @default - the store's Service in namespace `logging` ({@link lokiUrl}, {@link victoriaLogsUrl})
    */
   readonly url?: string;
+}
+export type LokiDatasourceOptions = LogDatasourceOptions;
+export type VictoriaLogsDatasourceOptions = LogDatasourceOptions;
+
+/** A read-only, proxied log data source from its SEED entry (uid, name, plugin type). */
+function logDatasource(
+  ds: { readonly uid: string; readonly name: string; readonly type: string },
+  url: string,
+  options: LogDatasourceOptions,
+  jsonData: Record<string, unknown>,
+): GrafanaDatasource {
+  return { uid: ds.uid, name: ds.name, type: ds.type, access: 'proxy', url: options.url ?? url, isDefault: options.isDefault ?? false, editable: false, jsonData };
 }
 
 /**
@@ -62,29 +81,7 @@ export interface LokiDatasourceOptions {
  * object: the logging Grafana as its only (default) one, the monitoring Grafana next to Prometheus.
  */
 export function lokiDatasource(env: Pick<EnvConfig, 'logging'>, options: LokiDatasourceOptions = {}): GrafanaDatasource {
-  const ds = SEED.grafana.datasources.loki;
-  return {
-    uid: ds.uid,
-    name: ds.name,
-    type: ds.type,
-    access: 'proxy',
-    url: options.url ?? lokiUrl(env),
-    isDefault: options.isDefault ?? false,
-    editable: false,
-    jsonData: { maxLines: 1000, timeout: 60 },
-  };
-}
-
-/** VictoriaLogs' in-cluster base URL (`http://victorialogs.logging.svc:9428`). */
-export function victoriaLogsUrl(env: Pick<EnvConfig, 'logging'>): string {
-  return `http://${SEED.logging.victorialogs.name}.${SEED.namespaces.logging}.svc:${env.logging.victorialogs.port}`;
-}
-
-export interface VictoriaLogsDatasourceOptions {
-  /** @default false */
-  readonly isDefault?: boolean;
-  /** @default - {@link victoriaLogsUrl} */
-  readonly url?: string;
+  return logDatasource(SEED.grafana.datasources.loki, lokiUrl(env), options, { maxLines: 1000, timeout: 60 });
 }
 
 /**
@@ -93,17 +90,7 @@ export interface VictoriaLogsDatasourceOptions {
  * ({@link PlatformGrafana.installPluginFromImage}).
  */
 export function victoriaLogsDatasource(env: Pick<EnvConfig, 'logging'>, options: VictoriaLogsDatasourceOptions = {}): GrafanaDatasource {
-  const ds = SEED.grafana.datasources.victorialogs;
-  return {
-    uid: ds.uid,
-    name: ds.name,
-    type: ds.type,
-    access: 'proxy',
-    url: options.url ?? victoriaLogsUrl(env),
-    isDefault: options.isDefault ?? false,
-    editable: false,
-    jsonData: { maxLines: 1000 },
-  };
+  return logDatasource(SEED.grafana.datasources.victorialogs, victoriaLogsUrl(env), options, { maxLines: 1000 });
 }
 
 /** Where the plugin image (`images.grafanaVictoriaLogsPlugin`, libs/logging/grafana-plugin/Dockerfile) keeps the unpacked plugin. */
