@@ -78,7 +78,8 @@ export class Loki extends Construct {
       { name: 'http-metrics', port: this.port, targetPort: k8s.IntOrString.fromString('http-metrics'), protocol: 'TCP' },
       { name: 'grpc', port: this.grpcPort, targetPort: k8s.IntOrString.fromString('grpc'), protocol: 'TCP' },
     ];
-    logStoreServices(this, { name: this.name, namespace: this.namespace, headlessServiceName: this.headlessServiceName, labels, selector }, ports);
+    const store = { name: this.name, namespace: this.namespace, headlessServiceName: this.headlessServiceName, labels, selector };
+    logStoreServices(this, store, ports);
 
     const loki: k8s.Container = {
       name: 'loki',
@@ -110,11 +111,7 @@ export class Loki extends Construct {
     };
 
     logStoreStatefulSet(this, {
-      name: this.name,
-      namespace: this.namespace,
-      headlessServiceName: this.headlessServiceName,
-      labels,
-      selector,
+      ...store,
       job,
       metricsPort: this.port,
       configText: this.configYaml,

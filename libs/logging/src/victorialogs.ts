@@ -56,7 +56,8 @@ export class VictoriaLogs extends Construct {
 
     new k8s.KubeServiceAccount(this, 'ServiceAccount', { metadata: meta(this.name), automountServiceAccountToken: false });
     const ports: k8s.ServicePort[] = [{ name: 'http-metrics', port: this.port, targetPort: k8s.IntOrString.fromString('http-metrics'), protocol: 'TCP' }];
-    logStoreServices(this, { name: this.name, namespace: this.namespace, headlessServiceName: this.headlessServiceName, labels, selector }, ports);
+    const store = { name: this.name, namespace: this.namespace, headlessServiceName: this.headlessServiceName, labels, selector };
+    logStoreServices(this, store, ports);
 
     const container: k8s.Container = {
       name: this.name,
@@ -74,11 +75,7 @@ export class VictoriaLogs extends Construct {
     };
 
     logStoreStatefulSet(this, {
-      name: this.name,
-      namespace: this.namespace,
-      headlessServiceName: this.headlessServiceName,
-      labels,
-      selector,
+      ...store,
       job: SEED.monitoring.jobs.victorialogs,
       metricsPort: this.port,
       configText: this.args.join('\n'),
